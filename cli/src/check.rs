@@ -1,0 +1,63 @@
+//! `vpce-guard check-policy`.
+
+use std::io::Read;
+
+use vpce_guard::policy::PolicyDocument;
+use vpce_guard::rules::bucket::check_policy;
+use vpce_guard::rules::{BucketParams, Compliance};
+
+use crate::output;
+use crate::{CheckPolicyArgs, RuleArgs, EXIT_NON_COMPLIANT};
+
+/// Turn the shared rule flags into validated parameters.
+pub fn params(rules: &RuleArgs, account_id: Option<String>) -> Result<BucketParams, String> {
+    let require_tls_version = match &rules.require_tls_version {
+        Some(v) => Some(BucketParams::parse_tls_version(v).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let p = BucketParams {
+        approved_vpce: rules.approved_vpce.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        approved_vpc: rules.approved_vpc.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        exempt_principals: rules.exempt_principal.clone(),
+        guard_principals: rules.guard_principal.clone(),
+        require_sigv4: rules.require_sigv4,
+        require_tls_version,
+        account_id,
+    };
+    p.validate().map_err(|e| e.to_string())?;
+    Ok(p)
+}
+
+fn read_input(file: &str) -> Result<String, String> {
+    if file == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("cannot read the policy from standard input: {e}"))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(file).map_err(|e| format!("cannot read `{file}`: {e}"))
+    }
+}
+
+/// Run the command; `Err` is a usage error (exit 2) with its one-line message.
+pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
+    if args.rules.approved_vpce.is_empty() {
+        return Err("--approved-vpce is required: name the approved S3 gateway endpoint ids".into());
+    }
+    if args.bucket.trim().is_empty() {
+        return Err("--bucket must name the bucket".into());
+    }
+    let params = params(&args.rules, args.account_id.clone())?;
+    let text = read_input(&args.file)?;
+    let name = if args.file == "-" { "standard input" } else { args.file.as_str() };
+    let doc = PolicyDocument::parse(&text)
+        .map_err(|e| format!("`{name}` is not a valid policy document: {e}"))?;
+    let eval = check_policy(&args.bucket, &doc, &params, vpce_guard::now_epoch_seconds());
+    output::print_evaluations(std::slice::from_ref(&eval), args.rules.format)?;
+    Ok(if eval.compliance == Compliance::NonCompliant {
+        EXIT_NON_COMPLIANT
+    } else {
+        0
+    })
+}

@@ -1,0 +1,106 @@
+//! `vpce-guard`: check that S3 buckets are reachable only through approved VPC endpoints.
+
+mod check;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keep Amazon S3 private: only your own S3 gateway VPC endpoints may reach your buckets.
+#[derive(Debug, Parser)]
+#[command(name = "vpce-guard", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check one bucket policy document against the bucket rules (no AWS calls).
+    CheckPolicy(CheckPolicyArgs),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// The rule parameters every command shares (RULES.md: Config rule parameters and flags).
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Approved S3 gateway endpoint ids (comma-separated or repeated).
+    #[arg(long = "approved-vpce", value_name = "ID[,ID...]", value_delimiter = ',')]
+    pub approved_vpce: Vec<String>,
+    /// Approved VPC ids: a request through any endpoint of these VPCs counts as approved.
+    #[arg(long = "approved-vpc", value_name = "VPC-ID[,...]", value_delimiter = ',')]
+    pub approved_vpc: Vec<String>,
+    /// Principals allowed to bypass the endpoint deny (ArnLike pattern on aws:PrincipalArn).
+    #[arg(long = "exempt-principal", value_name = "ARN-PATTERN")]
+    pub exempt_principal: Vec<String>,
+    /// The guard's own principals, checked by S3-GUARD-ACCESS besides AWS Config's role.
+    #[arg(long = "guard-principal", value_name = "ARN")]
+    pub guard_principal: Vec<String>,
+    /// Make S3-SIGV4 a failure instead of a warning.
+    #[arg(long = "require-sigv4")]
+    pub require_sigv4: bool,
+    /// Require this TLS version or newer (1.0 to 1.3), checked by S3-TLS-VERSION.
+    #[arg(long = "require-tls-version", value_name = "V")]
+    pub require_tls_version: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckPolicyArgs {
+    /// The policy document: a file, or `-` for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: String,
+    /// The bucket the policy belongs to.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: String,
+    /// The bucket owner's account id (unknown: a fresh account id is assumed).
+    #[arg(long = "account-id", value_name = "ID")]
+    pub account_id: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+/// Exit status: 0 compliant (or not applicable), 1 non-compliant, 2 cannot run.
+pub const EXIT_NON_COMPLIANT: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(EXIT_USAGE)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            // One clear line: clap's first line, without its usage block.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("vpce-guard: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result = match cli.command {
+        Command::CheckPolicy(args) => check::run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(msg) => {
+            eprintln!("vpce-guard: {msg}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! vpce-guard: keep Amazon S3 buckets reachable only through the account's own S3 gateway VPC
+//! endpoints.
+//!
+//! The modules follow the data flow, pure parts first: [`policy`] (IAM policy documents and an
+//! evaluator with IAM semantics) and [`rules`] (the rule catalog: facts → findings).
+
+pub mod policy;
+pub mod rules;
+
+/// Seconds since the epoch, now (the evaluation time of `aws:CurrentTime`).
+pub fn now_epoch_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

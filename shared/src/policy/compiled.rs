@@ -1,0 +1,200 @@
+//! Statements prepared for evaluation: patterns lower-cased where IAM folds case, condition
+//! clauses parsed once, and each element evaluated three-valued.
+
+use super::condition::{has_variable, unescape, Clause};
+use super::context::{Caller, Principal, RequestContext};
+use super::glob;
+use super::model::{Effect, PolicyDocument, PrincipalKind, Principals, Statement};
+use super::tri::Tri;
+
+/// A pattern list ready to match; patterns holding a policy variable are unknown.
+#[derive(Debug, Clone)]
+pub struct CompiledPatterns {
+    pub negated: bool,
+    pub known: Vec<String>,
+    pub unknown: Vec<String>,
+}
+
+impl CompiledPatterns {
+    fn new(values: &[String], negated: bool, variables: bool, fold: bool) -> Self {
+        let mut known = Vec::with_capacity(values.len());
+        let mut unknown = Vec::new();
+        for v in values {
+            if variables && has_variable(v) {
+                unknown.push(v.clone());
+            } else {
+                let v = if variables { unescape(v) } else { v.clone() };
+                known.push(if fold { v.to_ascii_lowercase() } else { v });
+            }
+        }
+        CompiledPatterns {
+            negated,
+            known,
+            unknown,
+        }
+    }
+
+    /// Combine "does any pattern match" (given for the known ones) with negation.
+    pub fn verdict(&self, any_known: bool) -> Tri {
+        let listed = if any_known {
+            Tri::Yes
+        } else if self.unknown.is_empty() {
+            Tri::No
+        } else {
+            Tri::Unknown
+        };
+        if self.negated {
+            match listed {
+                Tri::Yes => Tri::No,
+                Tri::No => Tri::Yes,
+                Tri::Unknown => Tri::Unknown,
+            }
+        } else {
+            listed
+        }
+    }
+}
+
+/// One statement, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledStatement {
+    pub index: usize,
+    pub label: String,
+    pub effect: Effect,
+    pub principal: Principals,
+    pub action: CompiledPatterns,
+    pub resource: CompiledPatterns,
+    pub clauses: Vec<Clause>,
+}
+
+impl CompiledStatement {
+    fn new(st: &Statement, variables: bool) -> Self {
+        CompiledStatement {
+            index: st.index,
+            label: st.label(),
+            effect: st.effect,
+            principal: st.principal.clone(),
+            action: CompiledPatterns::new(&st.action.values, st.action.negated, false, true),
+            resource: CompiledPatterns::new(
+                &st.resource.values,
+                st.resource.negated,
+                variables,
+                false,
+            ),
+            clauses: st
+                .conditions
+                .iter()
+                .map(|c| Clause::new(&c.operator, &c.key, &c.values, variables))
+                .collect(),
+        }
+    }
+
+    /// Action element against a lower-cased action name.
+    pub fn action_tri(&self, action_lc: &str) -> Tri {
+        self.action
+            .verdict(self.action.known.iter().any(|p| glob::matches(p, action_lc, true)))
+    }
+
+    /// Resource element against an ARN (case-sensitive).
+    pub fn resource_tri(&self, resource: &str) -> Tri {
+        self.resource
+            .verdict(self.resource.known.iter().any(|p| glob::matches(p, resource, false)))
+    }
+
+    /// Principal / NotPrincipal element against a principal, with IAM's matching rules.
+    pub fn principal_tri(&self, p: &Principal) -> Tri {
+        principal_matches(&self.principal, &p.caller)
+    }
+
+    /// The whole statement against one concrete request.
+    pub fn matches(&self, ctx: &RequestContext) -> Tri {
+        let mut t = self
+            .action_tri(&ctx.action.to_ascii_lowercase())
+            .and(self.resource_tri(&ctx.resource))
+            .and(self.principal_tri(&ctx.principal));
+        for c in &self.clauses {
+            if t == Tri::No {
+                break;
+            }
+            let v = ctx.lookup(&c.key_lc);
+            t = t.and(c.eval(v.as_deref()));
+        }
+        t
+    }
+
+    /// Why part of this statement cannot be evaluated, if it cannot.
+    pub fn unknown_reason(&self) -> Option<String> {
+        if let Some(c) = self.clauses.iter().find_map(|c| c.why.clone()) {
+            return Some(format!("statement {}: {c}", self.label));
+        }
+        self.resource.unknown.first().map(|r| {
+            format!(
+                "statement {}: policy variable in `Resource` `{r}`",
+                self.label
+            )
+        })
+    }
+}
+
+/// IAM principal matching. In `Principal`, an account matches every principal of that
+/// account and a role ARN matches the role's sessions; in `NotPrincipal`, a caller is excluded
+/// only by its own ARN or its account (a role ARN alone does not exclude its sessions).
+pub fn principal_matches(pr: &Principals, caller: &Caller) -> Tri {
+    if pr.any {
+        return Tri::from(!pr.negated);
+    }
+    let account = caller.account();
+    let own = caller.own_arn();
+    let listed = pr.entries.iter().any(|(kind, v)| match kind {
+        PrincipalKind::Aws => {
+            if v == "*" {
+                return true;
+            }
+            if let Some(acct) = account_of_principal(v) {
+                return account == Some(acct);
+            }
+            if own.as_deref() == Some(v.as_str()) {
+                return true;
+            }
+            // A role ARN in `Principal` matches the role's sessions.
+            !pr.negated
+                && matches!(caller, Caller::RoleSession { role_arn, .. } if role_arn == v)
+        }
+        PrincipalKind::Service => {
+            matches!(caller, Caller::Service { name } if name.eq_ignore_ascii_case(v))
+        }
+        PrincipalKind::CanonicalUser => {
+            matches!(caller, Caller::CanonicalUser { id } if id == v)
+        }
+        PrincipalKind::Federated => false,
+    });
+    Tri::from(listed != pr.negated)
+}
+
+/// The account an `AWS` principal value names as a whole: a 12-digit id or a root ARN.
+pub fn account_of_principal(v: &str) -> Option<&str> {
+    if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(v);
+    }
+    let parts = glob::arn_parts(v)?;
+    (parts[2] == "iam" && parts[5] == "root").then_some(parts[4])
+}
+
+/// A policy prepared for evaluation.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    pub statements: Vec<CompiledStatement>,
+}
+
+impl CompiledPolicy {
+    pub fn new(doc: &PolicyDocument) -> Self {
+        let variables = doc.supports_variables();
+        CompiledPolicy {
+            statements: doc
+                .statements
+                .iter()
+                .map(|s| CompiledStatement::new(s, variables))
+                .collect(),
+        }
+    }
+}

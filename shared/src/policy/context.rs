@@ -1,0 +1,245 @@
+//! Request contexts: who asks, for what, with which condition keys — and the concrete
+//! evaluation of a policy against one of them.
+
+use super::compiled::CompiledPolicy;
+use super::model::{Effect, PolicyDocument};
+use super::tri::Tri;
+
+/// How a request was signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signature {
+    SigV4,
+    SigV2,
+    Unsigned,
+}
+
+impl Signature {
+    pub fn key_value(self) -> Option<&'static str> {
+        match self {
+            Signature::SigV4 => Some("AWS4-HMAC-SHA256"),
+            Signature::SigV2 => Some("AWS"),
+            Signature::Unsigned => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Signature::SigV4 => "SigV4",
+            Signature::SigV2 => "SigV2",
+            Signature::Unsigned => "unsigned",
+        }
+    }
+}
+
+/// The kind of caller.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Caller {
+    Anonymous,
+    /// The account's root user.
+    Root { account: String },
+    /// An IAM user (or another principal known only by its ARN).
+    User { account: String, arn: String },
+    /// A session of an IAM role.
+    RoleSession {
+        account: String,
+        role_arn: String,
+        session_arn: String,
+    },
+    /// An AWS service principal such as `cloudtrail.amazonaws.com`.
+    Service { name: String },
+    /// An S3 canonical user id (CloudFront origin access identities).
+    CanonicalUser { id: String },
+}
+
+impl Caller {
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Caller::Root { account }
+            | Caller::User { account, .. }
+            | Caller::RoleSession { account, .. } => Some(account),
+            _ => None,
+        }
+    }
+
+    /// The principal's own ARN (a role session's is the assumed-role session ARN).
+    pub fn own_arn(&self) -> Option<String> {
+        match self {
+            Caller::Root { account } => Some(root_arn(account)),
+            Caller::User { arn, .. } => Some(arn.clone()),
+            Caller::RoleSession { session_arn, .. } => Some(session_arn.clone()),
+            _ => None,
+        }
+    }
+
+    /// `aws:PrincipalArn`: a role session's is the role ARN.
+    pub fn principal_arn(&self) -> Option<String> {
+        match self {
+            Caller::Root { account } => Some(root_arn(account)),
+            Caller::User { arn, .. } => Some(arn.clone()),
+            Caller::RoleSession { role_arn, .. } => Some(role_arn.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn principal_type(&self) -> &'static str {
+        match self {
+            Caller::Anonymous => "Anonymous",
+            Caller::Root { .. } => "Account",
+            Caller::User { .. } | Caller::CanonicalUser { .. } => "User",
+            Caller::RoleSession { .. } => "AssumedRole",
+            Caller::Service { .. } => "Service",
+        }
+    }
+
+    /// Build a caller from a principal ARN (`…:root`, `…:user/…`, `…:role/…`,
+    /// `…:assumed-role/…/…`); a role becomes a session of it.
+    pub fn from_arn(arn: &str) -> Option<Caller> {
+        let parts = super::glob::arn_parts(arn)?;
+        let [_, partition, service, _, account, resource] = parts;
+        let account = account.to_string();
+        if service == "iam" && resource == "root" {
+            return Some(Caller::Root { account });
+        }
+        if service == "iam" {
+            if let Some(path) = resource.strip_prefix("role/") {
+                let name = path.rsplit('/').next().unwrap_or(path);
+                return Some(Caller::RoleSession {
+                    session_arn: format!(
+                        "arn:{partition}:sts::{account}:assumed-role/{name}/vpce-guard-probe"
+                    ),
+                    role_arn: arn.to_string(),
+                    account,
+                });
+            }
+        }
+        if service == "sts" {
+            if let Some(rest) = resource.strip_prefix("assumed-role/") {
+                let role = rest.split('/').next().unwrap_or(rest);
+                return Some(Caller::RoleSession {
+                    role_arn: format!("arn:{partition}:iam::{account}:role/{role}"),
+                    session_arn: arn.to_string(),
+                    account,
+                });
+            }
+        }
+        Some(Caller::User {
+            account,
+            arn: arn.to_string(),
+        })
+    }
+}
+
+/// `arn:aws:iam::<account>:root`.
+pub fn root_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:root")
+}
+
+/// The principal part of a request context.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal {
+    pub caller: Caller,
+    pub signature: Signature,
+    /// `aws:ViaAWSService`: an AWS service made the request with the caller's credentials.
+    pub via_service: bool,
+}
+
+impl Principal {
+    /// The condition keys AWS sets for this principal, lower-cased.
+    pub fn keys(&self) -> Vec<(String, Vec<String>)> {
+        let mut k: Vec<(String, Vec<String>)> = Vec::with_capacity(8);
+        let is_service = matches!(self.caller, Caller::Service { .. });
+        k.push((
+            "aws:principalisawsservice".into(),
+            vec![is_service.to_string()],
+        ));
+        k.push(("aws:viaawsservice".into(), vec![self.via_service.to_string()]));
+        if let Some(a) = self.caller.principal_arn() {
+            k.push(("aws:principalarn".into(), vec![a]));
+        }
+        if let Some(a) = self.caller.account() {
+            k.push(("aws:principalaccount".into(), vec![a.to_string()]));
+        }
+        if let Caller::Service { name } = &self.caller {
+            k.push(("aws:principalservicename".into(), vec![name.clone()]));
+        }
+        if self.caller != Caller::Anonymous {
+            k.push((
+                "aws:principaltype".into(),
+                vec![self.caller.principal_type().to_string()],
+            ));
+        }
+        if let Some(v) = self.signature.key_value() {
+            k.push(("s3:signatureversion".into(), vec![v.to_string()]));
+        }
+        k
+    }
+}
+
+/// One concrete request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestContext {
+    /// `s3:GetObject`.
+    pub action: String,
+    /// `arn:aws:s3:::bucket/key`.
+    pub resource: String,
+    pub principal: Principal,
+    /// Every other condition key (lower-cased) and its values.
+    pub keys: Vec<(String, Vec<String>)>,
+}
+
+impl RequestContext {
+    /// The values of a key (case-insensitive), principal keys included.
+    pub fn lookup(&self, key_lc: &str) -> Option<Vec<String>> {
+        if let Some((_, v)) = self.keys.iter().find(|(k, _)| k == key_lc) {
+            return Some(v.clone());
+        }
+        self.principal
+            .keys()
+            .into_iter()
+            .find(|(k, _)| k == key_lc)
+            .map(|(_, v)| v)
+    }
+}
+
+/// The answer for one request, with the statements responsible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Deny statements that certainly match.
+    pub denied_by: Vec<usize>,
+    /// Allow statements that certainly match.
+    pub allowed_by: Vec<usize>,
+    /// Statements whose match the engine cannot decide, with why.
+    pub undecided: Vec<(usize, String)>,
+}
+
+impl Decision {
+    /// Explicitly denied, or possibly denied (fail closed).
+    pub fn denied_or_undecided(&self) -> bool {
+        !self.denied_by.is_empty() || !self.undecided.is_empty()
+    }
+}
+
+/// Evaluate a policy against one request with IAM semantics.
+pub fn evaluate(doc: &PolicyDocument, ctx: &RequestContext) -> Decision {
+    let compiled = CompiledPolicy::new(doc);
+    let mut d = Decision {
+        denied_by: Vec::new(),
+        allowed_by: Vec::new(),
+        undecided: Vec::new(),
+    };
+    for st in &compiled.statements {
+        match st.matches(ctx) {
+            Tri::Yes => match st.effect {
+                Effect::Deny => d.denied_by.push(st.index),
+                Effect::Allow => d.allowed_by.push(st.index),
+            },
+            Tri::Unknown => d.undecided.push((
+                st.index,
+                st.unknown_reason()
+                    .unwrap_or_else(|| "cannot evaluate".to_string()),
+            )),
+            Tri::No => {}
+        }
+    }
+    d
+}

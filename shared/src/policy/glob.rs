@@ -1,0 +1,208 @@
+//! IAM wildcards: `*` (any run of characters, also empty) and `?` (exactly one character), and
+//! witnesses: concrete strings that a pattern (or two patterns at once) matches.
+
+use std::collections::{HashMap, VecDeque};
+
+/// Does `pattern` match `text`? ASCII case is folded when `fold` is set.
+pub fn matches(pattern: &str, text: &str, fold: bool) -> bool {
+    let p = pattern.as_bytes();
+    let t = text.as_bytes();
+    let eq = |a: u8, b: u8| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut pi, mut ti) = (0usize, 0usize);
+    // Position of the last `*` in the pattern and the text position it was tried at.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || t.get(ti).is_some_and(|&x| eq(c, x)) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+}
+
+/// True when the string has a wildcard character.
+pub fn is_pattern(s: &str) -> bool {
+    s.contains('*') || s.contains('?')
+}
+
+/// A string the pattern matches: `*` becomes `star`, `?` becomes `one`.
+pub fn fill(pattern: &str, star: &str, one: char) -> String {
+    let mut out = String::with_capacity(pattern.len() + star.len());
+    for c in pattern.chars() {
+        match c {
+            '*' => out.push_str(star),
+            '?' => out.push(one),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    One,
+    Star,
+}
+
+fn tokens(p: &str) -> Vec<Tok> {
+    p.chars()
+        .map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        })
+        .collect()
+}
+
+/// A shortest string matched by both patterns, if there is one. A character both patterns
+/// leave free is written as `free`. Case is folded when `fold` is set.
+pub fn intersect(a: &str, b: &str, fold: bool, free: char) -> Option<String> {
+    let ta = tokens(a);
+    let tb = tokens(b);
+    // Breadth-first search over (position in a, position in b); a `*` may be skipped
+    // (epsilon) or consume one character while staying put.
+    let start = (0usize, 0usize);
+    let mut prev: HashMap<(usize, usize), ((usize, usize), Option<char>)> = HashMap::new();
+    let mut queue = VecDeque::new();
+    prev.insert(start, (start, None));
+    queue.push_back(start);
+    let same = |x: char, y: char| {
+        if fold {
+            x.eq_ignore_ascii_case(&y)
+        } else {
+            x == y
+        }
+    };
+    let mut goal = None;
+    while let Some((i, j)) = queue.pop_front() {
+        if i == ta.len() && j == tb.len() {
+            goal = Some((i, j));
+            break;
+        }
+        let mut next: Vec<((usize, usize), Option<char>)> = Vec::with_capacity(4);
+        let x = ta.get(i).copied();
+        let y = tb.get(j).copied();
+        if x == Some(Tok::Star) {
+            next.push(((i + 1, j), None));
+        }
+        if y == Some(Tok::Star) {
+            next.push(((i, j + 1), None));
+        }
+        if let (Some(x), Some(y)) = (x, y) {
+            let ni = if x == Tok::Star { i } else { i + 1 };
+            let nj = if y == Tok::Star { j } else { j + 1 };
+            let ch = match (x, y) {
+                (Tok::Lit(c), Tok::Lit(d)) => {
+                    if same(c, d) {
+                        Some(c)
+                    } else {
+                        None
+                    }
+                }
+                (Tok::Lit(c), _) | (_, Tok::Lit(c)) => Some(c),
+                _ => Some(free),
+            };
+            if let Some(c) = ch {
+                // Consuming a character without moving on both `*` would loop; it is never
+                // needed for a shortest witness.
+                if (ni, nj) != (i, j) {
+                    next.push(((ni, nj), Some(c)));
+                }
+            }
+        }
+        for (state, ch) in next {
+            if let std::collections::hash_map::Entry::Vacant(e) = prev.entry(state) {
+                e.insert(((i, j), ch));
+                queue.push_back(state);
+            }
+        }
+    }
+    let mut state = goal?;
+    let mut chars = Vec::new();
+    while state != start {
+        let (p, ch) = *prev.get(&state)?;
+        if let Some(c) = ch {
+            chars.push(c);
+        }
+        state = p;
+    }
+    chars.reverse();
+    Some(chars.into_iter().collect())
+}
+
+/// An ARN split into its six parts (the last keeps any further `:`).
+pub fn arn_parts(arn: &str) -> Option<[&str; 6]> {
+    let mut it = arn.splitn(6, ':');
+    let parts = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
+    if parts[0] != "arn" {
+        return None;
+    }
+    Some(parts)
+}
+
+/// `ArnLike` / `ArnEquals`: part by part, wildcards within a part.
+pub fn arn_matches(pattern: &str, arn: &str) -> bool {
+    match (arn_parts(pattern), arn_parts(arn)) {
+        (Some(p), Some(a)) => p.iter().zip(a.iter()).all(|(p, a)| matches(p, a, false)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(matches("s3:Get*", "s3:GetObject", false));
+        assert!(matches("S3:get*", "s3:GetObject", true));
+        assert!(!matches("S3:get*", "s3:GetObject", false));
+        assert!(matches("*", "", false));
+        assert!(matches("a?c", "abc", false));
+        assert!(!matches("a?c", "ac", false));
+        assert!(matches("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/y", false));
+        assert!(!matches("arn:aws:s3:::b/*", "arn:aws:s3:::b", false));
+        assert!(matches("*a*b*c", "xxaxxbxxc", false));
+        assert!(!matches("*a*b*c", "xxaxxcxxb", false));
+    }
+
+    #[test]
+    fn intersections() {
+        assert_eq!(intersect("vpce-1a*", "vpce-*", false, 'z').as_deref(), Some("vpce-1a"));
+        assert_eq!(intersect("vpce-1a*", "vpce-2*", false, 'z'), None);
+        let w = intersect("arn:aws:s3:::*/secret/*", "arn:aws:s3:::b/*", false, 'z').unwrap();
+        assert!(matches("arn:aws:s3:::*/secret/*", &w, false));
+        assert!(matches("arn:aws:s3:::b/*", &w, false));
+        assert_eq!(intersect("a?", "?b", false, 'z').as_deref(), Some("ab"));
+    }
+
+    #[test]
+    fn arns() {
+        assert!(arn_matches(
+            "arn:aws:iam::*:role/aws-service-role/config.amazonaws.com/*",
+            "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+        ));
+        assert!(!arn_matches("arn:aws:iam::*:role/x", "arn:aws:sts::1:assumed-role/x/s"));
+    }
+}

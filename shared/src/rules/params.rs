@@ -1,0 +1,137 @@
+//! Rule parameters: Config rule input parameters (comma-separated strings) and the CLI flags
+//! that mirror them, validated with errors that name the parameter.
+
+use thiserror::Error;
+
+/// An invalid parameter, named both as Config and as the CLI spell it.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("invalid parameter `{param}` ({flag}) value `{value}`: {why}")]
+pub struct ParamError {
+    pub param: &'static str,
+    pub flag: &'static str,
+    pub value: String,
+    pub why: String,
+}
+
+/// What the bucket rules need besides the facts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BucketParams {
+    /// `ApprovedVpceIds`; empty in account mode means every available S3 gateway endpoint of the
+    /// account in the bucket's region.
+    pub approved_vpce: Vec<String>,
+    /// `ApprovedVpcIds`.
+    pub approved_vpc: Vec<String>,
+    /// `ExemptPrincipalArns`: ARN patterns matched with ArnLike against `aws:PrincipalArn`.
+    pub exempt_principals: Vec<String>,
+    /// The guard's own principals (evaluator, remediator), checked by `S3-GUARD-ACCESS`.
+    pub guard_principals: Vec<String>,
+    /// `RequireSigV4`.
+    pub require_sigv4: bool,
+    /// `RequireTlsVersion`.
+    pub require_tls_version: Option<f64>,
+    /// The bucket owner's account (`--account-id`); `None`: unknown.
+    pub account_id: Option<String>,
+}
+
+fn err(param: &'static str, flag: &'static str, value: &str, why: impl Into<String>) -> ParamError {
+    ParamError {
+        param,
+        flag,
+        value: value.to_string(),
+        why: why.into(),
+    }
+}
+
+fn hex_id(v: &str, prefix: &str) -> bool {
+    v.strip_prefix(prefix).is_some_and(|rest| {
+        (8..=17).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
+/// Split a Config-style comma-separated list; blanks are dropped.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl BucketParams {
+    /// Validate every field; the first invalid one is reported.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        for v in &self.approved_vpce {
+            if !hex_id(v, "vpce-") {
+                return Err(err("ApprovedVpceIds", "--approved-vpce", v, "expected a VPC endpoint id such as `vpce-1a2b3c4d`"));
+            }
+        }
+        for v in &self.approved_vpc {
+            if !hex_id(v, "vpc-") {
+                return Err(err("ApprovedVpcIds", "--approved-vpc", v, "expected a VPC id such as `vpc-0a1b2c3d`"));
+            }
+        }
+        for (list, param, flag) in [
+            (&self.exempt_principals, "ExemptPrincipalArns", "--exempt-principal"),
+            (&self.guard_principals, "GuardPrincipalArns", "--guard-principal"),
+        ] {
+            for v in list {
+                let ok = crate::policy::glob::arn_parts(v).is_some_and(|p| !p[5].is_empty());
+                if !ok {
+                    return Err(err(param, flag, v, "expected an IAM principal ARN pattern such as `arn:aws:iam::111122223333:role/Admin*`"));
+                }
+            }
+        }
+        if let Some(a) = &self.account_id {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err("AccountId", "--account-id", a, "expected a 12-digit account id"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parse `RequireTlsVersion`: 1.0 to 1.3.
+    pub fn parse_tls_version(v: &str) -> Result<f64, ParamError> {
+        let t = v.trim();
+        match t {
+            "1.0" | "1.1" | "1.2" | "1.3" => t
+                .parse::<f64>()
+                .map_err(|_| err("RequireTlsVersion", "--require-tls-version", v, "not a number")),
+            _ => Err(err("RequireTlsVersion", "--require-tls-version", v, "expected one of 1.0, 1.1, 1.2, 1.3")),
+        }
+    }
+
+    /// Parse `RequireSigV4`: `true` / `false` (any case).
+    pub fn parse_bool(param: &'static str, flag: &'static str, v: &str) -> Result<bool, ParamError> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" | "" => Ok(false),
+            _ => Err(err(param, flag, v, "expected `true` or `false`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_bad_parameter() {
+        let p = BucketParams {
+            approved_vpce: vec!["vpc-123".into()],
+            ..Default::default()
+        };
+        let e = p.validate().unwrap_err();
+        assert_eq!(e.param, "ApprovedVpceIds");
+        assert!(e.to_string().contains("`vpc-123`"));
+        assert!(BucketParams::parse_tls_version("1.4").is_err());
+        assert_eq!(BucketParams::parse_tls_version("1.3").unwrap(), 1.3);
+        assert_eq!(split_list(" a, ,b,"), vec!["a", "b"]);
+        let ok = BucketParams {
+            approved_vpce: vec!["vpce-1a2b3c4d".into(), "vpce-0123456789abcdef0".into()],
+            exempt_principals: vec!["arn:aws:iam::*:role/Admin*".into()],
+            account_id: Some("111122223333".into()),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok());
+    }
+}
