@@ -16,8 +16,18 @@ pub fn params(rules: &RuleArgs, account_id: Option<String>) -> Result<BucketPara
         None => None,
     };
     let p = BucketParams {
-        approved_vpce: rules.approved_vpce.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-        approved_vpc: rules.approved_vpc.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        approved_vpce: rules
+            .approved_vpce
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        approved_vpc: rules
+            .approved_vpc
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
         exempt_principals: rules.exempt_principal.clone(),
         guard_principals: rules.guard_principal.clone(),
         require_sigv4: rules.require_sigv4,
@@ -43,14 +53,20 @@ fn read_input(file: &str) -> Result<String, String> {
 /// Run the command; `Err` is a usage error (exit 2) with its one-line message.
 pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     if args.rules.approved_vpce.is_empty() {
-        return Err("--approved-vpce is required: name the approved S3 gateway endpoint ids".into());
+        return Err(
+            "--approved-vpce is required: name the approved S3 gateway endpoint ids".into(),
+        );
     }
     if args.bucket.trim().is_empty() {
         return Err("--bucket must name the bucket".into());
     }
     let params = params(&args.rules, args.account_id.clone())?;
     let text = read_input(&args.file)?;
-    let name = if args.file == "-" { "standard input" } else { args.file.as_str() };
+    let name = if args.file == "-" {
+        "standard input"
+    } else {
+        args.file.as_str()
+    };
     let doc = PolicyDocument::parse(&text)
         .map_err(|e| format!("`{name}` is not a valid policy document: {e}"))?;
     let eval = check_policy(&args.bucket, &doc, &params, vpce_guard::now_epoch_seconds());

@@ -32,10 +32,18 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct RuleArgs {
     /// Approved S3 gateway endpoint ids (comma-separated or repeated).
-    #[arg(long = "approved-vpce", value_name = "ID[,ID...]", value_delimiter = ',')]
+    #[arg(
+        long = "approved-vpce",
+        value_name = "ID[,ID...]",
+        value_delimiter = ','
+    )]
     pub approved_vpce: Vec<String>,
     /// Approved VPC ids: a request through any endpoint of these VPCs counts as approved.
-    #[arg(long = "approved-vpc", value_name = "VPC-ID[,...]", value_delimiter = ',')]
+    #[arg(
+        long = "approved-vpc",
+        value_name = "VPC-ID[,...]",
+        value_delimiter = ','
+    )]
     pub approved_vpc: Vec<String>,
     /// Principals allowed to bypass the endpoint deny (ArnLike pattern on aws:PrincipalArn).
     #[arg(long = "exempt-principal", value_name = "ARN-PATTERN")]
@@ -78,7 +86,12 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
                 return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                     ExitCode::from(EXIT_USAGE)

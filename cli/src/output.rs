@@ -37,15 +37,28 @@ pub fn render_text(e: &Evaluation) -> String {
     let mut s = format!("{}: {}\n", e.resource, e.compliance.as_str());
     let mut findings: Vec<_> = e.findings.iter().collect();
     findings.sort_by_key(|f| rank(f.status));
-    let width = findings.iter().map(|f| f.rule.as_str().len()).max().unwrap_or(0);
+    let width = findings
+        .iter()
+        .map(|f| f.rule.as_str().len())
+        .max()
+        .unwrap_or(0);
     for f in findings {
         let status = match f.status {
             Status::NotApplicable => "N/A",
             other => other.as_str(),
         };
-        s.push_str(&format!("  {status:<4}  {:<width$}  {}\n", f.rule.as_str(), f.reason));
+        s.push_str(&format!(
+            "  {status:<4}  {:<width$}  {}\n",
+            f.rule.as_str(),
+            f.reason
+        ));
         if !f.exemptions.is_empty() {
-            s.push_str(&format!("  {:<4}  {:<width$}  exemptions: {}\n", "", "", f.exemptions.join(", ")));
+            s.push_str(&format!(
+                "  {:<4}  {:<width$}  exemptions: {}\n",
+                "",
+                "",
+                f.exemptions.join(", ")
+            ));
         }
     }
     s

@@ -25,18 +25,62 @@ fn params() -> BucketParams {
 /// Arbitrary JSON, biased towards the names and values policies use.
 fn arb_json() -> impl Strategy<Value = Value> {
     let names = prop::sample::select(vec![
-        "Version", "Statement", "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
-        "Resource", "NotResource", "Condition", "AWS", "Service", "StringNotEquals", "StringLike",
-        "ForAnyValue:StringNotLike", "NumericLessThan", "DateGreaterThan", "IpAddress", "Null",
-        "Bool", "ArnNotLike", "aws:SourceVpce", "aws:SourceVpc", "aws:SecureTransport",
-        "s3:TlsVersion", "aws:SourceIp", "aws:PrincipalArn", "aws:CurrentTime", "x",
+        "Version",
+        "Statement",
+        "Sid",
+        "Effect",
+        "Principal",
+        "NotPrincipal",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+        "AWS",
+        "Service",
+        "StringNotEquals",
+        "StringLike",
+        "ForAnyValue:StringNotLike",
+        "NumericLessThan",
+        "DateGreaterThan",
+        "IpAddress",
+        "Null",
+        "Bool",
+        "ArnNotLike",
+        "aws:SourceVpce",
+        "aws:SourceVpc",
+        "aws:SecureTransport",
+        "s3:TlsVersion",
+        "aws:SourceIp",
+        "aws:PrincipalArn",
+        "aws:CurrentTime",
+        "x",
     ]);
     let strings = prop::sample::select(vec![
-        "2012-10-17", "2008-10-17", "Allow", "Deny", "*", "s3:*", "s3:Get*", "s3:PutObject",
-        "arn:aws:s3:::amzn-s3-demo-bucket", "arn:aws:s3:::amzn-s3-demo-bucket/*", "vpce-1a2b3c4d",
-        "vpce-*", "vpc-0a1b2c3d", "true", "false", "1.2", "10.0.0.0/8", "2020-01-01T00:00:00Z",
-        "111122223333", "arn:aws:iam::111122223333:role/Admin", "${aws:username}", "",
-        "not a number", "::1/200",
+        "2012-10-17",
+        "2008-10-17",
+        "Allow",
+        "Deny",
+        "*",
+        "s3:*",
+        "s3:Get*",
+        "s3:PutObject",
+        "arn:aws:s3:::amzn-s3-demo-bucket",
+        "arn:aws:s3:::amzn-s3-demo-bucket/*",
+        "vpce-1a2b3c4d",
+        "vpce-*",
+        "vpc-0a1b2c3d",
+        "true",
+        "false",
+        "1.2",
+        "10.0.0.0/8",
+        "2020-01-01T00:00:00Z",
+        "111122223333",
+        "arn:aws:iam::111122223333:role/Admin",
+        "${aws:username}",
+        "",
+        "not a number",
+        "::1/200",
     ]);
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -85,55 +129,96 @@ fn arb_statement(effect: Option<&'static str>) -> impl Strategy<Value = Value> {
     ]);
     let resource = prop::sample::select(vec![
         ("Resource", json!("*")),
-        ("Resource", json!(["arn:aws:s3:::amzn-s3-demo-bucket", "arn:aws:s3:::amzn-s3-demo-bucket/*"])),
+        (
+            "Resource",
+            json!([
+                "arn:aws:s3:::amzn-s3-demo-bucket",
+                "arn:aws:s3:::amzn-s3-demo-bucket/*"
+            ]),
+        ),
         ("Resource", json!("arn:aws:s3:::amzn-s3-demo-bucket/*")),
         ("Resource", json!("arn:aws:s3:::amzn-s3-demo-bucket/logs/*")),
-        ("NotResource", json!("arn:aws:s3:::amzn-s3-demo-bucket/public/*")),
+        (
+            "NotResource",
+            json!("arn:aws:s3:::amzn-s3-demo-bucket/public/*"),
+        ),
     ]);
     let condition = prop::collection::vec(
         prop::sample::select(vec![
             ("StringNotEquals", "aws:SourceVpce", json!("vpce-1a2b3c4d")),
-            ("StringNotEquals", "aws:sourcevpce", json!(["vpce-1a2b3c4d", "vpce-0f00"])),
+            (
+                "StringNotEquals",
+                "aws:sourcevpce",
+                json!(["vpce-1a2b3c4d", "vpce-0f00"]),
+            ),
             ("StringEquals", "aws:SourceVpce", json!("vpce-1a2b3c4d")),
             ("StringNotLike", "aws:SourceVpce", json!("vpce-1a*")),
-            ("StringNotEqualsIfExists", "aws:SourceVpc", json!("vpc-0a1b2c3d")),
-            ("ForAnyValue:StringNotEquals", "aws:SourceVpce", json!("vpce-1a2b3c4d")),
+            (
+                "StringNotEqualsIfExists",
+                "aws:SourceVpc",
+                json!("vpc-0a1b2c3d"),
+            ),
+            (
+                "ForAnyValue:StringNotEquals",
+                "aws:SourceVpce",
+                json!("vpce-1a2b3c4d"),
+            ),
             ("Null", "aws:SourceVpce", json!("true")),
             ("Bool", "aws:SecureTransport", json!(false)),
             ("Bool", "aws:PrincipalIsAWSService", json!("false")),
-            ("ArnNotLike", "aws:PrincipalArn", json!("arn:aws:iam::*:role/Admin*")),
-            ("StringNotEquals", "aws:PrincipalAccount", json!("111122223333")),
+            (
+                "ArnNotLike",
+                "aws:PrincipalArn",
+                json!("arn:aws:iam::*:role/Admin*"),
+            ),
+            (
+                "StringNotEquals",
+                "aws:PrincipalAccount",
+                json!("111122223333"),
+            ),
             ("NotIpAddress", "aws:SourceIp", json!("192.0.2.0/24")),
             ("NumericLessThan", "s3:TlsVersion", json!(1.2)),
-            ("DateGreaterThan", "aws:CurrentTime", json!("2020-01-01T00:00:00Z")),
+            (
+                "DateGreaterThan",
+                "aws:CurrentTime",
+                json!("2020-01-01T00:00:00Z"),
+            ),
             ("StringNotEquals", "aws:PrincipalOrgID", json!("o-abc123")),
             ("StringEquals", "s3:x-amz-acl", json!("public-read")),
         ]),
         0..3,
     );
-    (effect, principal, not_principal, action, resource, condition).prop_map(
-        |(effect, principal, not_principal, (ak, av), (rk, rv), conds)| {
-            let mut st = serde_json::Map::new();
-            st.insert("Effect".into(), json!(effect));
-            match not_principal {
-                Some(np) => st.insert("NotPrincipal".into(), np),
-                None => st.insert("Principal".into(), principal),
-            };
-            st.insert(ak.into(), av);
-            st.insert(rk.into(), rv);
-            if !conds.is_empty() {
-                let mut c = serde_json::Map::new();
-                for (op, key, val) in conds {
-                    let block = c.entry(op.to_string()).or_insert_with(|| json!({}));
-                    if let Value::Object(b) = block {
-                        b.insert(key.to_string(), val);
-                    }
-                }
-                st.insert("Condition".into(), Value::Object(c));
-            }
-            Value::Object(st)
-        },
+    (
+        effect,
+        principal,
+        not_principal,
+        action,
+        resource,
+        condition,
     )
+        .prop_map(
+            |(effect, principal, not_principal, (ak, av), (rk, rv), conds)| {
+                let mut st = serde_json::Map::new();
+                st.insert("Effect".into(), json!(effect));
+                match not_principal {
+                    Some(np) => st.insert("NotPrincipal".into(), np),
+                    None => st.insert("Principal".into(), principal),
+                };
+                st.insert(ak.into(), av);
+                st.insert(rk.into(), rv);
+                if !conds.is_empty() {
+                    let mut c = serde_json::Map::new();
+                    for (op, key, val) in conds {
+                        let block = c.entry(op.to_string()).or_insert_with(|| json!({}));
+                        if let Value::Object(b) = block {
+                            b.insert(key.to_string(), val);
+                        }
+                    }
+                    st.insert("Condition".into(), Value::Object(c));
+                }
+                Value::Object(st)
+            },
+        )
 }
 
 fn deny_status(statements: &[Value]) -> Status {

@@ -105,22 +105,33 @@ impl PolicyCase {
     /// Evaluate the case as `check-policy` does.
     pub fn evaluate(&self) -> Result<Evaluation, String> {
         let doc = PolicyDocument::parse(&policy_text(&self.policy)).map_err(|e| e.to_string())?;
-        Ok(check_policy(&self.bucket, &doc, &self.params()?, vpce_guard::now_epoch_seconds()))
+        Ok(check_policy(
+            &self.bucket,
+            &doc,
+            &self.params()?,
+            vpce_guard::now_epoch_seconds(),
+        ))
     }
 
     /// Every difference between the evaluation and the expectation.
     pub fn mismatches(&self, e: &Evaluation) -> Vec<String> {
         let mut out = Vec::new();
         if e.compliance.as_str() != self.expect.compliance {
-            out.push(format!("compliance: expected {}, got {}", self.expect.compliance, e.compliance.as_str()));
+            out.push(format!(
+                "compliance: expected {}, got {}",
+                self.expect.compliance,
+                e.compliance.as_str()
+            ));
         }
         for f in &e.findings {
             let rule = f.rule.as_str();
             match self.expect.rules.get(rule) {
                 None => out.push(format!("{rule}: no expected status in the case")),
-                Some(want) if want != f.status.as_str() => {
-                    out.push(format!("{rule}: expected {want}, got {} ({})", f.status.as_str(), f.reason))
-                }
+                Some(want) if want != f.status.as_str() => out.push(format!(
+                    "{rule}: expected {want}, got {} ({})",
+                    f.status.as_str(),
+                    f.reason
+                )),
                 _ => {}
             }
             for needle in self.expect.reason_contains.get(rule).into_iter().flatten() {
@@ -130,7 +141,10 @@ impl PolicyCase {
             }
             if let Some(want) = self.expect.exemptions.get(rule) {
                 if *want != f.exemptions {
-                    out.push(format!("{rule}: exemptions expected {want:?}, got {:?}", f.exemptions));
+                    out.push(format!(
+                        "{rule}: exemptions expected {want:?}, got {:?}",
+                        f.exemptions
+                    ));
                 }
             }
         }

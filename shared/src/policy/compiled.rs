@@ -91,14 +91,22 @@ impl CompiledStatement {
 
     /// Action element against a lower-cased action name.
     pub fn action_tri(&self, action_lc: &str) -> Tri {
-        self.action
-            .verdict(self.action.known.iter().any(|p| glob::matches(p, action_lc, true)))
+        self.action.verdict(
+            self.action
+                .known
+                .iter()
+                .any(|p| glob::matches(p, action_lc, true)),
+        )
     }
 
     /// Resource element against an ARN (case-sensitive).
     pub fn resource_tri(&self, resource: &str) -> Tri {
-        self.resource
-            .verdict(self.resource.known.iter().any(|p| glob::matches(p, resource, false)))
+        self.resource.verdict(
+            self.resource
+                .known
+                .iter()
+                .any(|p| glob::matches(p, resource, false)),
+        )
     }
 
     /// Principal / NotPrincipal element against a principal, with IAM's matching rules.
@@ -157,8 +165,7 @@ pub fn principal_matches(pr: &Principals, caller: &Caller) -> Tri {
                 return true;
             }
             // A role ARN in `Principal` matches the role's sessions.
-            !pr.negated
-                && matches!(caller, Caller::RoleSession { role_arn, .. } if role_arn == v)
+            !pr.negated && matches!(caller, Caller::RoleSession { role_arn, .. } if role_arn == v)
         }
         PrincipalKind::Service => {
             matches!(caller, Caller::Service { name } if name.eq_ignore_ascii_case(v))

@@ -107,9 +107,15 @@ impl Operator {
         use Base::*;
         match self.base {
             StringEquals | StringEqualsIgnoreCase | StringLike | BinaryEquals => Family::String,
-            NumericEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan
+            NumericEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
             | NumericGreaterThanEquals => Family::Numeric,
-            DateEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            DateEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => Family::Date,
             Bool => Family::Bool,
             IpAddress => Family::Ip,
@@ -516,8 +522,14 @@ mod tests {
         assert_eq!(c("StringNotEquals", "k", &["a"]).eval(None), Tri::Yes);
         assert_eq!(c("StringEquals", "k", &["a"]).eval(None), Tri::No);
         assert_eq!(c("StringEqualsIfExists", "k", &["a"]).eval(None), Tri::Yes);
-        assert_eq!(c("ForAnyValue:StringNotEquals", "k", &["a"]).eval(None), Tri::No);
-        assert_eq!(c("ForAllValues:StringEquals", "k", &["a"]).eval(None), Tri::Yes);
+        assert_eq!(
+            c("ForAnyValue:StringNotEquals", "k", &["a"]).eval(None),
+            Tri::No
+        );
+        assert_eq!(
+            c("ForAllValues:StringEquals", "k", &["a"]).eval(None),
+            Tri::Yes
+        );
         assert_eq!(c("Null", "k", &["true"]).eval(None), Tri::Yes);
         assert_eq!(c("Null", "k", &["false"]).eval(Some(&r(&["x"]))), Tri::Yes);
     }
@@ -527,23 +539,52 @@ mod tests {
         let cl = c("StringNotEquals", "k", &["a", "b"]);
         assert_eq!(cl.eval(Some(&r(&["a"]))), Tri::No);
         assert_eq!(cl.eval(Some(&r(&["c"]))), Tri::Yes);
-        assert_eq!(c("StringEquals", "k", &["a", "b"]).eval(Some(&r(&["b"]))), Tri::Yes);
+        assert_eq!(
+            c("StringEquals", "k", &["a", "b"]).eval(Some(&r(&["b"]))),
+            Tri::Yes
+        );
     }
 
     #[test]
     fn typed_operators() {
-        assert_eq!(c("NumericLessThan", "s3:TlsVersion", &["1.2"]).eval(Some(&r(&["1.1"]))), Tri::Yes);
-        assert_eq!(c("Bool", "aws:SecureTransport", &["false"]).eval(Some(&r(&["false"]))), Tri::Yes);
-        assert_eq!(c("IpAddress", "aws:SourceIp", &["10.0.0.0/8"]).eval(Some(&r(&["10.1.2.3"]))), Tri::Yes);
-        assert_eq!(c("NotIpAddress", "aws:SourceIp", &["2001:db8::/32"]).eval(Some(&r(&["2001:db8::1"]))), Tri::No);
         assert_eq!(
-            c("DateGreaterThan", "aws:CurrentTime", &["2020-01-01T00:00:00Z"]).eval(Some(&r(&["2026-11-27T00:00:00Z"]))),
+            c("NumericLessThan", "s3:TlsVersion", &["1.2"]).eval(Some(&r(&["1.1"]))),
             Tri::Yes
         );
-        assert_eq!(c("Bool", "k", &["maybe"]).eval(Some(&r(&["true"]))), Tri::Unknown);
+        assert_eq!(
+            c("Bool", "aws:SecureTransport", &["false"]).eval(Some(&r(&["false"]))),
+            Tri::Yes
+        );
+        assert_eq!(
+            c("IpAddress", "aws:SourceIp", &["10.0.0.0/8"]).eval(Some(&r(&["10.1.2.3"]))),
+            Tri::Yes
+        );
+        assert_eq!(
+            c("NotIpAddress", "aws:SourceIp", &["2001:db8::/32"]).eval(Some(&r(&["2001:db8::1"]))),
+            Tri::No
+        );
+        assert_eq!(
+            c(
+                "DateGreaterThan",
+                "aws:CurrentTime",
+                &["2020-01-01T00:00:00Z"]
+            )
+            .eval(Some(&r(&["2026-11-27T00:00:00Z"]))),
+            Tri::Yes
+        );
+        assert_eq!(
+            c("Bool", "k", &["maybe"]).eval(Some(&r(&["true"]))),
+            Tri::Unknown
+        );
         assert_eq!(c("StringEqualz", "k", &["a"]).eval(None), Tri::Unknown);
-        assert_eq!(c("StringEquals", "k", &["${aws:username}"]).eval(None), Tri::Unknown);
-        assert_eq!(c("StringLike", "k", &["a${*}"]).eval(Some(&r(&["a*"]))), Tri::Yes);
+        assert_eq!(
+            c("StringEquals", "k", &["${aws:username}"]).eval(None),
+            Tri::Unknown
+        );
+        assert_eq!(
+            c("StringLike", "k", &["a${*}"]).eval(Some(&r(&["a*"]))),
+            Tri::Yes
+        );
     }
 
     #[test]

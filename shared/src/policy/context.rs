@@ -36,9 +36,14 @@ impl Signature {
 pub enum Caller {
     Anonymous,
     /// The account's root user.
-    Root { account: String },
+    Root {
+        account: String,
+    },
     /// An IAM user (or another principal known only by its ARN).
-    User { account: String, arn: String },
+    User {
+        account: String,
+        arn: String,
+    },
     /// A session of an IAM role.
     RoleSession {
         account: String,
@@ -46,9 +51,13 @@ pub enum Caller {
         session_arn: String,
     },
     /// An AWS service principal such as `cloudtrail.amazonaws.com`.
-    Service { name: String },
+    Service {
+        name: String,
+    },
     /// An S3 canonical user id (CloudFront origin access identities).
-    CanonicalUser { id: String },
+    CanonicalUser {
+        id: String,
+    },
 }
 
 impl Caller {
@@ -152,7 +161,10 @@ impl Principal {
             "aws:principalisawsservice".into(),
             vec![is_service.to_string()],
         ));
-        k.push(("aws:viaawsservice".into(), vec![self.via_service.to_string()]));
+        k.push((
+            "aws:viaawsservice".into(),
+            vec![self.via_service.to_string()],
+        ));
         if let Some(a) = self.caller.principal_arn() {
             k.push(("aws:principalarn".into(), vec![a]));
         }

@@ -1,7 +1,7 @@
 //! IAM wildcards: `*` (any run of characters, also empty) and `?` (exactly one character), and
 //! witnesses: concrete strings that a pattern (or two patterns at once) matches.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Does `pattern` match `text`? ASCII case is folded when `fold` is set.
 pub fn matches(pattern: &str, text: &str, fold: bool) -> bool {
@@ -37,7 +37,8 @@ pub fn matches(pattern: &str, text: &str, fold: bool) -> bool {
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
 /// True when the string has a wildcard character.
@@ -57,6 +58,10 @@ pub fn fill(pattern: &str, star: &str, one: char) -> String {
     }
     out
 }
+
+/// A move of the product search: the next (position in a, position in b) and the character
+/// written, if any.
+type Step = ((usize, usize), Option<char>);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tok {
@@ -80,13 +85,6 @@ fn tokens(p: &str) -> Vec<Tok> {
 pub fn intersect(a: &str, b: &str, fold: bool, free: char) -> Option<String> {
     let ta = tokens(a);
     let tb = tokens(b);
-    // Breadth-first search over (position in a, position in b); a `*` may be skipped
-    // (epsilon) or consume one character while staying put.
-    let start = (0usize, 0usize);
-    let mut prev: HashMap<(usize, usize), ((usize, usize), Option<char>)> = HashMap::new();
-    let mut queue = VecDeque::new();
-    prev.insert(start, (start, None));
-    queue.push_back(start);
     let same = |x: char, y: char| {
         if fold {
             x.eq_ignore_ascii_case(&y)
@@ -94,54 +92,68 @@ pub fn intersect(a: &str, b: &str, fold: bool, free: char) -> Option<String> {
             x == y
         }
     };
+    // Cheap rejection: the literal prefixes (up to the first wildcard) must agree.
+    for (x, y) in ta.iter().zip(tb.iter()) {
+        match (x, y) {
+            (Tok::Lit(c), Tok::Lit(d)) if !same(*c, *d) => return None,
+            (Tok::Lit(_), Tok::Lit(_)) => {}
+            _ => break,
+        }
+    }
+    // Breadth-first search over (position in a, position in b); a `*` may be skipped
+    // (epsilon) or consume one character while staying put. `prev` is a grid, not a map.
+    let width = tb.len() + 1;
+    let cells = (ta.len() + 1) * width;
+    let at = |i: usize, j: usize| i * width + j;
+    let mut prev: Vec<Option<(usize, Option<char>)>> = vec![None; cells];
+    let mut queue = VecDeque::new();
+    let start = at(0, 0);
+    if let Some(c) = prev.get_mut(start) {
+        *c = Some((start, None));
+    }
+    queue.push_back((0usize, 0usize));
     let mut goal = None;
     while let Some((i, j)) = queue.pop_front() {
         if i == ta.len() && j == tb.len() {
-            goal = Some((i, j));
+            goal = Some(at(i, j));
             break;
         }
-        let mut next: Vec<((usize, usize), Option<char>)> = Vec::with_capacity(4);
+        let mut next: [Option<Step>; 3] = [None; 3];
         let x = ta.get(i).copied();
         let y = tb.get(j).copied();
         if x == Some(Tok::Star) {
-            next.push(((i + 1, j), None));
+            next[0] = Some(((i + 1, j), None));
         }
         if y == Some(Tok::Star) {
-            next.push(((i, j + 1), None));
+            next[1] = Some(((i, j + 1), None));
         }
         if let (Some(x), Some(y)) = (x, y) {
             let ni = if x == Tok::Star { i } else { i + 1 };
             let nj = if y == Tok::Star { j } else { j + 1 };
             let ch = match (x, y) {
-                (Tok::Lit(c), Tok::Lit(d)) => {
-                    if same(c, d) {
-                        Some(c)
-                    } else {
-                        None
-                    }
-                }
+                (Tok::Lit(c), Tok::Lit(d)) => same(c, d).then_some(c),
                 (Tok::Lit(c), _) | (_, Tok::Lit(c)) => Some(c),
                 _ => Some(free),
             };
-            if let Some(c) = ch {
-                // Consuming a character without moving on both `*` would loop; it is never
-                // needed for a shortest witness.
-                if (ni, nj) != (i, j) {
-                    next.push(((ni, nj), Some(c)));
-                }
+            // Consuming a character without moving on both `*` would loop; it is never
+            // needed for a shortest witness.
+            if let Some(c) = ch.filter(|_| (ni, nj) != (i, j)) {
+                next[2] = Some(((ni, nj), Some(c)));
             }
         }
-        for (state, ch) in next {
-            if let std::collections::hash_map::Entry::Vacant(e) = prev.entry(state) {
-                e.insert(((i, j), ch));
-                queue.push_back(state);
+        for ((ni, nj), ch) in next.into_iter().flatten() {
+            if let Some(cell) = prev.get_mut(at(ni, nj)) {
+                if cell.is_none() {
+                    *cell = Some((at(i, j), ch));
+                    queue.push_back((ni, nj));
+                }
             }
         }
     }
     let mut state = goal?;
     let mut chars = Vec::new();
     while state != start {
-        let (p, ch) = *prev.get(&state)?;
+        let (p, ch) = (*prev.get(state)?)?;
         if let Some(c) = ch {
             chars.push(c);
         }
@@ -154,7 +166,14 @@ pub fn intersect(a: &str, b: &str, fold: bool, free: char) -> Option<String> {
 /// An ARN split into its six parts (the last keeps any further `:`).
 pub fn arn_parts(arn: &str) -> Option<[&str; 6]> {
     let mut it = arn.splitn(6, ':');
-    let parts = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
+    let parts = [
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    ];
     if parts[0] != "arn" {
         return None;
     }
@@ -189,7 +208,10 @@ mod tests {
 
     #[test]
     fn intersections() {
-        assert_eq!(intersect("vpce-1a*", "vpce-*", false, 'z').as_deref(), Some("vpce-1a"));
+        assert_eq!(
+            intersect("vpce-1a*", "vpce-*", false, 'z').as_deref(),
+            Some("vpce-1a")
+        );
         assert_eq!(intersect("vpce-1a*", "vpce-2*", false, 'z'), None);
         let w = intersect("arn:aws:s3:::*/secret/*", "arn:aws:s3:::b/*", false, 'z').unwrap();
         assert!(matches("arn:aws:s3:::*/secret/*", &w, false));
@@ -203,6 +225,9 @@ mod tests {
             "arn:aws:iam::*:role/aws-service-role/config.amazonaws.com/*",
             "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
         ));
-        assert!(!arn_matches("arn:aws:iam::*:role/x", "arn:aws:sts::1:assumed-role/x/s"));
+        assert!(!arn_matches(
+            "arn:aws:iam::*:role/x",
+            "arn:aws:sts::1:assumed-role/x/s"
+        ));
     }
 }

@@ -408,7 +408,8 @@ fn validate_principal(kind: PrincipalKind, v: &str) -> Result<(), &'static str> 
         let is_arn = v.starts_with("arn:");
         // Unique ids (AIDA…, AROA…) appear when a named principal was deleted.
         let is_unique_id = v.len() >= 16
-            && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && v.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !(is_account || is_arn || is_unique_id) {
             return Err("not an account id, an ARN or `*`");
         }
@@ -528,10 +529,14 @@ mod tests {
             .contains("(Sid `A`): `Effect` must be `Allow` or `Deny`, found `Permit`"));
         assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","NotAction":"s3:x","Resource":"*"}]}"#)
             .contains("both `Action` and `NotAction`"));
-        assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}"#)
-            .contains("`Resource` or `NotResource`"));
-        assert!(err(r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#)
-            .contains("`Principal` or `NotPrincipal`"));
+        assert!(
+            err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}"#)
+                .contains("`Resource` or `NotResource`")
+        );
+        assert!(
+            err(r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#)
+                .contains("`Principal` or `NotPrincipal`")
+        );
         assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":"x"}}]}"#)
             .contains("`Condition.StringEquals` must map condition keys"));
         assert!(err(r#"{"Version":"2013-01-01","Statement":[]}"#).contains("`Version` must be"));

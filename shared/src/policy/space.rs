@@ -148,7 +148,10 @@ impl ActionClass {
                 return &a.name;
             }
         }
-        self.actions.first().map(|a| a.name.as_str()).unwrap_or("s3:*")
+        self.actions
+            .first()
+            .map(|a| a.name.as_str())
+            .unwrap_or("s3:*")
     }
 
     fn label(&self) -> String {
@@ -180,9 +183,7 @@ enum KeyHome {
 
 fn key_home(k: &str) -> KeyHome {
     match k {
-        "aws:sourcevpce" | "aws:sourcevpc" | "aws:vpcsourceip" | "aws:sourceip" => {
-            KeyHome::Network
-        }
+        "aws:sourcevpce" | "aws:sourcevpc" | "aws:vpcsourceip" | "aws:sourceip" => KeyHome::Network,
         "aws:securetransport" | "s3:tlsversion" => KeyHome::Transport,
         "aws:principalarn"
         | "aws:principalaccount"
@@ -208,6 +209,12 @@ fn key_home(k: &str) -> KeyHome {
         _ => KeyHome::Free,
     }
 }
+
+/// A condition key (lower-cased, as written) and its clauses (statement, clause).
+type KeyClauses = (String, String, Vec<(usize, usize)>);
+
+/// Principal-scoped keys: a label and the keys set.
+type Variant = (String, Vec<(String, Vec<String>)>);
 
 /// A fixed-width bit set over statements, stored flat.
 type Words = Vec<u64>;
@@ -244,7 +251,13 @@ pub type Choice = Vec<usize>;
 impl Space {
     /// Build the space for a policy and a scope.
     pub fn new(doc: &PolicyDocument, scope: &Scope) -> Result<Space, TooComplex> {
-        let policy = CompiledPolicy::new(doc);
+        let mut policy = CompiledPolicy::new(doc);
+        // No rule reads an Allow statement that names specific principals: bucket rules ask
+        // what is denied, and S3-NO-PUBLIC-GRANT only looks at grants to everyone. Leaving them
+        // out keeps the space small (a 20 KB policy is mostly such grants).
+        policy.statements.retain(|st| {
+            st.effect == Effect::Deny || st.principal.negated || st.principal.names_everyone()
+        });
         Builder::new(policy, scope.clone()).build()
     }
 
@@ -292,7 +305,14 @@ impl Space {
         }
     }
 
-    fn dfs(&self, sel: &Selection, may: bool, level: usize, alive: &[u64], choice: &mut Choice) -> bool {
+    fn dfs(
+        &self,
+        sel: &Selection,
+        may: bool,
+        level: usize,
+        alive: &[u64],
+        choice: &mut Choice,
+    ) -> bool {
         if alive.iter().all(|w| *w == 0) {
             for (d, allowed) in sel.0.iter().enumerate().skip(level) {
                 if let (Some(c), Some(first)) = (choice.get_mut(d), allowed.first()) {
@@ -421,22 +441,39 @@ impl Space {
     fn why_not(&self, st: &CompiledStatement, d: usize, v: &DimValue) -> String {
         let kind = self.dims.get(d).map(|x| &x.kind);
         match (&v.info, kind) {
-            (Info::ActionResource { class, resource, .. }, _) => {
+            (
+                Info::ActionResource {
+                    class, resource, ..
+                },
+                _,
+            ) => {
                 let action = self
                     .classes
                     .get(*class)
                     .map(|c| c.representative())
                     .unwrap_or("s3:*");
                 if st.action_tri(&action.to_ascii_lowercase()) != Tri::Yes {
-                    let el = if st.action.negated { "NotAction" } else { "Action" };
+                    let el = if st.action.negated {
+                        "NotAction"
+                    } else {
+                        "Action"
+                    };
                     return format!("its `{el}` does not cover {action}");
                 }
-                let el = if st.resource.negated { "NotResource" } else { "Resource" };
+                let el = if st.resource.negated {
+                    "NotResource"
+                } else {
+                    "Resource"
+                };
                 format!("its `{el}` does not cover {resource}")
             }
             (Info::Principal { principal, .. }, _) => {
                 if st.principal_tri(principal) != Tri::Yes {
-                    let el = if st.principal.negated { "NotPrincipal" } else { "Principal" };
+                    let el = if st.principal.negated {
+                        "NotPrincipal"
+                    } else {
+                        "Principal"
+                    };
                     return format!("its `{el}` does not cover {}", v.label);
                 }
                 self.failing_clause(st, v)
@@ -459,7 +496,11 @@ impl Space {
                         "its condition `{}` on `{}` does not hold{}",
                         c.operator_name,
                         c.key,
-                        if v.lookup(&c.key_lc).is_none() { " (the key is absent)" } else { "" }
+                        if v.lookup(&c.key_lc).is_none() {
+                            " (the key is absent)"
+                        } else {
+                            ""
+                        }
                     )
                 }
                 Tri::Unknown => {
@@ -509,7 +550,9 @@ fn home_matches(home: &KeyHome, info: &Info) -> bool {
 }
 
 fn bit(words: &[u64], i: usize) -> bool {
-    words.get(i / 64).is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    words
+        .get(i / 64)
+        .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
 }
 
 fn set_bit(words: &mut [u64], i: usize) {
@@ -550,13 +593,13 @@ struct Builder {
     policy: CompiledPolicy,
     scope: Scope,
     /// Clauses by lower-cased key, in order of first appearance.
-    by_key: Vec<(String, String, Vec<(usize, usize)>)>,
+    by_key: Vec<KeyClauses>,
     constants: Vec<String>,
 }
 
 impl Builder {
     fn new(policy: CompiledPolicy, scope: Scope) -> Self {
-        let mut by_key: Vec<(String, String, Vec<(usize, usize)>)> = Vec::new();
+        let mut by_key: Vec<KeyClauses> = Vec::new();
         let mut constants = Vec::new();
         for (si, st) in policy.statements.iter().enumerate() {
             for (ci, c) in st.clauses.iter().enumerate() {
@@ -676,12 +719,15 @@ impl Builder {
             let mut mu = vec![0u64; dim.values.len() * words];
             let mut ma = vec![0u64; dim.values.len() * words];
             for (vi, v) in dim.values.iter().enumerate() {
+                let ri = match &v.info {
+                    Info::ActionResource { resource, .. } => {
+                        resources.iter().position(|r| r == resource)
+                    }
+                    _ => None,
+                };
                 for (si, st) in self.policy.statements.iter().enumerate() {
                     let t = match &v.info {
-                        Info::ActionResource {
-                            class, resource, ..
-                        } => {
-                            let ri = resources.iter().position(|r| r == resource);
+                        Info::ActionResource { class, .. } => {
                             let a = action_t
                                 .get(si)
                                 .and_then(|x| x.get(*class))
@@ -826,6 +872,13 @@ impl Builder {
         // Overlaps of two object patterns.
         for (i, a) in object_patterns.iter().enumerate() {
             for b in object_patterns.iter().skip(i + 1) {
+                // An overlap some candidate already lies in needs no new witness.
+                if objects
+                    .iter()
+                    .any(|o| glob::matches(a, o, false) && glob::matches(b, o, false))
+                {
+                    continue;
+                }
                 if let Some(ab) = glob::intersect(a, b, false, 'z') {
                     if let Some(w) = glob::intersect(&ab, &template, false, 'z') {
                         push(w, &mut objects);
@@ -833,6 +886,22 @@ impl Builder {
                 }
             }
         }
+        // Keep one object per class of keys the policy's resource patterns cannot tell apart.
+        let mut seen: Vec<Vec<Tri>> = Vec::new();
+        objects.retain(|o| {
+            let sig: Vec<Tri> = self
+                .policy
+                .statements
+                .iter()
+                .map(|st| st.resource_tri(o))
+                .collect();
+            if seen.contains(&sig) {
+                false
+            } else {
+                seen.push(sig);
+                true
+            }
+        });
         let mut values = Vec::new();
         for (ci, c) in classes.iter().enumerate() {
             let Some(first) = c.actions.first() else {
@@ -916,16 +985,48 @@ impl Builder {
         };
         // (caller, via service, class, label)
         let mut bases: Vec<(Caller, bool, PrincipalClass, String)> = vec![
-            (same.clone(), false, PrincipalClass::SameAccount, "a same-account role session".into()),
-            (other, false, PrincipalClass::OtherAccount, format!("a role session of another account ({other_acct})")),
-            (Caller::Anonymous, false, PrincipalClass::Anonymous, "anonymous".into()),
-            (Caller::Root { account: account.to_string() }, false, PrincipalClass::Root, format!("the account root ({account})")),
-            (same, true, PrincipalClass::ViaService, "a same-account role session via an AWS service".into()),
+            (
+                same.clone(),
+                false,
+                PrincipalClass::SameAccount,
+                "a same-account role session".into(),
+            ),
+            (
+                other,
+                false,
+                PrincipalClass::OtherAccount,
+                format!("a role session of another account ({other_acct})"),
+            ),
+            (
+                Caller::Anonymous,
+                false,
+                PrincipalClass::Anonymous,
+                "anonymous".into(),
+            ),
+            (
+                Caller::Root {
+                    account: account.to_string(),
+                },
+                false,
+                PrincipalClass::Root,
+                format!("the account root ({account})"),
+            ),
+            (
+                same,
+                true,
+                PrincipalClass::ViaService,
+                "a same-account role session via an AWS service".into(),
+            ),
         ];
         let mut services: Vec<String> = Vec::new();
         for p in &self.scope.exempt_principals {
             if let Some(c) = self.caller_from_pattern(p, account) {
-                bases.push((c, false, PrincipalClass::Exempt(p.clone()), format!("exempt principal {p}")));
+                bases.push((
+                    c,
+                    false,
+                    PrincipalClass::Exempt(p.clone()),
+                    format!("exempt principal {p}"),
+                ));
             }
         }
         let config_role = format!(
@@ -935,7 +1036,12 @@ impl Builder {
         guards.extend(self.scope.guard_principals.iter().cloned());
         for g in guards {
             if let Some(c) = self.caller_from_pattern(&g, account) {
-                bases.push((c, false, PrincipalClass::Guard(g.clone()), format!("guard principal {g}")));
+                bases.push((
+                    c,
+                    false,
+                    PrincipalClass::Guard(g.clone()),
+                    format!("guard principal {g}"),
+                ));
             }
         }
         let mut named: Vec<(Caller, String)> = Vec::new();
@@ -966,7 +1072,11 @@ impl Builder {
                             name_account(acct, &mut named);
                         } else if let Some(c) = Caller::from_arn(v) {
                             let label = match &c {
-                                Caller::RoleSession { role_arn, session_arn, .. } if role_arn == v => {
+                                Caller::RoleSession {
+                                    role_arn,
+                                    session_arn,
+                                    ..
+                                } if role_arn == v => {
                                     format!("a session of {v} ({session_arn})")
                                 }
                                 _ => v.clone(),
@@ -1006,7 +1116,12 @@ impl Builder {
         services.push("vpce-guard-probe.amazonaws.com".into());
         for s in services {
             let label = format!("AWS service principal {s}");
-            bases.push((Caller::Service { name: s }, false, PrincipalClass::Service, label));
+            bases.push((
+                Caller::Service { name: s },
+                false,
+                PrincipalClass::Service,
+                label,
+            ));
         }
         for (c, label) in named {
             bases.push((c, false, PrincipalClass::Named, label));
@@ -1014,7 +1129,10 @@ impl Builder {
         // De-duplicate: the first role a caller has wins (exempt before named, …).
         let mut unique: Vec<(Caller, bool, PrincipalClass, String)> = Vec::new();
         for b in bases {
-            if !unique.iter().any(|u| u.0 == b.0 && u.1 == b.1 && u.2 == b.2) {
+            if !unique
+                .iter()
+                .any(|u| u.0 == b.0 && u.1 == b.1 && u.2 == b.2)
+            {
                 unique.push(b);
             }
         }
@@ -1027,13 +1145,17 @@ impl Builder {
                 (Caller::Service { .. }, _) | (_, true) => &[Signature::SigV4],
                 _ => &[Signature::SigV4, Signature::SigV2],
             };
-            let variants: &[(String, Vec<(String, Vec<String>)>)] = match caller {
+            let variants: &[Variant] = match caller {
                 Caller::Anonymous => &[],
                 Caller::Service { .. } => &svc,
                 _ => &attr,
             };
             let empty = [(String::new(), Vec::new())];
-            let variants = if variants.is_empty() { &empty[..] } else { variants };
+            let variants = if variants.is_empty() {
+                &empty[..]
+            } else {
+                variants
+            };
             for &sig in sigs {
                 for (vlabel, vkeys) in variants {
                     let p = Principal {
@@ -1070,15 +1192,19 @@ impl Builder {
     }
 
     /// The product of candidate values of the principal-scoped keys of one home.
-    fn variants(&self, home: KeyHome) -> Result<Vec<(String, Vec<(String, Vec<String>)>)>, TooComplex> {
-        let mut out: Vec<(String, Vec<(String, Vec<String>)>)> = vec![(String::new(), Vec::new())];
+    fn variants(&self, home: KeyHome) -> Result<Vec<Variant>, TooComplex> {
+        let mut out: Vec<Variant> = vec![(String::new(), Vec::new())];
         for (key_lc, key, _) in &self.by_key {
             if key_home(key_lc) != home {
                 continue;
             }
             let clauses = self.clauses_of(key_lc);
             let mut cands: Vec<Option<String>> = vec![None];
-            cands.extend(witnesses(&clauses, "vpce-guard-fresh-value").into_iter().map(Some));
+            cands.extend(
+                witnesses(&clauses, "vpce-guard-fresh-value")
+                    .into_iter()
+                    .map(Some),
+            );
             let mut next = Vec::with_capacity(out.len() * cands.len());
             for (label, keys) in &out {
                 for c in &cands {
@@ -1139,11 +1265,19 @@ impl Builder {
         }
         for (e, v) in &scope.account_endpoints {
             if !endpoints.iter().any(|x| x.0 == *e) {
-                endpoints.push((e.clone(), "another endpoint of the account".into(), Some(v.clone())));
+                endpoints.push((
+                    e.clone(),
+                    "another endpoint of the account".into(),
+                    Some(v.clone()),
+                ));
             }
         }
         if scope.account_endpoints.is_empty() {
-            endpoints.push((fresh.id("vpce-"), "another endpoint of the account".into(), None));
+            endpoints.push((
+                fresh.id("vpce-"),
+                "another endpoint of the account".into(),
+                None,
+            ));
         }
         endpoints.push((fresh.id("vpce-"), "a foreign endpoint".into(), None));
         // AWS writes endpoint and VPC ids in lower case; case variants are the same id.
@@ -1182,13 +1316,22 @@ impl Builder {
             };
             for v in pair {
                 for ip in &vips {
-                    let approved = scope.approved_vpce.contains(e) || scope.approved_vpc.contains(v);
+                    let approved =
+                        scope.approved_vpce.contains(e) || scope.approved_vpc.contains(v);
                     let show_vpc = !v.starts_with("vpc-0ffe") || self.uses_key("aws:sourcevpc");
                     values.push(DimValue {
                         label: format!(
                             "via {e} ({what}{}){}",
-                            if approved && !scope.approved_vpce.contains(e) { ", approved VPC" } else { "" },
-                            if show_vpc { format!(" in {v}") } else { String::new() }
+                            if approved && !scope.approved_vpce.contains(e) {
+                                ", approved VPC"
+                            } else {
+                                ""
+                            },
+                            if show_vpc {
+                                format!(" in {v}")
+                            } else {
+                                String::new()
+                            }
                         ),
                         keys: vec![
                             ("aws:sourcevpce".into(), vec![e.clone()]),
@@ -1198,7 +1341,9 @@ impl Builder {
                         info: Info::Network {
                             approved,
                             endpoint: true,
-                            plausible: vpc.is_some() || scope.approved_vpc.contains(v) || *v == fresh_vpc,
+                            plausible: vpc.is_some()
+                                || scope.approved_vpc.contains(v)
+                                || *v == fresh_vpc,
                         },
                     });
                 }
@@ -1252,7 +1397,10 @@ impl Builder {
                 label: String::new(),
                 keys: vec![
                     ("aws:currenttime".into(), vec![format_date(now)]),
-                    ("aws:epochtime".into(), vec![format!("{}", now.floor() as i64)]),
+                    (
+                        "aws:epochtime".into(),
+                        vec![format!("{}", now.floor() as i64)],
+                    ),
                     ("aws:resourceaccount".into(), vec![account.to_string()]),
                     ("s3:resourceaccount".into(), vec![account.to_string()]),
                 ],
@@ -1267,11 +1415,11 @@ impl Builder {
 /// date and IP boundary, and a fresh value.
 pub fn witnesses(clauses: &[&Clause], fresh: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut push = |s: String| {
+    fn add(out: &mut Vec<String>, s: String) {
         if !out.contains(&s) {
             out.push(s);
         }
-    };
+    }
     let mut likes: Vec<&str> = Vec::new();
     let mut numbers: Vec<f64> = Vec::new();
     let mut dates: Vec<f64> = Vec::new();
@@ -1282,27 +1430,31 @@ pub fn witnesses(clauses: &[&Clause], fresh: &str) -> Vec<String> {
         for raw in &c.raw_values {
             match family {
                 Some(Family::String) => {
-                    let like = c.operator.is_some_and(|o| o.base == super::condition::Base::StringLike);
+                    let like = c
+                        .operator
+                        .is_some_and(|o| o.base == super::condition::Base::StringLike);
                     if like && glob::is_pattern(raw) {
-                        push(glob::fill(raw, "", 'z'));
-                        push(glob::fill(raw, "zz9", 'z'));
+                        add(&mut out, glob::fill(raw, "", 'z'));
+                        add(&mut out, glob::fill(raw, "zz9", 'z'));
                         likes.push(raw);
                     } else {
-                        push(raw.clone());
-                        if c.operator.is_some_and(|o| o.base == super::condition::Base::StringEqualsIgnoreCase) {
-                            push(raw.to_ascii_uppercase());
-                            push(raw.to_ascii_lowercase());
+                        add(&mut out, raw.clone());
+                        if c.operator.is_some_and(|o| {
+                            o.base == super::condition::Base::StringEqualsIgnoreCase
+                        }) {
+                            add(&mut out, raw.to_ascii_uppercase());
+                            add(&mut out, raw.to_ascii_lowercase());
                         }
                     }
                     want_fresh = true;
                 }
                 Some(Family::Arn) => {
                     if glob::is_pattern(raw) {
-                        push(glob::fill(raw, "", '0'));
-                        push(glob::fill(raw, "zz9", 'z'));
+                        add(&mut out, glob::fill(raw, "", '0'));
+                        add(&mut out, glob::fill(raw, "zz9", 'z'));
                         likes.push(raw);
                     } else {
-                        push(raw.clone());
+                        add(&mut out, raw.clone());
                     }
                     want_fresh = true;
                 }
@@ -1317,8 +1469,8 @@ pub fn witnesses(clauses: &[&Clause], fresh: &str) -> Vec<String> {
                     }
                 }
                 Some(Family::Bool) => {
-                    push("true".into());
-                    push("false".into());
+                    add(&mut out, "true".into());
+                    add(&mut out, "false".into());
                 }
                 Some(Family::Ip) => {
                     if let Some(n) = Cidr::parse(raw) {
@@ -1328,7 +1480,7 @@ pub fn witnesses(clauses: &[&Clause], fresh: &str) -> Vec<String> {
                 Some(Family::Null) => want_fresh = true,
                 // An operator the engine does not know: try the raw constants and a fresh value.
                 None => {
-                    push(raw.clone());
+                    add(&mut out, raw.clone());
                     want_fresh = true;
                 }
             }
@@ -1336,8 +1488,15 @@ pub fn witnesses(clauses: &[&Clause], fresh: &str) -> Vec<String> {
     }
     for (i, a) in likes.iter().enumerate() {
         for b in likes.iter().skip(i + 1) {
+            // An overlap some candidate already lies in needs no new witness.
+            if out
+                .iter()
+                .any(|o| glob::matches(a, o, false) && glob::matches(b, o, false))
+            {
+                continue;
+            }
             if let Some(w) = glob::intersect(a, b, false, 'z') {
-                push(w);
+                add(&mut out, w);
             }
         }
     }
@@ -1353,30 +1512,30 @@ pub fn witnesses(clauses: &[&Clause], fresh: &str) -> Vec<String> {
             }
         }
         for p in pts {
-            push(format_number(p));
+            add(&mut out, format_number(p));
         }
     }
     if !dates.is_empty() {
         for d in dates {
             for p in [d - 1.0, d, d + 1.0] {
-                push(format_date(p));
+                add(&mut out, format_date(p));
             }
         }
     }
     for n in nets {
         let (lo, hi, v4) = n.range();
         let max = if v4 { u128::from(u32::MAX) } else { u128::MAX };
-        push(ip_from(lo, v4).to_string());
-        push(ip_from(hi, v4).to_string());
+        add(&mut out, ip_from(lo, v4).to_string());
+        add(&mut out, ip_from(hi, v4).to_string());
         if lo > 0 {
-            push(ip_from(lo - 1, v4).to_string());
+            add(&mut out, ip_from(lo - 1, v4).to_string());
         }
         if hi < max {
-            push(ip_from(hi + 1, v4).to_string());
+            add(&mut out, ip_from(hi + 1, v4).to_string());
         }
     }
     if want_fresh {
-        push(fresh.to_string());
+        add(&mut out, fresh.to_string());
     }
     out
 }

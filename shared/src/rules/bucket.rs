@@ -46,11 +46,9 @@ pub fn bucket_findings(
         let f = match rule {
             RuleId::S3PublicAccessBlock => public_access_block.clone(),
             RuleId::S3AclsDisabled => acls_disabled.clone(),
-            r => p
-                .iter()
-                .find(|f| f.rule == r)
-                .cloned()
-                .unwrap_or_else(|| Finding::new(r, Status::Fail, "internal error: rule not evaluated")),
+            r => p.iter().find(|f| f.rule == r).cloned().unwrap_or_else(|| {
+                Finding::new(r, Status::Fail, "internal error: rule not evaluated")
+            }),
         };
         out.push(f);
     }
@@ -59,8 +57,19 @@ pub fn bucket_findings(
 
 /// `vpce-guard check-policy`: the policy alone; rules that need account facts are
 /// `NOT_APPLICABLE`.
-pub fn check_policy(bucket: &str, doc: &PolicyDocument, params: &BucketParams, now: f64) -> Evaluation {
-    let na = |r| Finding::new(r, Status::NotApplicable, "needs account facts; not checked by check-policy");
+pub fn check_policy(
+    bucket: &str,
+    doc: &PolicyDocument,
+    params: &BucketParams,
+    now: f64,
+) -> Evaluation {
+    let na = |r| {
+        Finding::new(
+            r,
+            Status::NotApplicable,
+            "needs account facts; not checked by check-policy",
+        )
+    };
     let findings = bucket_findings(
         bucket,
         PolicyState::Present(doc),
@@ -103,7 +112,10 @@ pub fn policy_findings(
         Ok(s) => s,
         Err(e) => return all_fail(params, &format!("cannot evaluate the policy: {}", e.0)),
     };
-    let q = Questions { space: &space, params };
+    let q = Questions {
+        space: &space,
+        params,
+    };
     vec![
         q.vpce_deny(false),
         q.vpce_deny(true),
@@ -131,11 +143,27 @@ fn no_policy(params: &BucketParams) -> Vec<Finding> {
     POLICY_RULES
         .into_iter()
         .map(|r| match r {
-            RuleId::S3VpceDeny => Finding::new(r, Status::Fail, "no bucket policy: nothing denies requests from outside the approved endpoints"),
-            RuleId::S3Tls => Finding::new(r, Status::Fail, "no bucket policy: plain-HTTP requests are not denied"),
-            RuleId::S3SigV4 => Finding::new(r, sigv4_status(params), "no bucket policy: SigV2 and unsigned requests are not denied"),
+            RuleId::S3VpceDeny => Finding::new(
+                r,
+                Status::Fail,
+                "no bucket policy: nothing denies requests from outside the approved endpoints",
+            ),
+            RuleId::S3Tls => Finding::new(
+                r,
+                Status::Fail,
+                "no bucket policy: plain-HTTP requests are not denied",
+            ),
+            RuleId::S3SigV4 => Finding::new(
+                r,
+                sigv4_status(params),
+                "no bucket policy: SigV2 and unsigned requests are not denied",
+            ),
             RuleId::S3TlsVersion => match params.require_tls_version {
-                Some(v) => Finding::new(r, Status::Fail, format!("no bucket policy: requests over TLS below {v:.1} are not denied")),
+                Some(v) => Finding::new(
+                    r,
+                    Status::Fail,
+                    format!("no bucket policy: requests over TLS below {v:.1} are not denied"),
+                ),
                 None => Finding::new(r, Status::NotApplicable, "RequireTlsVersion is not set"),
             },
             _ => Finding::new(r, Status::Pass, "no bucket policy"),
@@ -223,7 +251,12 @@ impl Questions<'_> {
         // Configuration wins: a configured pattern names the exemption even for a request
         // that also comes via a service.
         if let Some(arn) = principal.caller.principal_arn() {
-            if let Some(p) = self.params.exempt_principals.iter().find(|p| glob::arn_matches(p, &arn)) {
+            if let Some(p) = self
+                .params
+                .exempt_principals
+                .iter()
+                .find(|p| glob::arn_matches(p, &arn))
+            {
                 return Some(p.clone());
             }
         }
@@ -237,7 +270,11 @@ impl Questions<'_> {
     }
 
     fn vpce_deny(&self, endpoints_only: bool) -> Finding {
-        let rule = if endpoints_only { RuleId::S3VpceKnown } else { RuleId::S3VpceDeny };
+        let rule = if endpoints_only {
+            RuleId::S3VpceKnown
+        } else {
+            RuleId::S3VpceDeny
+        };
         let s = self.space;
         let mut sel = s.select_all();
         s.restrict(&mut sel, self.net(), |v| {
@@ -250,7 +287,9 @@ impl Questions<'_> {
                 let Some(label) = self.allowed_exemption(&v.info) else {
                     continue;
                 };
-                if exemptions.contains(&label) || !sel.0.get(s.principal).is_some_and(|a| a.contains(&i)) {
+                if exemptions.contains(&label)
+                    || !sel.0.get(s.principal).is_some_and(|a| a.contains(&i))
+                {
                     continue;
                 }
                 let mut one = sel.clone();
@@ -262,7 +301,9 @@ impl Questions<'_> {
                 }
             }
         }
-        s.restrict(&mut sel, s.principal, |v| self.allowed_exemption(&v.info).is_none());
+        s.restrict(&mut sel, s.principal, |v| {
+            self.allowed_exemption(&v.info).is_none()
+        });
         let scope_text = if endpoints_only {
             "every request through a non-approved endpoint"
         } else {
@@ -270,7 +311,11 @@ impl Questions<'_> {
         };
         let mut f = match self.coverage(&sel) {
             Coverage::Gap(c) => Finding::new(rule, Status::Fail, self.gap_reason(&c)),
-            Coverage::Undecided(r) => Finding::new(rule, Status::Fail, format!("cannot evaluate: {}", r.join("; "))),
+            Coverage::Undecided(r) => Finding::new(
+                rule,
+                Status::Fail,
+                format!("cannot evaluate: {}", r.join("; ")),
+            ),
             Coverage::Denied => {
                 let mut reason = format!("{scope_text} is denied");
                 if !exemptions.is_empty() {
@@ -286,16 +331,25 @@ impl Questions<'_> {
     fn reachable(&self) -> Finding {
         let rule = RuleId::S3VpceReachable;
         let s = self.space;
-        let approved_any = s
-            .dims
-            .get(s.network)
-            .is_some_and(|d| d.values.iter().any(|v| matches!(v.info, Info::Network { approved: true, .. })));
+        let approved_any = s.dims.get(s.network).is_some_and(|d| {
+            d.values
+                .iter()
+                .any(|v| matches!(v.info, Info::Network { approved: true, .. }))
+        });
         if !approved_any {
-            return Finding::new(rule, Status::Fail, "no approved S3 gateway endpoint or VPC: the bucket cannot be reached privately");
+            return Finding::new(
+                rule,
+                Status::Fail,
+                "no approved S3 gateway endpoint or VPC: the bucket cannot be reached privately",
+            );
         }
         for action in ["s3:GetObject", "s3:PutObject"] {
             let Some(class) = s.class_of(action) else {
-                return Finding::new(rule, Status::Fail, format!("cannot evaluate: {action} is missing from the action catalog"));
+                return Finding::new(
+                    rule,
+                    Status::Fail,
+                    format!("cannot evaluate: {action} is missing from the action catalog"),
+                );
             };
             let mut sel = s.select_all();
             s.restrict(&mut sel, s.actres, |v| matches!(v.info, Info::ActionResource { class: c, object: true, .. } if c == class));
@@ -308,17 +362,40 @@ impl Questions<'_> {
                         && !matches!(class, PrincipalClass::Guard(_))
                         && matches!(&principal.caller, Caller::RoleSession { account, .. } if *account == s.account))
             });
-            s.restrict(&mut sel, s.network, |v| matches!(v.info, Info::Network { approved: true, plausible: true, .. }));
-            s.restrict(&mut sel, s.transport, |v| matches!(v.info, Info::Transport { tls: Some(_) }));
+            s.restrict(&mut sel, s.network, |v| {
+                matches!(
+                    v.info,
+                    Info::Network {
+                        approved: true,
+                        plausible: true,
+                        ..
+                    }
+                )
+            });
+            s.restrict(&mut sel, s.transport, |v| {
+                matches!(v.info, Info::Transport { tls: Some(_) })
+            });
             if s.find_undenied(&sel, true).is_some() {
                 continue;
             }
             if s.find_undenied(&sel, false).is_some() {
-                let reasons = s.unknown_reasons(&(0..s.policy.statements.len()).collect::<Vec<_>>());
-                return Finding::new(rule, Status::Fail, format!("cannot evaluate {action} through the approved endpoints: {}", reasons.join("; ")));
+                let reasons =
+                    s.unknown_reasons(&(0..s.policy.statements.len()).collect::<Vec<_>>());
+                return Finding::new(
+                    rule,
+                    Status::Fail,
+                    format!(
+                        "cannot evaluate {action} through the approved endpoints: {}",
+                        reasons.join("; ")
+                    ),
+                );
             }
             // Every such request is denied: name one and the statement that denies it.
-            let sample: Choice = sel.0.iter().map(|a| a.first().copied().unwrap_or(0)).collect();
+            let sample: Choice = sel
+                .0
+                .iter()
+                .map(|a| a.first().copied().unwrap_or(0))
+                .collect();
             let by: Vec<String> = s
                 .matching(&sample, false, Effect::Deny)
                 .into_iter()
@@ -334,22 +411,37 @@ impl Questions<'_> {
                 ),
             );
         }
-        Finding::new(rule, Status::Pass, "a same-account role session can get and put objects through an approved endpoint")
+        Finding::new(
+            rule,
+            Status::Pass,
+            "a same-account role session can get and put objects through an approved endpoint",
+        )
     }
 
     fn simple_coverage(&self, rule: RuleId, sel: &Selection, fail: Status, what: &str) -> Finding {
         match self.coverage(sel) {
             Coverage::Denied => Finding::new(rule, Status::Pass, format!("every {what} is denied")),
             Coverage::Gap(c) => Finding::new(rule, fail, self.gap_reason(&c)),
-            Coverage::Undecided(r) => Finding::new(rule, Status::Fail, format!("cannot evaluate: {}", r.join("; "))),
+            Coverage::Undecided(r) => Finding::new(
+                rule,
+                Status::Fail,
+                format!("cannot evaluate: {}", r.join("; ")),
+            ),
         }
     }
 
     fn tls(&self) -> Finding {
         let s = self.space;
         let mut sel = s.select_all();
-        s.restrict(&mut sel, s.transport, |v| matches!(v.info, Info::Transport { tls: None }));
-        self.simple_coverage(RuleId::S3Tls, &sel, Status::Fail, "plain-HTTP request (aws:SecureTransport false)")
+        s.restrict(&mut sel, s.transport, |v| {
+            matches!(v.info, Info::Transport { tls: None })
+        });
+        self.simple_coverage(
+            RuleId::S3Tls,
+            &sel,
+            Status::Fail,
+            "plain-HTTP request (aws:SecureTransport false)",
+        )
     }
 
     fn sigv4(&self) -> Finding {
@@ -358,42 +450,81 @@ impl Questions<'_> {
         s.restrict(&mut sel, s.principal, |v| {
             matches!(&v.info, Info::Principal { principal, .. } if principal.signature != Signature::SigV4)
         });
-        self.simple_coverage(RuleId::S3SigV4, &sel, sigv4_status(self.params), "SigV2 and unsigned request")
+        self.simple_coverage(
+            RuleId::S3SigV4,
+            &sel,
+            sigv4_status(self.params),
+            "SigV2 and unsigned request",
+        )
     }
 
     fn tls_version(&self) -> Finding {
         let rule = RuleId::S3TlsVersion;
         let Some(min) = self.params.require_tls_version else {
-            return Finding::new(rule, Status::NotApplicable, "RequireTlsVersion is not set (S3 itself refuses TLS below 1.2)");
+            return Finding::new(
+                rule,
+                Status::NotApplicable,
+                "RequireTlsVersion is not set (S3 itself refuses TLS below 1.2)",
+            );
         };
         let s = self.space;
         let mut sel = s.select_all();
-        s.restrict(&mut sel, s.transport, |v| matches!(v.info, Info::Transport { tls: Some(t) } if t < min));
+        s.restrict(
+            &mut sel,
+            s.transport,
+            |v| matches!(v.info, Info::Transport { tls: Some(t) } if t < min),
+        );
         if sel.0.get(s.transport).is_some_and(|a| a.is_empty()) {
-            return Finding::new(rule, Status::Pass, format!("no TLS version below {min:.1} exists"));
+            return Finding::new(
+                rule,
+                Status::Pass,
+                format!("no TLS version below {min:.1} exists"),
+            );
         }
-        self.simple_coverage(rule, &sel, Status::Fail, &format!("request over TLS below {min:.1}"))
+        self.simple_coverage(
+            rule,
+            &sel,
+            Status::Fail,
+            &format!("request over TLS below {min:.1}"),
+        )
     }
 
     fn public_grant(&self) -> Finding {
         let rule = RuleId::S3NoPublicGrant;
         let s = self.space;
         for (i, st) in s.policy.statements.iter().enumerate() {
-            if st.effect != Effect::Allow || !(st.principal.negated || st.principal.names_everyone()) {
+            if st.effect != Effect::Allow
+                || !(st.principal.negated || st.principal.names_everyone())
+            {
                 continue;
             }
             let mut sel = s.select_all();
-            s.restrict(&mut sel, s.network, |v| matches!(v.info, Info::Network { approved: false, .. }));
+            s.restrict(&mut sel, s.network, |v| {
+                matches!(
+                    v.info,
+                    Info::Network {
+                        approved: false,
+                        ..
+                    }
+                )
+            });
             // The statement can match when every dimension has a value it possibly matches.
             let mut witness: Choice = Vec::with_capacity(sel.0.len());
             for (d, allowed) in sel.0.iter().enumerate() {
-                match allowed.iter().find(|&&v| s.tri(i, d, v) != crate::policy::tri::Tri::No) {
+                match allowed
+                    .iter()
+                    .find(|&&v| s.tri(i, d, v) != crate::policy::tri::Tri::No)
+                {
                     Some(&v) => witness.push(v),
                     None => break,
                 }
             }
             if witness.len() == sel.0.len() {
-                let who = if st.principal.negated { "everyone not listed in `NotPrincipal`" } else { "everyone (`*`)" };
+                let who = if st.principal.negated {
+                    "everyone not listed in `NotPrincipal`"
+                } else {
+                    "everyone (`*`)"
+                };
                 return Finding::new(
                     rule,
                     Status::Fail,
@@ -405,7 +536,11 @@ impl Questions<'_> {
                 );
             }
         }
-        Finding::new(rule, Status::Pass, "no Allow statement grants everyone access from outside the approved endpoints")
+        Finding::new(
+            rule,
+            Status::Pass,
+            "no Allow statement grants everyone access from outside the approved endpoints",
+        )
     }
 
     fn guard_access(&self) -> Finding {
@@ -418,7 +553,11 @@ impl Questions<'_> {
             .map(|d| {
                 let mut g: Vec<String> = Vec::new();
                 for v in &d.values {
-                    if let Info::Principal { class: PrincipalClass::Guard(arn), .. } = &v.info {
+                    if let Info::Principal {
+                        class: PrincipalClass::Guard(arn),
+                        ..
+                    } = &v.info
+                    {
                         if !g.contains(arn) {
                             g.push(arn.clone());
                         }
@@ -437,12 +576,30 @@ impl Questions<'_> {
                 s.restrict(&mut sel, s.principal, |v| {
                     matches!(&v.info, Info::Principal { principal, class: PrincipalClass::Guard(a) } if a == g && principal.signature == Signature::SigV4)
                 });
-                s.restrict(&mut sel, s.network, |v| matches!(v.info, Info::Network { endpoint: false, .. }));
-                s.restrict(&mut sel, s.transport, |v| matches!(v.info, Info::Transport { tls: Some(_) }));
+                s.restrict(&mut sel, s.network, |v| {
+                    matches!(
+                        v.info,
+                        Info::Network {
+                            endpoint: false,
+                            ..
+                        }
+                    )
+                });
+                s.restrict(&mut sel, s.transport, |v| {
+                    matches!(v.info, Info::Transport { tls: Some(_) })
+                });
                 if s.find_undenied(&sel, true).is_none() {
                     if s.find_undenied(&sel, false).is_some() {
-                        let reasons = s.unknown_reasons(&(0..s.policy.statements.len()).collect::<Vec<_>>());
-                        return Finding::new(rule, Status::Fail, format!("cannot evaluate {action} by {g} from outside the VPC: {}", reasons.join("; ")));
+                        let reasons =
+                            s.unknown_reasons(&(0..s.policy.statements.len()).collect::<Vec<_>>());
+                        return Finding::new(
+                            rule,
+                            Status::Fail,
+                            format!(
+                                "cannot evaluate {action} by {g} from outside the VPC: {}",
+                                reasons.join("; ")
+                            ),
+                        );
                     }
                     blocked.push(format!("{g} ({action})"));
                     break;

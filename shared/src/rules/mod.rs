@@ -223,7 +223,10 @@ mod tests {
         ];
         let e = Evaluation::new("b", findings);
         assert_eq!(e.compliance, Compliance::NonCompliant);
-        assert_eq!(e.annotation, "S3-TLS: http allowed; S3-SIGV4: sigv2 allowed");
+        assert_eq!(
+            e.annotation,
+            "S3-TLS: http allowed; S3-SIGV4: sigv2 allowed"
+        );
         let long = vec![Finding::new(RuleId::S3Tls, Status::Fail, "x".repeat(400))];
         let a = Evaluation::new("b", long).annotation;
         assert_eq!(a.chars().count(), MAX_ANNOTATION_CHARS);
@@ -235,7 +238,10 @@ mod tests {
 
     #[test]
     fn json_shape_is_the_contract() {
-        let e = Evaluation::new("b", vec![Finding::new(RuleId::S3VpceDeny, Status::NotApplicable, "r")]);
+        let e = Evaluation::new(
+            "b",
+            vec![Finding::new(RuleId::S3VpceDeny, Status::NotApplicable, "r")],
+        );
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(
             v,

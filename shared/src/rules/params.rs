@@ -44,7 +44,10 @@ fn err(param: &'static str, flag: &'static str, value: &str, why: impl Into<Stri
 
 fn hex_id(v: &str, prefix: &str) -> bool {
     v.strip_prefix(prefix).is_some_and(|rest| {
-        (8..=17).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        (8..=17).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     })
 }
 
@@ -62,17 +65,35 @@ impl BucketParams {
     pub fn validate(&self) -> Result<(), ParamError> {
         for v in &self.approved_vpce {
             if !hex_id(v, "vpce-") {
-                return Err(err("ApprovedVpceIds", "--approved-vpce", v, "expected a VPC endpoint id such as `vpce-1a2b3c4d`"));
+                return Err(err(
+                    "ApprovedVpceIds",
+                    "--approved-vpce",
+                    v,
+                    "expected a VPC endpoint id such as `vpce-1a2b3c4d`",
+                ));
             }
         }
         for v in &self.approved_vpc {
             if !hex_id(v, "vpc-") {
-                return Err(err("ApprovedVpcIds", "--approved-vpc", v, "expected a VPC id such as `vpc-0a1b2c3d`"));
+                return Err(err(
+                    "ApprovedVpcIds",
+                    "--approved-vpc",
+                    v,
+                    "expected a VPC id such as `vpc-0a1b2c3d`",
+                ));
             }
         }
         for (list, param, flag) in [
-            (&self.exempt_principals, "ExemptPrincipalArns", "--exempt-principal"),
-            (&self.guard_principals, "GuardPrincipalArns", "--guard-principal"),
+            (
+                &self.exempt_principals,
+                "ExemptPrincipalArns",
+                "--exempt-principal",
+            ),
+            (
+                &self.guard_principals,
+                "GuardPrincipalArns",
+                "--guard-principal",
+            ),
         ] {
             for v in list {
                 let ok = crate::policy::glob::arn_parts(v).is_some_and(|p| !p[5].is_empty());
@@ -83,7 +104,12 @@ impl BucketParams {
         }
         if let Some(a) = &self.account_id {
             if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(err("AccountId", "--account-id", a, "expected a 12-digit account id"));
+                return Err(err(
+                    "AccountId",
+                    "--account-id",
+                    a,
+                    "expected a 12-digit account id",
+                ));
             }
         }
         Ok(())
@@ -93,15 +119,29 @@ impl BucketParams {
     pub fn parse_tls_version(v: &str) -> Result<f64, ParamError> {
         let t = v.trim();
         match t {
-            "1.0" | "1.1" | "1.2" | "1.3" => t
-                .parse::<f64>()
-                .map_err(|_| err("RequireTlsVersion", "--require-tls-version", v, "not a number")),
-            _ => Err(err("RequireTlsVersion", "--require-tls-version", v, "expected one of 1.0, 1.1, 1.2, 1.3")),
+            "1.0" | "1.1" | "1.2" | "1.3" => t.parse::<f64>().map_err(|_| {
+                err(
+                    "RequireTlsVersion",
+                    "--require-tls-version",
+                    v,
+                    "not a number",
+                )
+            }),
+            _ => Err(err(
+                "RequireTlsVersion",
+                "--require-tls-version",
+                v,
+                "expected one of 1.0, 1.1, 1.2, 1.3",
+            )),
         }
     }
 
     /// Parse `RequireSigV4`: `true` / `false` (any case).
-    pub fn parse_bool(param: &'static str, flag: &'static str, v: &str) -> Result<bool, ParamError> {
+    pub fn parse_bool(
+        param: &'static str,
+        flag: &'static str,
+        v: &str,
+    ) -> Result<bool, ParamError> {
         match v.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(true),
             "false" | "" => Ok(false),
