@@ -2,6 +2,7 @@
 
 mod check;
 mod output;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Check one bucket policy document against the bucket rules (no AWS calls).
     CheckPolicy(CheckPolicyArgs),
+    /// Sweep an account: every bucket and VPC of the regions, read from S3 and EC2.
+    Scan(ScanArgs),
 }
 
 /// Output format.
@@ -77,6 +80,24 @@ pub struct CheckPolicyArgs {
     pub rules: RuleArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Regions to sweep (repeatable); default: the configured region.
+    #[arg(long, value_name = "R")]
+    pub region: Vec<String>,
+    /// Send every AWS call to this endpoint (moto, LocalStack); AWS_ENDPOINT_URL works too.
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Only these buckets (repeatable), in whatever region they are.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Vec<String>,
+    /// Concurrent bucket reads.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
 /// Exit status: 0 compliant (or not applicable), 1 non-compliant, 2 cannot run.
 pub const EXIT_NON_COMPLIANT: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -108,6 +129,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::CheckPolicy(args) => check::run(&args),
+        Command::Scan(args) => scan::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

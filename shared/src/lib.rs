@@ -2,10 +2,14 @@
 //! endpoints.
 //!
 //! The modules follow the data flow, pure parts first: [`policy`] (IAM policy documents and an
-//! evaluator with IAM semantics) and [`rules`] (the rule catalog: facts → findings).
+//! evaluator with IAM semantics), [`facts`] (what was observed), [`rules`] (the rule catalog:
+//! facts → findings), then the I/O: [`aws`] (adapters behind ports) and [`scan`] (a sweep).
 
+pub mod aws;
+pub mod facts;
 pub mod policy;
 pub mod rules;
+pub mod scan;
 
 /// Seconds since the epoch, now (the evaluation time of `aws:CurrentTime`).
 pub fn now_epoch_seconds() -> f64 {

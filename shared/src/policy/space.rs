@@ -43,6 +43,27 @@ pub struct Scope {
     pub account_endpoints: Vec<(String, String)>,
     /// Evaluation time, seconds since the epoch (`aws:CurrentTime`).
     pub now: f64,
+    /// `aws:ResourceAccount` when it is not the bucket owner's account (endpoint policies are
+    /// asked about other accounts' buckets).
+    pub resource_account: Option<String>,
+}
+
+impl Scope {
+    /// A scope for `bucket` with nothing approved, exempt or known yet.
+    pub fn new(bucket: &str, account_id: Option<String>, now: f64) -> Scope {
+        Scope {
+            bucket: bucket.to_string(),
+            account_id,
+            approved_vpce: Vec::new(),
+            approved_vpc: Vec::new(),
+            exempt_principals: Vec::new(),
+            guard_principals: Vec::new(),
+            require_tls_version: None,
+            account_endpoints: Vec::new(),
+            now,
+            resource_account: None,
+        }
+    }
 }
 
 /// What a dimension ranges over.
@@ -249,7 +270,30 @@ pub struct Selection(pub Vec<Vec<usize>>);
 pub type Choice = Vec<usize>;
 
 impl Space {
-    /// Build the space for a policy and a scope.
+    /// Build the space of every statement, for questions about what is allowed.
+    pub fn with_all_statements(doc: &PolicyDocument, scope: &Scope) -> Result<Space, TooComplex> {
+        Builder::new(CompiledPolicy::new(doc), scope.clone()).build()
+    }
+
+    /// Search `sel` for a context that some Allow statement possibly matches and no Deny
+    /// statement certainly matches (fail closed: "possibly allowed" counts as allowed).
+    pub fn find_allowed(&self, sel: &Selection) -> Option<(usize, Choice)> {
+        for (i, st) in self.policy.statements.iter().enumerate() {
+            if st.effect != Effect::Allow {
+                continue;
+            }
+            let mut one = sel.clone();
+            for (d, allowed) in one.0.iter_mut().enumerate() {
+                allowed.retain(|&v| self.tri(i, d, v) != Tri::No);
+            }
+            if let Some(c) = self.find_undenied(&one, false) {
+                return Some((i, c));
+            }
+        }
+        None
+    }
+
+    /// Build the space for the bucket rules, which read Deny statements and grants to everyone.
     pub fn new(doc: &PolicyDocument, scope: &Scope) -> Result<Space, TooComplex> {
         let mut policy = CompiledPolicy::new(doc);
         // No rule reads an Allow statement that names specific principals: bucket rules ask
@@ -1391,6 +1435,11 @@ impl Builder {
 
     fn fixed_dim(&self, account: &str) -> Dim {
         let now = self.scope.now;
+        let resource_account = self
+            .scope
+            .resource_account
+            .clone()
+            .unwrap_or_else(|| account.to_string());
         Dim {
             kind: DimKind::Fixed,
             values: vec![DimValue {
@@ -1401,8 +1450,8 @@ impl Builder {
                         "aws:epochtime".into(),
                         vec![format!("{}", now.floor() as i64)],
                     ),
-                    ("aws:resourceaccount".into(), vec![account.to_string()]),
-                    ("s3:resourceaccount".into(), vec![account.to_string()]),
+                    ("aws:resourceaccount".into(), vec![resource_account.clone()]),
+                    ("s3:resourceaccount".into(), vec![resource_account]),
                 ],
                 info: Info::Plain,
             }],

@@ -1,6 +1,7 @@
 //! The bucket rules (`AWS::S3::Bucket`) that read the bucket policy, decided by searching the
 //! request-context space of the policy (see docs/ENGINE.md).
 
+use crate::facts::{AccountFacts, BucketObservation, Fact, NetworkFacts, PublicAccessBlock};
 use crate::policy::context::{Caller, Signature};
 use crate::policy::glob;
 use crate::policy::model::{Effect, PolicyDocument};
@@ -20,6 +21,16 @@ pub enum PolicyState<'a> {
     Present(&'a PolicyDocument),
 }
 
+/// The account's S3 gateway endpoints in the bucket's region (account mode).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegionView {
+    pub region: String,
+    /// Every S3 gateway endpoint of the account in the region, with its VPC.
+    pub endpoints: Vec<(String, String)>,
+    /// Those that are `available`: the only ones a request can go through.
+    pub available: Vec<String>,
+}
+
 /// The configuration reads the guard principals and AWS Config's recorder make.
 const GUARD_ACTIONS: [&str; 5] = [
     "s3:GetBucketPolicy",
@@ -35,12 +46,12 @@ pub fn bucket_findings(
     bucket: &str,
     policy: PolicyState<'_>,
     params: &BucketParams,
-    account_endpoints: &[(String, String)],
+    view: Option<&RegionView>,
     now: f64,
     public_access_block: Finding,
     acls_disabled: Finding,
 ) -> Vec<Finding> {
-    let p = policy_findings(bucket, policy, params, account_endpoints, now);
+    let p = policy_findings(bucket, policy, params, view, now);
     let mut out = Vec::with_capacity(RuleId::BUCKET.len());
     for rule in RuleId::BUCKET {
         let f = match rule {
@@ -74,7 +85,7 @@ pub fn check_policy(
         bucket,
         PolicyState::Present(doc),
         params,
-        &[],
+        None,
         now,
         na(RuleId::S3PublicAccessBlock),
         na(RuleId::S3AclsDisabled),
@@ -87,7 +98,7 @@ pub fn policy_findings(
     bucket: &str,
     policy: PolicyState<'_>,
     params: &BucketParams,
-    account_endpoints: &[(String, String)],
+    view: Option<&RegionView>,
     now: f64,
 ) -> Vec<Finding> {
     let doc = match policy {
@@ -98,15 +109,13 @@ pub fn policy_findings(
         }
     };
     let scope = Scope {
-        bucket: bucket.to_string(),
-        account_id: params.account_id.clone(),
         approved_vpce: params.approved_vpce.clone(),
         approved_vpc: params.approved_vpc.clone(),
         exempt_principals: params.exempt_principals.clone(),
         guard_principals: params.guard_principals.clone(),
         require_tls_version: params.require_tls_version,
-        account_endpoints: account_endpoints.to_vec(),
-        now,
+        account_endpoints: view.map(|v| v.endpoints.clone()).unwrap_or_default(),
+        ..Scope::new(bucket, params.account_id.clone(), now)
     };
     let space = match Space::new(doc, &scope) {
         Ok(s) => s,
@@ -115,6 +124,7 @@ pub fn policy_findings(
     let q = Questions {
         space: &space,
         params,
+        view,
     };
     vec![
         q.vpce_deny(false),
@@ -195,6 +205,7 @@ fn sigv4_status(params: &BucketParams) -> Status {
 struct Questions<'a> {
     space: &'a Space,
     params: &'a BucketParams,
+    view: Option<&'a RegionView>,
 }
 
 /// The outcome of "is every context of a selection denied?".
@@ -337,11 +348,41 @@ impl Questions<'_> {
                 .any(|v| matches!(v.info, Info::Network { approved: true, .. }))
         });
         if !approved_any {
-            return Finding::new(
-                rule,
-                Status::Fail,
-                "no approved S3 gateway endpoint or VPC: the bucket cannot be reached privately",
-            );
+            let why = match self.view {
+                Some(view) => format!(
+                    "no approved, available S3 gateway endpoint in {} (gateway endpoints serve only their own region): the bucket cannot be reached privately",
+                    view.region
+                ),
+                None => "no approved S3 gateway endpoint or VPC: the bucket cannot be reached privately".to_string(),
+            };
+            return Finding::new(rule, Status::Fail, why);
+        }
+        // In account mode only available endpoints of the bucket's own region carry requests.
+        let usable = |v: &crate::policy::space::DimValue| match self.view {
+            None => true,
+            Some(view) => v
+                .keys
+                .iter()
+                .find(|(k, _)| k == "aws:sourcevpce")
+                .and_then(|(_, vals)| vals.first())
+                .is_some_and(|e| view.available.contains(e)),
+        };
+        if let Some(view) = self.view {
+            let any = s.dims.get(s.network).is_some_and(|d| {
+                d.values
+                    .iter()
+                    .any(|v| matches!(v.info, Info::Network { approved: true, .. }) && usable(v))
+            });
+            if !any {
+                return Finding::new(
+                    rule,
+                    Status::Fail,
+                    format!(
+                        "no approved, available S3 gateway endpoint in {} (gateway endpoints serve only their own region): the bucket is locked for everyone but the root user",
+                        view.region
+                    ),
+                );
+            }
         }
         for action in ["s3:GetObject", "s3:PutObject"] {
             let Some(class) = s.class_of(action) else {
@@ -370,7 +411,7 @@ impl Questions<'_> {
                         plausible: true,
                         ..
                     }
-                )
+                ) && usable(v)
             });
             s.restrict(&mut sel, s.transport, |v| {
                 matches!(v.info, Info::Transport { tls: Some(_) })
@@ -619,4 +660,156 @@ impl Questions<'_> {
             )
         }
     }
+}
+
+/// `S3-PUBLIC-ACCESS-BLOCK`: all four settings on, at bucket or account level.
+pub fn public_access_block_finding(
+    bucket: &Fact<PublicAccessBlock>,
+    account: &Fact<PublicAccessBlock>,
+) -> Finding {
+    let rule = RuleId::S3PublicAccessBlock;
+    let mut unreadable = Vec::new();
+    let mut effective = PublicAccessBlock::default();
+    for (level, fact) in [("bucket", bucket), ("account", account)] {
+        match fact {
+            Fact::Known(p) => effective = effective.or(*p),
+            Fact::NotConfigured => {}
+            Fact::Unreadable(why) => unreadable.push(format!("{level} level: {why}")),
+        }
+    }
+    let missing = effective.missing();
+    if missing.is_empty() {
+        return Finding::new(
+            rule,
+            Status::Pass,
+            "all four Block Public Access settings are on",
+        );
+    }
+    let mut reason = format!(
+        "Block Public Access is off at bucket and account level: {}",
+        missing.join(", ")
+    );
+    if !unreadable.is_empty() {
+        reason.push_str(&format!("; could not read {}", unreadable.join("; ")));
+    }
+    Finding::new(rule, Status::Fail, reason)
+}
+
+/// `S3-ACLS-DISABLED`: Object Ownership is `BucketOwnerEnforced`.
+pub fn acls_disabled_finding(ownership: &Fact<String>) -> Finding {
+    let rule = RuleId::S3AclsDisabled;
+    match ownership {
+        Fact::Known(o) if o == "BucketOwnerEnforced" => Finding::new(
+            rule,
+            Status::Pass,
+            "Object Ownership is BucketOwnerEnforced: ACLs are disabled",
+        ),
+        Fact::Known(o) => Finding::new(
+            rule,
+            Status::Fail,
+            format!("Object Ownership is {o}: ACLs still grant access; set BucketOwnerEnforced"),
+        ),
+        Fact::NotConfigured => Finding::new(
+            rule,
+            Status::Fail,
+            "no Object Ownership controls: ACLs are enabled; set BucketOwnerEnforced",
+        ),
+        Fact::Unreadable(why) => Finding::new(
+            rule,
+            Status::Fail,
+            format!("cannot read Object Ownership: {why}"),
+        ),
+    }
+}
+
+/// The region view of the account's S3 gateway endpoints.
+pub fn region_view(net: &NetworkFacts) -> RegionView {
+    let s3 = format!("com.amazonaws.{}.s3", net.region);
+    RegionView {
+        region: net.region.clone(),
+        endpoints: net
+            .endpoints
+            .iter()
+            .filter(|e| e.service_name == s3 && e.endpoint_type.eq_ignore_ascii_case("Gateway"))
+            .map(|e| (e.id.clone(), e.vpc_id.clone()))
+            .collect(),
+        available: net.s3_gateways().map(|e| e.id.clone()).collect(),
+    }
+}
+
+/// Evaluate one bucket in account mode: its facts, the account's, and its region's network.
+/// Default approved endpoints: every available S3 gateway endpoint of the region.
+pub fn evaluate_bucket(
+    obs: &BucketObservation,
+    account: &AccountFacts,
+    net: Result<&NetworkFacts, &str>,
+    params: &BucketParams,
+    now: f64,
+) -> Evaluation {
+    let facts = match obs {
+        BucketObservation::Exists(f) => f,
+        BucketObservation::Deleted { name, .. } => {
+            return Evaluation::not_applicable(
+                name.clone(),
+                &RuleId::BUCKET,
+                "the bucket no longer exists",
+            );
+        }
+    };
+    let mut params = params.clone();
+    if params.account_id.is_none() {
+        params.account_id = account.account_id.clone();
+    }
+    let view = match net {
+        Ok(n) => {
+            let v = region_view(n);
+            if params.approved_vpce.is_empty() {
+                params.approved_vpce = v.available.clone();
+            }
+            v
+        }
+        // Without the network, no endpoint is known to carry requests (fail closed).
+        Err(_) => RegionView {
+            region: facts.region.clone(),
+            ..RegionView::default()
+        },
+    };
+    let parsed;
+    let invalid;
+    let state = match &facts.policy {
+        Fact::NotConfigured => PolicyState::Missing,
+        Fact::Unreadable(why) => PolicyState::Unreadable(why),
+        Fact::Known(text) => match PolicyDocument::parse(text) {
+            Ok(d) => {
+                parsed = d;
+                PolicyState::Present(&parsed)
+            }
+            Err(e) => {
+                invalid = format!("the bucket policy cannot be parsed: {e}");
+                PolicyState::Invalid(&invalid)
+            }
+        },
+    };
+    let mut findings = bucket_findings(
+        &facts.name,
+        state,
+        &params,
+        Some(&view),
+        now,
+        public_access_block_finding(&facts.public_access_block, &account.public_access_block),
+        acls_disabled_finding(&facts.ownership),
+    );
+    if let Err(why) = net {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.rule == RuleId::S3VpceReachable)
+        {
+            *f = Finding::new(
+                RuleId::S3VpceReachable,
+                Status::Fail,
+                format!("cannot read the network of {}: {why}", facts.region),
+            );
+        }
+    }
+    Evaluation::new(facts.name.clone(), findings)
 }

@@ -2,6 +2,7 @@
 //! them (RULES.md).
 
 pub mod bucket;
+pub mod network;
 pub mod params;
 
 pub use params::{split_list, BucketParams, ParamError};
@@ -31,6 +32,16 @@ pub enum RuleId {
     S3AclsDisabled,
     #[serde(rename = "S3-GUARD-ACCESS")]
     S3GuardAccess,
+    #[serde(rename = "NET-S3-GATEWAY")]
+    NetS3Gateway,
+    #[serde(rename = "NET-ENDPOINT-POLICY")]
+    NetEndpointPolicy,
+    #[serde(rename = "NET-ROUTES")]
+    NetRoutes,
+    #[serde(rename = "NET-DNS")]
+    NetDns,
+    #[serde(rename = "NET-SG-EGRESS")]
+    NetSgEgress,
 }
 
 impl RuleId {
@@ -48,6 +59,15 @@ impl RuleId {
         RuleId::S3GuardAccess,
     ];
 
+    /// The network rules (`AWS::EC2::VPC`), in the order findings are listed.
+    pub const NETWORK: [RuleId; 5] = [
+        RuleId::NetS3Gateway,
+        RuleId::NetEndpointPolicy,
+        RuleId::NetRoutes,
+        RuleId::NetDns,
+        RuleId::NetSgEgress,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RuleId::S3VpceDeny => "S3-VPCE-DENY",
@@ -60,11 +80,19 @@ impl RuleId {
             RuleId::S3PublicAccessBlock => "S3-PUBLIC-ACCESS-BLOCK",
             RuleId::S3AclsDisabled => "S3-ACLS-DISABLED",
             RuleId::S3GuardAccess => "S3-GUARD-ACCESS",
+            RuleId::NetS3Gateway => "NET-S3-GATEWAY",
+            RuleId::NetEndpointPolicy => "NET-ENDPOINT-POLICY",
+            RuleId::NetRoutes => "NET-ROUTES",
+            RuleId::NetDns => "NET-DNS",
+            RuleId::NetSgEgress => "NET-SG-EGRESS",
         }
     }
 
     pub fn parse(s: &str) -> Option<RuleId> {
-        RuleId::BUCKET.into_iter().find(|r| r.as_str() == s)
+        RuleId::BUCKET
+            .into_iter()
+            .chain(RuleId::NETWORK)
+            .find(|r| r.as_str() == s)
     }
 }
 

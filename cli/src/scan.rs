@@ -1,0 +1,146 @@
+//! `vpce-guard scan`: sweep an account (or any AWS-compatible endpoint) and evaluate every
+//! bucket and VPC.
+
+use std::io::IsTerminal;
+
+use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::{AwsError, ErrorKind};
+use vpce_guard::rules::Status;
+use vpce_guard::scan::{scan, ScanOptions, ScanReport};
+
+use crate::check::params;
+use crate::output::render_text;
+use crate::{Format, ScanArgs, EXIT_NON_COMPLIANT};
+
+fn cannot_run(e: &AwsError) -> String {
+    match e.kind {
+        ErrorKind::Credentials => format!(
+            "cannot run: no usable AWS credentials ({e}); set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ),
+        ErrorKind::Unreachable => format!("cannot run: the AWS endpoint cannot be reached ({e})"),
+        _ => format!("cannot run: {e}"),
+    }
+}
+
+/// Run the command; `Err` is a one-line message for exit status 2.
+pub fn run(args: &ScanArgs) -> Result<u8, String> {
+    let params = params(&args.rules, None)?;
+    if let Some(url) = &args.endpoint_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "--endpoint-url `{url}` must start with http:// or https://"
+            ));
+        }
+    }
+    if args.concurrency == 0 {
+        return Err("--concurrency must be at least 1".into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let report = runtime.block_on(async {
+        let first_region = args.region.first().map(String::as_str);
+        let clients = AwsClients::load(args.endpoint_url.as_deref(), first_region).await;
+        let regions = if args.region.is_empty() {
+            match clients.default_region() {
+                Some(r) => vec![r],
+                None => {
+                    return Err(
+                        "no region: pass --region or set AWS_REGION (or a profile region)"
+                            .to_string(),
+                    )
+                }
+            }
+        } else {
+            args.region.clone()
+        };
+        let opts = ScanOptions {
+            regions,
+            buckets: args.bucket.clone(),
+            params,
+            concurrency: args.concurrency,
+            now: vpce_guard::now_epoch_seconds(),
+        };
+        let tty = std::io::stderr().is_terminal();
+        let progress = move |done: usize, total: usize| {
+            if tty {
+                eprint!("\rvpce-guard: {done}/{total} buckets");
+                if done == total {
+                    eprintln!();
+                }
+            }
+        };
+        scan(&clients, &clients.calls, &opts, &progress)
+            .await
+            .map_err(|e| cannot_run(&e))
+    })?;
+    print_report(&report, args.rules.format)?;
+    Ok(if report.non_compliant() {
+        EXIT_NON_COMPLIANT
+    } else {
+        0
+    })
+}
+
+fn print_report(report: &ScanReport, format: Format) -> Result<(), String> {
+    use std::io::Write;
+    let text = match format {
+        Format::Json => {
+            serde_json::to_string_pretty(report).map_err(|e| format!("cannot render JSON: {e}"))?
+                + "\n"
+        }
+        Format::Text => {
+            let mut s = String::new();
+            let mut all: Vec<(&str, &vpce_guard::scan::RegionalEvaluation)> = report
+                .buckets
+                .iter()
+                .map(|b| ("bucket", b))
+                .chain(report.vpcs.iter().map(|v| ("vpc", v)))
+                .collect();
+            // Non-compliant resources first.
+            all.sort_by_key(|(_, e)| {
+                !e.evaluation
+                    .findings
+                    .iter()
+                    .any(|f| f.status == Status::Fail)
+            });
+            for (kind, e) in all {
+                s.push_str(&format!("{kind} {} [{}] ", e.evaluation.resource, e.region));
+                s.push_str(
+                    &render_text(&e.evaluation)
+                        .split_once(": ")
+                        .map(|x| x.1.to_string())
+                        .unwrap_or_default(),
+                );
+                s.push('\n');
+            }
+            let nc = |v: &Vec<vpce_guard::scan::RegionalEvaluation>| {
+                v.iter()
+                    .filter(|e| {
+                        e.evaluation.compliance == vpce_guard::rules::Compliance::NonCompliant
+                    })
+                    .count()
+            };
+            s.push_str(&format!(
+                "{} buckets ({} non-compliant), {} VPCs ({} non-compliant); API calls: {}\n",
+                report.buckets.len(),
+                nc(&report.buckets),
+                report.vpcs.len(),
+                nc(&report.vpcs),
+                report
+                    .api_calls
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            s
+        }
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write the output: {e}"))
+}

@@ -1,0 +1,153 @@
+//! One `SdkConfig` loaded once (environment, profiles, `AWS_ENDPOINT_URL*`), adaptive retries,
+//! and per-region clients built from it on first use.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use super::ApiCalls;
+
+/// Every client the project uses, built from one configuration.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub sdk: SdkConfig,
+    /// A custom endpoint is in use (moto, LocalStack): S3 needs path-style addressing and S3
+    /// Control the plain URL.
+    pub custom_endpoint: Option<String>,
+    pub calls: Arc<ApiCalls>,
+    s3: Arc<Mutex<HashMap<String, aws_sdk_s3::Client>>>,
+    ec2: Arc<Mutex<HashMap<String, aws_sdk_ec2::Client>>>,
+}
+
+/// The endpoint URL configured for a service: the explicit one, else
+/// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL` (unless ignored).
+pub fn configured_endpoint(explicit: Option<&str>, service_env: &str) -> Option<String> {
+    if let Some(e) = explicit {
+        return Some(e.to_string());
+    }
+    let ignore = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .map(|v| v.eq_ignore_ascii_case("true"))
+        .unwrap_or(false);
+    if ignore {
+        return None;
+    }
+    for var in [
+        format!("AWS_ENDPOINT_URL_{service_env}"),
+        "AWS_ENDPOINT_URL".to_string(),
+    ] {
+        if let Ok(v) = std::env::var(&var) {
+            if !v.trim().is_empty() {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+impl AwsClients {
+    /// Load the configuration as the AWS CLI would: environment, shared config and
+    /// credentials files, `AWS_PROFILE`, `AWS_ENDPOINT_URL*`; retries are adaptive (throttling
+    /// backs off and is retried). `endpoint_url` overrides every service's endpoint.
+    pub async fn load(endpoint_url: Option<&str>, region: Option<&str>) -> AwsClients {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        if let Some(e) = endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        if let Some(r) = region {
+            loader = loader.region(Region::new(r.to_string()));
+        }
+        let sdk = loader.load().await;
+        Self::from_sdk(sdk, endpoint_url)
+    }
+
+    /// Wrap an already loaded configuration.
+    pub fn from_sdk(sdk: SdkConfig, endpoint_url: Option<&str>) -> AwsClients {
+        let custom_endpoint = configured_endpoint(endpoint_url, "S3")
+            .or_else(|| sdk.endpoint_url().map(str::to_string));
+        AwsClients {
+            sdk,
+            custom_endpoint,
+            calls: Arc::new(ApiCalls::default()),
+            s3: Arc::default(),
+            ec2: Arc::default(),
+        }
+    }
+
+    /// The region of the loaded configuration.
+    pub fn default_region(&self) -> Option<String> {
+        self.sdk.region().map(|r| r.to_string())
+    }
+
+    /// The S3 client of a region (bucket calls must go to the bucket's region).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut map = match self.s3.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+                    .region(Region::new(region.to_string()))
+                    .force_path_style(self.custom_endpoint.is_some())
+                    .build();
+                aws_sdk_s3::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// The EC2 client of a region.
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let mut map = match self.ec2.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
+                    .region(Region::new(region.to_string()))
+                    .build();
+                aws_sdk_ec2::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// S3 Control (account-level Block Public Access). With a custom endpoint the URL is used
+    /// as given: the default rules would prefix the host with the account id.
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+        let mut b = aws_sdk_s3control::config::Builder::from(&self.sdk);
+        if let Some(url) =
+            configured_endpoint(None, "S3_CONTROL").or_else(|| self.custom_endpoint.clone())
+        {
+            b = b.endpoint_resolver(FixedEndpoint(url));
+        }
+        aws_sdk_s3control::Client::from_conf(b.build())
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk)
+    }
+
+    pub fn config_service(&self) -> aws_sdk_config::Client {
+        aws_sdk_config::Client::new(&self.sdk)
+    }
+}
+
+/// An endpoint resolver that always answers one URL.
+#[derive(Debug, Clone)]
+struct FixedEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}

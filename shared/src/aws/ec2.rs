@@ -1,0 +1,242 @@
+//! EC2 adapter: the network facts of a region, read once per sweep with a constant number of
+//! paginated calls (plus two attribute reads per VPC).
+
+use aws_sdk_ec2::types::{Filter, VpcAttributeName};
+
+use crate::facts::{
+    EgressRule, Endpoint, NetworkFacts, Route, RouteTable, SecurityGroup, Subnet, Vpc,
+};
+
+use super::clients::AwsClients;
+use super::{map_sdk_error, ApiCalls, AwsError, NetworkReader};
+
+/// The EC2 reads of one region.
+#[derive(Debug)]
+pub struct NetworkCalls<'a> {
+    pub client: &'a aws_sdk_ec2::Client,
+    pub calls: &'a ApiCalls,
+}
+
+macro_rules! paginate {
+    ($self:expr, $call:literal, $req:expr, $field:ident) => {{
+        let mut items = Vec::new();
+        let mut pages = $req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            $self.calls.count($call);
+            match page {
+                Ok(page) => items.extend(page.$field().iter().cloned()),
+                Err(e) => return Err(map_sdk_error($call, &e)),
+            }
+        }
+        items
+    }};
+}
+
+impl NetworkCalls<'_> {
+    async fn vpcs(&self) -> Result<Vec<aws_sdk_ec2::types::Vpc>, AwsError> {
+        Ok(paginate!(
+            self,
+            "ec2:DescribeVpcs",
+            self.client.describe_vpcs(),
+            vpcs
+        ))
+    }
+
+    async fn endpoints(&self) -> Result<Vec<Endpoint>, AwsError> {
+        let raw = paginate!(
+            self,
+            "ec2:DescribeVpcEndpoints",
+            self.client.describe_vpc_endpoints(),
+            vpc_endpoints
+        );
+        Ok(raw
+            .into_iter()
+            .map(|e| Endpoint {
+                id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+                vpc_id: e.vpc_id().unwrap_or_default().to_string(),
+                service_name: e.service_name().unwrap_or_default().to_string(),
+                endpoint_type: e
+                    .vpc_endpoint_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                state: e
+                    .state()
+                    .map(|s| s.as_str().to_ascii_lowercase())
+                    .unwrap_or_default(),
+                policy: e.policy_document().map(str::to_string),
+                route_table_ids: e.route_table_ids().to_vec(),
+            })
+            .collect())
+    }
+
+    async fn route_tables(&self) -> Result<Vec<RouteTable>, AwsError> {
+        let raw = paginate!(
+            self,
+            "ec2:DescribeRouteTables",
+            self.client.describe_route_tables(),
+            route_tables
+        );
+        Ok(raw
+            .into_iter()
+            .map(|t| RouteTable {
+                id: t.route_table_id().unwrap_or_default().to_string(),
+                vpc_id: t.vpc_id().unwrap_or_default().to_string(),
+                main: t.associations().iter().any(|a| a.main() == Some(true)),
+                subnet_ids: t
+                    .associations()
+                    .iter()
+                    .filter_map(|a| a.subnet_id().map(str::to_string))
+                    .collect(),
+                routes: t
+                    .routes()
+                    .iter()
+                    .map(|r| Route {
+                        destination_cidr: r.destination_cidr_block().map(str::to_string),
+                        destination_ipv6_cidr: r.destination_ipv6_cidr_block().map(str::to_string),
+                        destination_prefix_list: r.destination_prefix_list_id().map(str::to_string),
+                        gateway_id: r.gateway_id().map(str::to_string),
+                        nat_gateway_id: r.nat_gateway_id().map(str::to_string),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    async fn subnets(&self) -> Result<Vec<Subnet>, AwsError> {
+        let raw = paginate!(
+            self,
+            "ec2:DescribeSubnets",
+            self.client.describe_subnets(),
+            subnets
+        );
+        Ok(raw
+            .into_iter()
+            .map(|s| Subnet {
+                id: s.subnet_id().unwrap_or_default().to_string(),
+                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+
+    async fn security_groups(&self) -> Result<Vec<SecurityGroup>, AwsError> {
+        let raw = paginate!(
+            self,
+            "ec2:DescribeSecurityGroups",
+            self.client.describe_security_groups(),
+            security_groups
+        );
+        Ok(raw
+            .into_iter()
+            .map(|g| SecurityGroup {
+                id: g.group_id().unwrap_or_default().to_string(),
+                name: g.group_name().unwrap_or_default().to_string(),
+                vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                egress: g
+                    .ip_permissions_egress()
+                    .iter()
+                    .map(|p| EgressRule {
+                        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+                        from_port: p.from_port(),
+                        to_port: p.to_port(),
+                        cidrs: p
+                            .ip_ranges()
+                            .iter()
+                            .filter_map(|r| r.cidr_ip().map(str::to_string))
+                            .collect(),
+                        ipv6_cidrs: p
+                            .ipv6_ranges()
+                            .iter()
+                            .filter_map(|r| r.cidr_ipv6().map(str::to_string))
+                            .collect(),
+                        prefix_lists: p
+                            .prefix_list_ids()
+                            .iter()
+                            .filter_map(|r| r.prefix_list_id().map(str::to_string))
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    async fn s3_prefix_list(&self, region: &str) -> Result<Option<String>, AwsError> {
+        let name = format!("com.amazonaws.{region}.s3");
+        let req = self.client.describe_prefix_lists().filters(
+            Filter::builder()
+                .name("prefix-list-name")
+                .values(name.clone())
+                .build(),
+        );
+        let lists = paginate!(self, "ec2:DescribePrefixLists", req, prefix_lists);
+        Ok(lists
+            .iter()
+            .find(|p| p.prefix_list_name() == Some(name.as_str()))
+            .and_then(|p| p.prefix_list_id().map(str::to_string)))
+    }
+
+    async fn dns(&self, vpc: &str) -> Result<Vpc, AwsError> {
+        let attr = |a: VpcAttributeName| {
+            self.calls.count("ec2:DescribeVpcAttribute");
+            self.client
+                .describe_vpc_attribute()
+                .vpc_id(vpc)
+                .attribute(a)
+                .send()
+        };
+        let (support, hostnames) = tokio::join!(
+            attr(VpcAttributeName::EnableDnsSupport),
+            attr(VpcAttributeName::EnableDnsHostnames)
+        );
+        let support = support.map_err(|e| map_sdk_error("ec2:DescribeVpcAttribute", &e))?;
+        let hostnames = hostnames.map_err(|e| map_sdk_error("ec2:DescribeVpcAttribute", &e))?;
+        Ok(Vpc {
+            id: vpc.to_string(),
+            dns_support: support.enable_dns_support().and_then(|v| v.value()),
+            dns_hostnames: hostnames.enable_dns_hostnames().and_then(|v| v.value()),
+        })
+    }
+
+    /// Everything, concurrently.
+    pub async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
+        let (vpcs, endpoints, route_tables, subnets, security_groups, pl) = tokio::join!(
+            self.vpcs(),
+            self.endpoints(),
+            self.route_tables(),
+            self.subnets(),
+            self.security_groups(),
+            self.s3_prefix_list(region)
+        );
+        let vpc_ids: Vec<String> = vpcs?
+            .iter()
+            .filter_map(|v| v.vpc_id().map(str::to_string))
+            .collect();
+        let mut vpcs = Vec::with_capacity(vpc_ids.len());
+        for chunk in vpc_ids.chunks(8) {
+            let got = futures_util::future::join_all(chunk.iter().map(|v| self.dns(v))).await;
+            for v in got {
+                vpcs.push(v?);
+            }
+        }
+        Ok(NetworkFacts {
+            region: region.to_string(),
+            vpcs,
+            endpoints: endpoints?,
+            route_tables: route_tables?,
+            subnets: subnets?,
+            security_groups: security_groups?,
+            s3_prefix_list: pl?,
+        })
+    }
+}
+
+impl NetworkReader for AwsClients {
+    async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
+        let client = self.ec2(region);
+        NetworkCalls {
+            client: &client,
+            calls: &self.calls,
+        }
+        .network(region)
+        .await
+    }
+}

@@ -1,0 +1,177 @@
+//! Adapters: the AWS SDK clients behind narrow ports that return the project's own types. All
+//! AWS calls of the project live here.
+
+pub mod clients;
+pub mod ec2;
+pub mod s3;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use thiserror::Error;
+
+use crate::facts::{BucketObservation, Fact, NetworkFacts, PublicAccessBlock};
+
+/// What kind of failure an AWS call had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No credentials could be found or they were rejected.
+    Credentials,
+    /// The endpoint could not be reached (connection refused, DNS, timeout).
+    Unreachable,
+    AccessDenied,
+    /// Throttled even after the SDK's retries.
+    Throttled,
+    NotFound,
+    Other,
+}
+
+/// A failed AWS call, mapped: the call, the kind, and AWS's code and message.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("{call} failed: {message}")]
+pub struct AwsError {
+    pub call: &'static str,
+    pub kind: ErrorKind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    /// True when nothing can work: no credentials or no endpoint.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self.kind, ErrorKind::Credentials | ErrorKind::Unreachable)
+    }
+
+    /// Transient: worth a retry by the caller (Lambda, Config).
+    pub fn is_transient(&self) -> bool {
+        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Unreachable)
+    }
+}
+
+/// Counts API calls by `service:Operation`, so every sweep reports what it cost.
+#[derive(Debug, Default)]
+pub struct ApiCalls(Mutex<BTreeMap<String, u64>>);
+
+impl ApiCalls {
+    pub fn count(&self, call: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry(call.to_string()).or_insert(0) += 1;
+        }
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn total_with_prefix(&self, prefix: &str) -> u64 {
+        self.snapshot()
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+/// A bucket as `ListBuckets` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedBucket {
+    pub name: String,
+    /// `BucketRegion`, when the listing carries it.
+    pub region: Option<String>,
+}
+
+/// Port: what the rules need to know about buckets.
+#[allow(async_fn_in_trait)]
+pub trait BucketReader {
+    async fn list_buckets(&self) -> Result<Vec<ListedBucket>, AwsError>;
+    /// `None` when the bucket does not exist.
+    async fn bucket_region(&self, bucket: &str) -> Result<Option<String>, AwsError>;
+    /// Policy, Block Public Access and Object Ownership (three calls).
+    async fn bucket_facts(&self, bucket: &str, region: &str) -> BucketObservation;
+}
+
+/// Port: account-wide facts.
+#[allow(async_fn_in_trait)]
+pub trait AccountReader {
+    async fn account_id(&self) -> Result<String, AwsError>;
+    async fn account_public_access_block(&self, account_id: &str) -> Fact<PublicAccessBlock>;
+}
+
+/// Port: the network of a region, read once per sweep.
+#[allow(async_fn_in_trait)]
+pub trait NetworkReader {
+    async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError>;
+}
+
+/// Map an SDK error to an [`AwsError`] from its code and its kind of failure.
+pub fn map_sdk_error<E, R>(call: &'static str, err: &aws_sdk_s3::error::SdkError<E, R>) -> AwsError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_s3::error::SdkError;
+    let code = err.code().map(str::to_string);
+    let message = match err {
+        SdkError::ServiceError(_) => {
+            let m = err.message().unwrap_or("no message");
+            format!("{} ({m})", code.as_deref().unwrap_or("error"))
+        }
+        other => {
+            let mut s = other.to_string();
+            let mut src = std::error::Error::source(other);
+            while let Some(e) = src {
+                s.push_str(": ");
+                s.push_str(&e.to_string());
+                src = e.source();
+            }
+            s
+        }
+    };
+    let lower = message.to_ascii_lowercase();
+    let about_credentials =
+        lower.contains("credential") || lower.contains("identity") || lower.contains("auth scheme");
+    let kind = match err {
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => ErrorKind::Unreachable,
+        SdkError::DispatchFailure(_) if about_credentials => ErrorKind::Credentials,
+        SdkError::DispatchFailure(_) => ErrorKind::Unreachable,
+        SdkError::TimeoutError(_) => ErrorKind::Unreachable,
+        SdkError::ConstructionFailure(_) if about_credentials => ErrorKind::Credentials,
+        _ => match code.as_deref() {
+            Some(
+                "AccessDenied"
+                | "AccessDeniedException"
+                | "UnauthorizedOperation"
+                | "AllAccessDisabled",
+            ) => ErrorKind::AccessDenied,
+            Some(
+                "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "AuthFailure",
+            ) => ErrorKind::Credentials,
+            Some(
+                "Throttling"
+                | "ThrottlingException"
+                | "SlowDown"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException",
+            ) => ErrorKind::Throttled,
+            Some(c)
+                if c.starts_with("NoSuch")
+                    || c.ends_with("NotFound")
+                    || c.ends_with("NotFoundError") =>
+            {
+                ErrorKind::NotFound
+            }
+            _ => ErrorKind::Other,
+        },
+    };
+    AwsError {
+        call,
+        kind,
+        code,
+        message,
+    }
+}

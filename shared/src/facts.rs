@@ -1,0 +1,185 @@
+//! Plain data: what was observed about buckets, the account and the network around them.
+//! Adapters (`aws`) produce it, Config events carry it, rules read it. No I/O.
+
+use serde::{Deserialize, Serialize};
+
+/// A fact that may be missing or unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fact<T> {
+    Known(T),
+    /// The resource has no such configuration (`NoSuchBucketPolicy`, …).
+    NotConfigured,
+    /// It could not be read; the text names the call and the likely cause.
+    Unreadable(String),
+}
+
+/// The four Block Public Access settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// The settings on at either level.
+    pub fn or(self, other: PublicAccessBlock) -> PublicAccessBlock {
+        PublicAccessBlock {
+            block_public_acls: self.block_public_acls || other.block_public_acls,
+            ignore_public_acls: self.ignore_public_acls || other.ignore_public_acls,
+            block_public_policy: self.block_public_policy || other.block_public_policy,
+            restrict_public_buckets: self.restrict_public_buckets || other.restrict_public_buckets,
+        }
+    }
+
+    /// Names of the settings that are off.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        if !self.block_public_acls {
+            m.push("BlockPublicAcls");
+        }
+        if !self.ignore_public_acls {
+            m.push("IgnorePublicAcls");
+        }
+        if !self.block_public_policy {
+            m.push("BlockPublicPolicy");
+        }
+        if !self.restrict_public_buckets {
+            m.push("RestrictPublicBuckets");
+        }
+        m
+    }
+}
+
+/// What was observed about one bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketFacts {
+    pub name: String,
+    pub region: String,
+    /// The bucket policy text.
+    pub policy: Fact<String>,
+    pub public_access_block: Fact<PublicAccessBlock>,
+    /// Object Ownership (`BucketOwnerEnforced`, `BucketOwnerPreferred`, `ObjectWriter`).
+    pub ownership: Fact<String>,
+}
+
+/// A bucket as a sweep found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BucketObservation {
+    Exists(BucketFacts),
+    /// Deleted while the sweep ran (or never existed).
+    Deleted {
+        name: String,
+        region: String,
+    },
+}
+
+/// Account-wide facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountFacts {
+    pub account_id: Option<String>,
+    pub public_access_block: Fact<PublicAccessBlock>,
+}
+
+/// A VPC endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub id: String,
+    pub vpc_id: String,
+    pub service_name: String,
+    /// `Gateway`, `Interface`, …
+    pub endpoint_type: String,
+    /// `available`, `pending`, …
+    pub state: String,
+    pub policy: Option<String>,
+    pub route_table_ids: Vec<String>,
+}
+
+impl Endpoint {
+    /// An available S3 gateway endpoint of `region`.
+    pub fn is_available_s3_gateway(&self, region: &str) -> bool {
+        self.endpoint_type.eq_ignore_ascii_case("Gateway")
+            && self.state.eq_ignore_ascii_case("available")
+            && self.service_name == format!("com.amazonaws.{region}.s3")
+    }
+}
+
+/// One route of a route table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub destination_cidr: Option<String>,
+    pub destination_ipv6_cidr: Option<String>,
+    pub destination_prefix_list: Option<String>,
+    /// `igw-…`, `vpce-…`, `local`, …
+    pub gateway_id: Option<String>,
+    pub nat_gateway_id: Option<String>,
+}
+
+/// A route table with its associations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTable {
+    pub id: String,
+    pub vpc_id: String,
+    pub main: bool,
+    pub subnet_ids: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+/// A subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+}
+
+/// One egress rule of a security group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EgressRule {
+    /// `-1` for all, `tcp`, `udp`, `6`, …
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub cidrs: Vec<String>,
+    pub ipv6_cidrs: Vec<String>,
+    pub prefix_lists: Vec<String>,
+}
+
+/// A security group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub name: String,
+    pub vpc_id: String,
+    pub egress: Vec<EgressRule>,
+}
+
+/// A VPC and its DNS attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub dns_support: Option<bool>,
+    pub dns_hostnames: Option<bool>,
+}
+
+/// Everything about the network of one region, read once per sweep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkFacts {
+    pub region: String,
+    pub vpcs: Vec<Vpc>,
+    pub endpoints: Vec<Endpoint>,
+    pub route_tables: Vec<RouteTable>,
+    pub subnets: Vec<Subnet>,
+    pub security_groups: Vec<SecurityGroup>,
+    /// The AWS-managed prefix list of `com.amazonaws.<region>.s3`.
+    pub s3_prefix_list: Option<String>,
+}
+
+impl NetworkFacts {
+    /// The available S3 gateway endpoints of this region.
+    pub fn s3_gateways(&self) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints
+            .iter()
+            .filter(|e| e.is_available_s3_gateway(&self.region))
+    }
+}

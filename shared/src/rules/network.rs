@@ -1,0 +1,428 @@
+//! The network rules (`AWS::EC2::VPC`): does the VPC really send S3 traffic through a locked-down
+//! S3 gateway endpoint?
+
+use crate::facts::{EgressRule, Endpoint, NetworkFacts, Vpc};
+use crate::policy::context::Caller;
+use crate::policy::space::{Info, Scope, Space};
+use crate::policy::PolicyDocument;
+
+use super::{Evaluation, Finding, RuleId, Status};
+
+/// The policy AWS attaches to an endpoint created without one: full access.
+pub const DEFAULT_ENDPOINT_POLICY: &str =
+    r#"{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*","Principal":"*"}]}"#;
+
+/// Evaluate one VPC of a region.
+pub fn evaluate_vpc(
+    vpc: &Vpc,
+    net: &NetworkFacts,
+    account_id: Option<&str>,
+    now: f64,
+) -> Evaluation {
+    Evaluation::new(vpc.id.clone(), vpc_findings(vpc, net, account_id, now))
+}
+
+/// The five network findings, in catalog order.
+pub fn vpc_findings(
+    vpc: &Vpc,
+    net: &NetworkFacts,
+    account_id: Option<&str>,
+    now: f64,
+) -> Vec<Finding> {
+    let gateways: Vec<&Endpoint> = net.s3_gateways().filter(|e| e.vpc_id == vpc.id).collect();
+    let dns = dns_finding(vpc);
+    if gateways.is_empty() {
+        let other: Vec<String> = net
+            .endpoints
+            .iter()
+            .filter(|e| e.vpc_id == vpc.id && e.service_name.ends_with(".s3"))
+            .map(|e| {
+                format!(
+                    "{} ({} {}, {})",
+                    e.id, e.endpoint_type, e.service_name, e.state
+                )
+            })
+            .collect();
+        let reason = if other.is_empty() {
+            format!(
+                "no S3 gateway endpoint (com.amazonaws.{}.s3) in {}",
+                net.region, vpc.id
+            )
+        } else {
+            format!(
+                "no available S3 gateway endpoint for com.amazonaws.{}.s3 in {} (found: {})",
+                net.region,
+                vpc.id,
+                other.join(", ")
+            )
+        };
+        let na = |r| {
+            Finding::new(
+                r,
+                Status::NotApplicable,
+                "no available S3 gateway endpoint in the VPC",
+            )
+        };
+        return vec![
+            Finding::new(RuleId::NetS3Gateway, Status::Fail, reason),
+            na(RuleId::NetEndpointPolicy),
+            na(RuleId::NetRoutes),
+            dns,
+            na(RuleId::NetSgEgress),
+        ];
+    }
+    let ids: Vec<&str> = gateways.iter().map(|e| e.id.as_str()).collect();
+    vec![
+        Finding::new(
+            RuleId::NetS3Gateway,
+            Status::Pass,
+            format!("available S3 gateway endpoint {}", ids.join(", ")),
+        ),
+        endpoint_policy_finding(&gateways, account_id, now),
+        routes_finding(vpc, net, &gateways),
+        dns,
+        sg_egress_finding(vpc, net),
+    ]
+}
+
+fn dns_finding(vpc: &Vpc) -> Finding {
+    let mut off = Vec::new();
+    if vpc.dns_support != Some(true) {
+        off.push("enableDnsSupport");
+    }
+    if vpc.dns_hostnames != Some(true) {
+        off.push("enableDnsHostnames");
+    }
+    if off.is_empty() {
+        Finding::new(
+            RuleId::NetDns,
+            Status::Pass,
+            "DNS support and DNS hostnames are on",
+        )
+    } else {
+        Finding::new(
+            RuleId::NetDns,
+            Status::Fail,
+            format!("{} is off (or unknown) in {}", off.join(" and "), vpc.id),
+        )
+    }
+}
+
+/// `NET-ENDPOINT-POLICY`, by the policy engine: can a principal outside the account (or the
+/// organization, when the policy names one) be allowed through the endpoint? Can the
+/// account's principals reach other accounts' buckets?
+fn endpoint_policy_finding(gateways: &[&Endpoint], account_id: Option<&str>, now: f64) -> Finding {
+    let rule = RuleId::NetEndpointPolicy;
+    let mut warns = Vec::new();
+    for e in gateways {
+        let text = e.policy.as_deref().unwrap_or(DEFAULT_ENDPOINT_POLICY);
+        let doc = match PolicyDocument::parse(text) {
+            Ok(d) => d,
+            Err(err) => {
+                return Finding::new(
+                    rule,
+                    Status::Fail,
+                    format!("{}: the endpoint policy cannot be parsed: {err}", e.id),
+                )
+            }
+        };
+        match foreign_principal_allowed(&doc, &e.id, account_id, now) {
+            Err(why) => {
+                return Finding::new(
+                    rule,
+                    Status::Fail,
+                    format!("{}: cannot evaluate the endpoint policy: {why}", e.id),
+                )
+            }
+            Ok(Some(example)) => {
+                let default = e.policy.is_none() || is_allow_all(&doc);
+                return Finding::new(
+                    rule,
+                    Status::Fail,
+                    format!(
+                        "{}: {}a principal outside the account is allowed through the endpoint, e.g. {example}",
+                        e.id,
+                        if default { "the default allow-all policy: " } else { "" }
+                    ),
+                );
+            }
+            Ok(None) => {}
+        }
+        match foreign_bucket_allowed(&doc, &e.id, account_id, now) {
+            Err(why) => return Finding::new(rule, Status::Fail, format!("{}: cannot evaluate the endpoint policy: {why}", e.id)),
+            Ok(Some(example)) => warns.push(format!(
+                "{}: does not limit resources to the account's buckets (aws:ResourceAccount, aws:ResourceOrgID or bucket ARNs), e.g. {example}",
+                e.id
+            )),
+            Ok(None) => {}
+        }
+    }
+    if warns.is_empty() {
+        Finding::new(
+            rule,
+            Status::Pass,
+            "the endpoint policy admits only the account's principals and buckets",
+        )
+    } else {
+        Finding::new(rule, Status::Warn, warns.join("; "))
+    }
+}
+
+fn is_allow_all(doc: &PolicyDocument) -> bool {
+    doc.statements.iter().any(|s| {
+        s.effect == crate::policy::Effect::Allow
+            && s.principal.names_everyone()
+            && !s.principal.negated
+            && !s.action.negated
+            && s.action.values.iter().any(|a| a == "*" || a == "s3:*")
+            && !s.resource.negated
+            && s.resource.values.iter().any(|r| r == "*")
+            && s.conditions.is_empty()
+    })
+}
+
+fn endpoint_scope(endpoint: &str, account_id: Option<&str>, bucket: &str, now: f64) -> Scope {
+    Scope {
+        approved_vpce: vec![endpoint.to_string()],
+        ..Scope::new(bucket, account_id.map(str::to_string), now)
+    }
+}
+
+/// A request through `endpoint` by a principal outside the account that the policy allows.
+/// The question is asked for each bucket the policy names (a deny scoped to the account's bucket
+/// ARNs protects those), or for any bucket of the account when it names none.
+fn foreign_principal_allowed(
+    doc: &PolicyDocument,
+    endpoint: &str,
+    account_id: Option<&str>,
+    now: f64,
+) -> Result<Option<String>, String> {
+    let mut buckets: Vec<String> = Vec::new();
+    for st in &doc.statements {
+        if st.resource.negated {
+            continue;
+        }
+        for r in &st.resource.values {
+            if let Some(rest) = r.strip_prefix("arn:aws:s3:::") {
+                let name = rest.split('/').next().unwrap_or(rest);
+                if !name.is_empty()
+                    && !crate::policy::glob::is_pattern(name)
+                    && !buckets.iter().any(|b| b == name)
+                {
+                    buckets.push(name.to_string());
+                }
+            }
+        }
+    }
+    if buckets.is_empty() {
+        buckets.push("vpce-guard-account-bucket".into());
+    }
+    for b in &buckets {
+        if let Some(example) = foreign_principal_allowed_on(doc, endpoint, account_id, b, now)? {
+            return Ok(Some(example));
+        }
+    }
+    Ok(None)
+}
+
+fn foreign_principal_allowed_on(
+    doc: &PolicyDocument,
+    endpoint: &str,
+    account_id: Option<&str>,
+    bucket: &str,
+    now: f64,
+) -> Result<Option<String>, String> {
+    let scope = endpoint_scope(endpoint, account_id, bucket, now);
+    let space = Space::with_all_statements(doc, &scope).map_err(|e| e.0)?;
+    let names_org = doc.statements.iter().any(|s| {
+        s.conditions.iter().any(|c| {
+            c.key.eq_ignore_ascii_case("aws:PrincipalOrgID")
+                || c.key.eq_ignore_ascii_case("aws:ResourceOrgID")
+        })
+    });
+    let org_constants: Vec<String> = doc
+        .statements
+        .iter()
+        .flat_map(|s| s.conditions.iter())
+        .filter(|c| c.key.eq_ignore_ascii_case("aws:PrincipalOrgID"))
+        .flat_map(|c| c.values.iter().cloned())
+        .collect();
+    let own = space.account.clone();
+    let mut sel = space.select_all();
+    space.restrict(&mut sel, space.network, |v| through(v, endpoint));
+    space.restrict(&mut sel, space.principal, |v| {
+        let Info::Principal { principal, .. } = &v.info else {
+            return false;
+        };
+        let outside_account = match &principal.caller {
+            Caller::Service { .. } => false,
+            c => c.account() != Some(own.as_str()),
+        };
+        if !outside_account {
+            return false;
+        }
+        if names_org {
+            // Outside the organization too: no organization id the policy names.
+            let org = v
+                .keys
+                .iter()
+                .find(|(k, _)| k == "aws:principalorgid")
+                .and_then(|(_, x)| x.first());
+            return !org.is_some_and(|o| org_constants.contains(o));
+        }
+        true
+    });
+    Ok(space.find_allowed(&sel).map(|(_, c)| space.describe(&c)))
+}
+
+/// A request through `endpoint` by the account's own principal to another account's bucket
+/// that the policy allows.
+fn foreign_bucket_allowed(
+    doc: &PolicyDocument,
+    endpoint: &str,
+    account_id: Option<&str>,
+    now: f64,
+) -> Result<Option<String>, String> {
+    let mut scope = endpoint_scope(endpoint, account_id, "vpce-guard-foreign-bucket", now);
+    scope.resource_account = Some("999999999999".into());
+    let space = Space::with_all_statements(doc, &scope).map_err(|e| e.0)?;
+    let own = space.account.clone();
+    let mut sel = space.select_all();
+    space.restrict(&mut sel, space.network, |v| through(v, endpoint));
+    space.restrict(&mut sel, space.principal, |v| {
+        matches!(&v.info, Info::Principal { principal, .. } if principal.caller.account() == Some(own.as_str()))
+    });
+    Ok(space.find_allowed(&sel).map(|(_, c)| space.describe(&c)))
+}
+
+fn through(v: &crate::policy::space::DimValue, endpoint: &str) -> bool {
+    v.keys
+        .iter()
+        .any(|(k, vals)| k == "aws:sourcevpce" && vals.iter().any(|x| x == endpoint))
+}
+
+/// `NET-ROUTES`: every route table the VPC's subnets use has the endpoint's prefix-list route.
+fn routes_finding(vpc: &Vpc, net: &NetworkFacts, gateways: &[&Endpoint]) -> Finding {
+    let rule = RuleId::NetRoutes;
+    let tables: Vec<_> = net
+        .route_tables
+        .iter()
+        .filter(|t| t.vpc_id == vpc.id)
+        .collect();
+    let main = tables.iter().find(|t| t.main);
+    let subnets: Vec<_> = net.subnets.iter().filter(|s| s.vpc_id == vpc.id).collect();
+    if subnets.is_empty() {
+        return Finding::new(rule, Status::Pass, format!("{} has no subnets", vpc.id));
+    }
+    let has_endpoint_route = |t: &crate::facts::RouteTable| {
+        gateways.iter().any(|e| e.route_table_ids.contains(&t.id))
+            || t.routes.iter().any(|r| {
+                r.gateway_id
+                    .as_deref()
+                    .is_some_and(|g| gateways.iter().any(|e| e.id == g))
+                    && (r.destination_prefix_list.is_some() || net.s3_prefix_list.is_none())
+            })
+    };
+    let mut missing: Vec<String> = Vec::new();
+    let mut public: Vec<String> = Vec::new();
+    for s in &subnets {
+        let table = tables
+            .iter()
+            .find(|t| t.subnet_ids.contains(&s.id))
+            .or(main);
+        let Some(t) = table else {
+            missing.push(format!("{} (no route table)", s.id));
+            continue;
+        };
+        if !has_endpoint_route(t) {
+            let label = format!("{} (used by {})", t.id, s.id);
+            if !missing.iter().any(|m| m.starts_with(&t.id)) {
+                missing.push(label);
+            }
+        }
+        for r in &t.routes {
+            let default = r.destination_cidr.as_deref() == Some("0.0.0.0/0")
+                || r.destination_ipv6_cidr.as_deref() == Some("::/0");
+            if !default {
+                continue;
+            }
+            let via = r
+                .nat_gateway_id
+                .clone()
+                .or_else(|| r.gateway_id.clone().filter(|g| g.starts_with("igw-")));
+            if let Some(via) = via {
+                public.push(format!(
+                    "{} routes 0.0.0.0/0 through {via} ({})",
+                    s.id, t.id
+                ));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Finding::new(
+            rule,
+            Status::Fail,
+            format!(
+                "no route to the S3 gateway endpoint's prefix list in route table {}",
+                missing.join(", ")
+            ),
+        );
+    }
+    if !public.is_empty() {
+        return Finding::new(
+            rule,
+            Status::Warn,
+            format!(
+                "a public path exists: {}; only the bucket deny keeps S3 private",
+                public.join("; ")
+            ),
+        );
+    }
+    Finding::new(
+        rule,
+        Status::Pass,
+        "every route table of the VPC's subnets routes S3 through the gateway endpoint",
+    )
+}
+
+/// Does an egress rule let HTTPS to S3 out?
+fn allows_https_to_s3(r: &EgressRule, prefix_list: Option<&str>) -> bool {
+    let proto_ok = match r.protocol.as_str() {
+        "-1" | "all" => true,
+        "tcp" | "6" => r.from_port.unwrap_or(0) <= 443 && r.to_port.unwrap_or(65535) >= 443,
+        _ => false,
+    };
+    let dest_ok = r.cidrs.iter().any(|c| c == "0.0.0.0/0")
+        || prefix_list.is_some_and(|pl| r.prefix_lists.iter().any(|p| p == pl));
+    proto_ok && dest_ok
+}
+
+/// `NET-SG-EGRESS`: no security group blocks HTTPS to the S3 prefix list.
+fn sg_egress_finding(vpc: &Vpc, net: &NetworkFacts) -> Finding {
+    let rule = RuleId::NetSgEgress;
+    let pl = net.s3_prefix_list.as_deref();
+    let blocked: Vec<String> = net
+        .security_groups
+        .iter()
+        .filter(|g| g.vpc_id == vpc.id)
+        .filter(|g| !g.egress.iter().any(|r| allows_https_to_s3(r, pl)))
+        .map(|g| format!("{} ({})", g.id, g.name))
+        .collect();
+    if blocked.is_empty() {
+        Finding::new(
+            rule,
+            Status::Pass,
+            "every security group lets HTTPS reach S3",
+        )
+    } else {
+        Finding::new(
+            rule,
+            Status::Fail,
+            format!(
+                "security group {} blocks HTTPS egress to the S3 prefix list{}",
+                blocked.join(", "),
+                pl.map(|p| format!(" {p}")).unwrap_or_default()
+            ),
+        )
+    }
+}

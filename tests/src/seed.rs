@@ -1,0 +1,384 @@
+//! Seeding scenarios into moto through the real Rust SDK: VPCs, subnets, route tables, S3
+//! gateway endpoints, NAT routes, security groups, buckets with policies and settings.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, DomainType, IpPermission, IpRange, PrefixListId, VpcEndpointType,
+};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, PublicAccessBlockConfiguration,
+};
+use vpce_guard::aws::clients::AwsClients;
+
+/// The account moto answers for.
+pub const MOTO_ACCOUNT: &str = "123456789012";
+
+/// Clients pointed at a moto endpoint with fixed test credentials.
+pub async fn clients(endpoint: &str, region: &str) -> AwsClients {
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "vpce-guard-tests",
+        ))
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .load()
+        .await;
+    AwsClients::from_sdk(sdk, Some(endpoint))
+}
+
+/// What a seeded VPC is made of.
+#[derive(Debug, Clone)]
+pub struct SeededVpc {
+    pub region: String,
+    pub vpc_id: String,
+    pub subnet_id: String,
+    /// The route table explicitly associated with the subnet.
+    pub route_table_id: String,
+}
+
+/// A seeding helper over one moto server.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub c: AwsClients,
+}
+
+fn ok<T, E: std::fmt::Debug>(what: &str, r: Result<T, E>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("seeding failed: {what}: {e:?}"),
+    }
+}
+
+impl Seed {
+    pub async fn new(endpoint: &str, region: &str) -> Seed {
+        Seed {
+            c: clients(endpoint, region).await,
+        }
+    }
+
+    /// A VPC with one subnet whose own route table is associated with it.
+    pub async fn vpc(
+        &self,
+        region: &str,
+        cidr: &str,
+        dns_support: bool,
+        dns_hostnames: bool,
+    ) -> SeededVpc {
+        let ec2 = self.c.ec2(region);
+        let vpc = ok("CreateVpc", ec2.create_vpc().cidr_block(cidr).send().await);
+        let vpc_id = vpc
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
+        for (attr, on) in [("support", dns_support), ("hostnames", dns_hostnames)] {
+            let mut req = ec2.modify_vpc_attribute().vpc_id(&vpc_id);
+            let v = AttributeBooleanValue::builder().value(on).build();
+            req = if attr == "support" {
+                req.enable_dns_support(v)
+            } else {
+                req.enable_dns_hostnames(v)
+            };
+            ok("ModifyVpcAttribute", req.send().await);
+        }
+        let subnet_cidr = cidr.replace(".0.0/16", ".1.0/24");
+        let subnet = ok(
+            "CreateSubnet",
+            ec2.create_subnet()
+                .vpc_id(&vpc_id)
+                .cidr_block(subnet_cidr)
+                .send()
+                .await,
+        );
+        let subnet_id = subnet
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .unwrap_or_default()
+            .to_string();
+        let rt = ok(
+            "CreateRouteTable",
+            ec2.create_route_table().vpc_id(&vpc_id).send().await,
+        );
+        let route_table_id = rt
+            .route_table()
+            .and_then(|r| r.route_table_id())
+            .unwrap_or_default()
+            .to_string();
+        ok(
+            "AssociateRouteTable",
+            ec2.associate_route_table()
+                .route_table_id(&route_table_id)
+                .subnet_id(&subnet_id)
+                .send()
+                .await,
+        );
+        SeededVpc {
+            region: region.to_string(),
+            vpc_id,
+            subnet_id,
+            route_table_id,
+        }
+    }
+
+    /// An S3 gateway endpoint on the given route tables, with a policy (None: AWS's default).
+    pub async fn gateway_endpoint(
+        &self,
+        v: &SeededVpc,
+        route_tables: &[&str],
+        policy: Option<&str>,
+    ) -> String {
+        let ec2 = self.c.ec2(&v.region);
+        let mut req = ec2
+            .create_vpc_endpoint()
+            .vpc_id(&v.vpc_id)
+            .service_name(format!("com.amazonaws.{}.s3", v.region))
+            .vpc_endpoint_type(VpcEndpointType::Gateway);
+        for rt in route_tables {
+            req = req.route_table_ids(*rt);
+        }
+        if let Some(p) = policy {
+            req = req.policy_document(p);
+        }
+        let out = ok("CreateVpcEndpoint", req.send().await);
+        out.vpc_endpoint()
+            .and_then(|e| e.vpc_endpoint_id())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// A NAT gateway in the subnet and a default route through it on the subnet's table.
+    pub async fn nat_default_route(&self, v: &SeededVpc) -> String {
+        let ec2 = self.c.ec2(&v.region);
+        let eip = ok(
+            "AllocateAddress",
+            ec2.allocate_address().domain(DomainType::Vpc).send().await,
+        );
+        let nat = ok(
+            "CreateNatGateway",
+            ec2.create_nat_gateway()
+                .subnet_id(&v.subnet_id)
+                .allocation_id(eip.allocation_id().unwrap_or_default())
+                .send()
+                .await,
+        );
+        let nat_id = nat
+            .nat_gateway()
+            .and_then(|n| n.nat_gateway_id())
+            .unwrap_or_default()
+            .to_string();
+        ok(
+            "CreateRoute",
+            ec2.create_route()
+                .route_table_id(&v.route_table_id)
+                .destination_cidr_block("0.0.0.0/0")
+                .nat_gateway_id(&nat_id)
+                .send()
+                .await,
+        );
+        nat_id
+    }
+
+    /// A security group whose only egress is HTTPS to `cidr` (its default allow-all removed).
+    pub async fn restricted_security_group(
+        &self,
+        v: &SeededVpc,
+        name: &str,
+        cidr: Option<&str>,
+        prefix_list: Option<&str>,
+    ) -> String {
+        let ec2 = self.c.ec2(&v.region);
+        let sg = ok(
+            "CreateSecurityGroup",
+            ec2.create_security_group()
+                .group_name(name)
+                .description("vpce-guard test")
+                .vpc_id(&v.vpc_id)
+                .send()
+                .await,
+        );
+        let id = sg.group_id().unwrap_or_default().to_string();
+        ok(
+            "RevokeSecurityGroupEgress",
+            ec2.revoke_security_group_egress()
+                .group_id(&id)
+                .ip_permissions(
+                    IpPermission::builder()
+                        .ip_protocol("-1")
+                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                        .build(),
+                )
+                .send()
+                .await,
+        );
+        let mut perm = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443);
+        if let Some(c) = cidr {
+            perm = perm.ip_ranges(IpRange::builder().cidr_ip(c).build());
+        }
+        if let Some(pl) = prefix_list {
+            perm = perm.prefix_list_ids(PrefixListId::builder().prefix_list_id(pl).build());
+        }
+        ok(
+            "AuthorizeSecurityGroupEgress",
+            ec2.authorize_security_group_egress()
+                .group_id(&id)
+                .ip_permissions(perm.build())
+                .send()
+                .await,
+        );
+        id
+    }
+
+    /// A bucket in `region` with optional policy, Block Public Access (all four on, or none)
+    /// and Object Ownership.
+    pub async fn bucket(
+        &self,
+        name: &str,
+        region: &str,
+        policy: Option<&str>,
+        block_public_access: bool,
+        ownership: Option<ObjectOwnership>,
+    ) {
+        let s3 = self.c.s3(region);
+        let mut req = s3.create_bucket().bucket(name);
+        if region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        ok("CreateBucket", req.send().await);
+        if let Some(p) = policy {
+            ok(
+                "PutBucketPolicy",
+                s3.put_bucket_policy().bucket(name).policy(p).send().await,
+            );
+        }
+        if block_public_access {
+            ok(
+                "PutPublicAccessBlock",
+                s3.put_public_access_block()
+                    .bucket(name)
+                    .public_access_block_configuration(
+                        PublicAccessBlockConfiguration::builder()
+                            .block_public_acls(true)
+                            .ignore_public_acls(true)
+                            .block_public_policy(true)
+                            .restrict_public_buckets(true)
+                            .build(),
+                    )
+                    .send()
+                    .await,
+            );
+        }
+        if let Some(o) = ownership {
+            ok(
+                "PutBucketOwnershipControls",
+                s3.put_bucket_ownership_controls()
+                    .bucket(name)
+                    .ownership_controls(
+                        OwnershipControls::builder()
+                            .rules(
+                                OwnershipControlsRule::builder()
+                                    .object_ownership(o)
+                                    .build()
+                                    .unwrap_or_else(|e| panic!("{e}")),
+                            )
+                            .build()
+                            .unwrap_or_else(|e| panic!("{e}")),
+                    )
+                    .send()
+                    .await,
+            );
+        }
+    }
+
+    /// Make moto's default VPC of a region compliant too: a locked S3 gateway endpoint on its
+    /// main route table (its subnets use the main table; DNS is on by default).
+    pub async fn secure_default_vpc(&self, region: &str, account: &str) -> String {
+        let ec2 = self.c.ec2(region);
+        let vpcs = ok("DescribeVpcs", ec2.describe_vpcs().send().await);
+        let vpc = vpcs
+            .vpcs()
+            .iter()
+            .find(|v| v.is_default() == Some(true))
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
+        let tables = ok(
+            "DescribeRouteTables",
+            ec2.describe_route_tables().send().await,
+        );
+        let main = tables
+            .route_tables()
+            .iter()
+            .find(|t| {
+                t.vpc_id() == Some(vpc.as_str())
+                    && t.associations().iter().any(|a| a.main() == Some(true))
+            })
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_string();
+        let v = SeededVpc {
+            region: region.to_string(),
+            vpc_id: vpc.clone(),
+            subnet_id: String::new(),
+            route_table_id: main.clone(),
+        };
+        self.gateway_endpoint(&v, &[&main], Some(&locked_endpoint_policy(account)))
+            .await;
+        vpc
+    }
+
+    /// The id of the AWS-managed S3 prefix list of a region.
+    pub async fn s3_prefix_list(&self, region: &str) -> Option<String> {
+        let out = ok(
+            "DescribePrefixLists",
+            self.c.ec2(region).describe_prefix_lists().send().await,
+        );
+        let name = format!("com.amazonaws.{region}.s3");
+        out.prefix_lists()
+            .iter()
+            .find(|p| p.prefix_list_name() == Some(name.as_str()))
+            .and_then(|p| p.prefix_list_id().map(str::to_string))
+    }
+}
+
+/// The reference bucket policy of RULES.md plus a TLS deny.
+pub fn private_bucket_policy(bucket: &str, vpce: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+             "Condition": {"StringNotEquals": {"aws:sourceVpce": vpce}}},
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        ]
+    })
+    .to_string()
+}
+
+/// The reference endpoint policy: deny principals outside the account, allow the account's
+/// buckets only.
+pub fn locked_endpoint_policy(account: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "DenyOtherAccounts", "Effect": "Deny", "NotPrincipal": {"AWS": account},
+             "Action": "*", "Resource": "*"},
+            {"Sid": "AllowOwnBuckets", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
+             "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": account}}}
+        ]
+    })
+    .to_string()
+}
