@@ -72,8 +72,10 @@ where
     // Which buckets, in which regions.
     let mut targets: Vec<(String, Option<String>)> = Vec::new();
     if opts.buckets.is_empty() {
-        for b in r.list_buckets().await? {
-            targets.push((b.name, b.region));
+        for region in &opts.regions {
+            for b in r.list_buckets(Some(region)).await? {
+                targets.push((b.name, b.region));
+            }
         }
     } else {
         for b in &opts.buckets {

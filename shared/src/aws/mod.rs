@@ -84,7 +84,9 @@ pub struct ListedBucket {
 /// Port: what the rules need to know about buckets.
 #[allow(async_fn_in_trait)]
 pub trait BucketReader {
-    async fn list_buckets(&self) -> Result<Vec<ListedBucket>, AwsError>;
+    /// Every bucket, or with `region` only that region's (`ListBuckets` `bucket-region`: the
+    /// region is then known without one `GetBucketLocation` per bucket).
+    async fn list_buckets(&self, region: Option<&str>) -> Result<Vec<ListedBucket>, AwsError>;
     /// `None` when the bucket does not exist.
     async fn bucket_region(&self, bucket: &str) -> Result<Option<String>, AwsError>;
     /// Policy, Block Public Access and Object Ownership (three calls).

@@ -137,11 +137,15 @@ impl BucketCalls<'_> {
 }
 
 impl BucketReader for AwsClients {
-    async fn list_buckets(&self) -> Result<Vec<ListedBucket>, AwsError> {
+    async fn list_buckets(&self, only: Option<&str>) -> Result<Vec<ListedBucket>, AwsError> {
         let region = self.default_region().unwrap_or_else(|| "us-east-1".into());
         let client = self.s3(&region);
         let mut out = Vec::new();
-        let mut pages = client.list_buckets().into_paginator().send();
+        let mut req = client.list_buckets();
+        if let Some(r) = only {
+            req = req.bucket_region(r);
+        }
+        let mut pages = req.into_paginator().send();
         while let Some(page) = pages.next().await {
             self.calls.count("s3:ListBuckets");
             match page {
@@ -150,7 +154,7 @@ impl BucketReader for AwsClients {
                         if let Some(name) = b.name() {
                             out.push(ListedBucket {
                                 name: name.to_string(),
-                                region: b.bucket_region().map(str::to_string),
+                                region: b.bucket_region().or(only).map(str::to_string),
                             });
                         }
                     }

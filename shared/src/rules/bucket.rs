@@ -293,7 +293,13 @@ impl Questions<'_> {
         });
         // Exemptions that take effect, by label, in the order principals are enumerated.
         let mut exemptions: Vec<String> = Vec::new();
-        if let Some(dim) = s.dims.get(s.principal) {
+        // Exemptions are what a deny leaves out; a policy that denies nothing has none.
+        let denies = s
+            .policy
+            .statements
+            .iter()
+            .any(|st| st.effect == Effect::Deny);
+        if let Some(dim) = s.dims.get(s.principal).filter(|_| denies) {
             for (i, v) in dim.values.iter().enumerate() {
                 let Some(label) = self.allowed_exemption(&v.info) else {
                     continue;
