@@ -6,6 +6,7 @@
 //! facts → findings), then the I/O: [`aws`] (adapters behind ports) and [`scan`] (a sweep).
 
 pub mod aws;
+pub mod config;
 pub mod facts;
 pub mod policy;
 pub mod rules;

@@ -5,6 +5,8 @@
 
 pub mod cases;
 pub mod moto;
+pub mod recorder;
+pub mod runtime;
 pub mod seed;
 
 use vpce_guard::rules::Evaluation;
@@ -35,4 +37,39 @@ pub fn reason<'a>(e: &'a Evaluation, rule: &str) -> &'a str {
         .find(|f| f.rule.as_str() == rule)
         .map(|f| f.reason.as_str())
         .unwrap_or("")
+}
+
+/// A sample event of `events/`, parsed.
+pub fn sample_event(name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Edit the invoking event (a JSON string inside the event) with `f`.
+pub fn edit_invoking_event(event: &mut serde_json::Value, f: impl FnOnce(&mut serde_json::Value)) {
+    let raw = event["invokingEvent"].as_str().unwrap_or("{}").to_string();
+    let mut inv: serde_json::Value = serde_json::from_str(&raw).unwrap_or_default();
+    f(&mut inv);
+    event["invokingEvent"] = serde_json::Value::String(inv.to_string());
+}
+
+/// The environment of a function process under test: moto for S3, EC2, STS; the recorder for
+/// Config.
+pub fn function_env(
+    moto: &moto::Moto,
+    recorder: &recorder::ConfigRecorder,
+    region: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_REGION", region.to_string()),
+        ("AWS_DEFAULT_REGION", region.to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("AWS_ENDPOINT_URL", moto.endpoint()),
+        ("AWS_ENDPOINT_URL_CONFIG_SERVICE", recorder.endpoint()),
+    ]
 }

@@ -91,6 +91,14 @@ pub trait BucketReader {
     async fn bucket_region(&self, bucket: &str) -> Result<Option<String>, AwsError>;
     /// Policy, Block Public Access and Object Ownership (three calls).
     async fn bucket_facts(&self, bucket: &str, region: &str) -> BucketObservation;
+    /// Each read alone (`None`: the bucket is gone), for completing a configuration item.
+    async fn read_policy(&self, bucket: &str, region: &str) -> Option<Fact<String>>;
+    async fn read_public_access_block(
+        &self,
+        bucket: &str,
+        region: &str,
+    ) -> Option<Fact<PublicAccessBlock>>;
+    async fn read_ownership(&self, bucket: &str, region: &str) -> Option<Fact<String>>;
 }
 
 /// Port: account-wide facts.

@@ -198,6 +198,40 @@ impl BucketReader for AwsClients {
         .facts(bucket, region)
         .await
     }
+
+    async fn read_policy(&self, bucket: &str, region: &str) -> Option<Fact<String>> {
+        let client = self.s3(region);
+        BucketCalls {
+            client: &client,
+            calls: &self.calls,
+        }
+        .policy(bucket)
+        .await
+    }
+
+    async fn read_public_access_block(
+        &self,
+        bucket: &str,
+        region: &str,
+    ) -> Option<Fact<PublicAccessBlock>> {
+        let client = self.s3(region);
+        BucketCalls {
+            client: &client,
+            calls: &self.calls,
+        }
+        .public_access_block(bucket)
+        .await
+    }
+
+    async fn read_ownership(&self, bucket: &str, region: &str) -> Option<Fact<String>> {
+        let client = self.s3(region);
+        BucketCalls {
+            client: &client,
+            calls: &self.calls,
+        }
+        .ownership(bucket)
+        .await
+    }
 }
 
 impl AccountReader for AwsClients {

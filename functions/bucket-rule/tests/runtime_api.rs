@@ -1,0 +1,322 @@
+//! The bucket rule run as Lambda runs it: the built binary against a local Runtime API, S3 and
+//! EC2 in moto, Config's `PutEvaluations` in a recording endpoint.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_s3::types::ObjectOwnership;
+use serde_json::{json, Value};
+use vpce_guard::policy::condition::parse_date;
+use vpce_guard_tests::moto::Moto;
+use vpce_guard_tests::recorder::ConfigRecorder;
+use vpce_guard_tests::runtime::LambdaRuntime;
+use vpce_guard_tests::seed::{locked_endpoint_policy, private_bucket_policy, Seed, MOTO_ACCOUNT};
+use vpce_guard_tests::{edit_invoking_event, function_env, sample_event};
+
+const REGION: &str = "us-east-1";
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Harness {
+    moto: Moto,
+    recorder: ConfigRecorder,
+    lambda: LambdaRuntime,
+    vpce: String,
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// moto with a reference VPC and endpoint, the recorder, and the function started.
+fn harness() -> Harness {
+    let moto = Moto::start();
+    let vpce = run(async {
+        let seed = Seed::new(&moto.endpoint(), REGION).await;
+        let v = seed.vpc(REGION, "10.10.0.0/16", true, true).await;
+        seed.gateway_endpoint(
+            &v,
+            &[&v.route_table_id],
+            Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
+        )
+        .await
+    });
+    let recorder = ConfigRecorder::start(moto.port);
+    let lambda = LambdaRuntime::start(
+        Path::new(env!("CARGO_BIN_EXE_bucket-rule")),
+        &function_env(&moto, &recorder, REGION),
+    );
+    Harness {
+        moto,
+        recorder,
+        lambda,
+        vpce,
+    }
+}
+
+fn seed_bucket(h: &Harness, name: &str, private: bool) {
+    run(async {
+        let seed = Seed::new(&h.moto.endpoint(), REGION).await;
+        let policy = private.then(|| private_bucket_policy(name, &h.vpce));
+        seed.bucket(
+            name,
+            REGION,
+            policy.as_deref(),
+            private,
+            Some(ObjectOwnership::BucketOwnerEnforced),
+        )
+        .await;
+    });
+}
+
+/// The change event of `events/`, pointed at `bucket` with `policy` in the item.
+fn change_event(bucket: &str, policy: Option<&str>) -> Value {
+    let mut ev = sample_event("bucket-rule-change.json");
+    edit_invoking_event(&mut ev, |inv| {
+        let item = &mut inv["configurationItem"];
+        item["resourceId"] = json!(bucket);
+        item["resourceName"] = json!(bucket);
+        item["configuration"]["name"] = json!(bucket);
+        item["supplementaryConfiguration"]["BucketPolicy"]["policyText"] = match policy {
+            Some(p) => json!(p),
+            None => Value::Null,
+        };
+    });
+    ev
+}
+
+fn epoch(iso: &str) -> f64 {
+    parse_date(iso).unwrap()
+}
+
+#[test]
+fn change_notification_evaluates_from_the_item_and_reports_exactly() {
+    let mut h = harness();
+    seed_bucket(&h, "change-bucket", true);
+    let policy = private_bucket_policy("change-bucket", &h.vpce);
+    let out = h
+        .lambda
+        .invoke(&change_event("change-bucket", Some(&policy)), TIMEOUT)
+        .unwrap();
+    assert_eq!(out["evaluations"], 1);
+    // The item carries the policy and Block Public Access: only ownership is read from S3.
+    let calls = &out["api_calls"];
+    assert_eq!(calls.get("s3:GetBucketPolicy"), None, "{calls}");
+    assert_eq!(calls.get("s3:GetPublicAccessBlock"), None, "{calls}");
+    assert_eq!(calls["s3:GetBucketOwnershipControls"], 1, "{calls}");
+    let puts = h.recorder.with(|r| r.put_evaluations());
+    assert_eq!(puts.len(), 1);
+    let put = &puts[0];
+    assert_eq!(put["ResultToken"], "myResultToken");
+    assert!(
+        put.get("TestMode").is_none() || put["TestMode"] == false,
+        "{put}"
+    );
+    let e = &put["Evaluations"][0];
+    assert_eq!(e["ComplianceResourceType"], "AWS::S3::Bucket");
+    assert_eq!(e["ComplianceResourceId"], "change-bucket");
+    assert_eq!(e["ComplianceType"], "COMPLIANT");
+    assert_eq!(
+        e["OrderingTimestamp"].as_f64().unwrap(),
+        epoch("2026-11-27T10:15:00.000Z")
+    );
+    let annotation = e["Annotation"].as_str().unwrap();
+    assert!(
+        annotation.starts_with("S3-SIGV4: "),
+        "warnings only: {annotation}"
+    );
+    assert!(annotation.chars().count() <= 256);
+
+    // The same bucket without a policy in the item: NON_COMPLIANT, failures first.
+    let out = h
+        .lambda
+        .invoke(&change_event("change-bucket", None), TIMEOUT)
+        .unwrap();
+    assert_eq!(out["compliance"]["change-bucket"], "NON_COMPLIANT");
+    let puts = h.recorder.with(|r| r.put_evaluations());
+    let a = puts[1]["Evaluations"][0]["Annotation"].as_str().unwrap();
+    assert!(a.starts_with("S3-VPCE-DENY: no bucket policy"), "{a}");
+}
+
+#[test]
+fn testmode_deleted_and_left_scope_are_not_applicable() {
+    let mut h = harness();
+    let mut ev = change_event("deleted-bucket", None);
+    ev["resultToken"] = json!("TESTMODE");
+    edit_invoking_event(&mut ev, |inv| {
+        inv["configurationItem"]["configurationItemStatus"] = json!("ResourceDeleted")
+    });
+    h.lambda.invoke(&ev, TIMEOUT).unwrap();
+    let mut left = change_event("left-bucket", None);
+    left["eventLeftScope"] = json!(true);
+    h.lambda.invoke(&left, TIMEOUT).unwrap();
+    let puts = h.recorder.with(|r| r.put_evaluations());
+    assert_eq!(puts[0]["TestMode"], true);
+    assert_eq!(
+        puts[0]["Evaluations"][0]["ComplianceType"],
+        "NOT_APPLICABLE"
+    );
+    assert_eq!(
+        puts[0]["Evaluations"][0]["ComplianceResourceId"],
+        "deleted-bucket"
+    );
+    assert_eq!(
+        puts[1]["Evaluations"][0]["ComplianceType"],
+        "NOT_APPLICABLE"
+    );
+    assert_eq!(
+        puts[1]["Evaluations"][0]["ComplianceResourceId"],
+        "left-bucket"
+    );
+}
+
+#[test]
+fn oversized_notification_fetches_the_item_from_config() {
+    let mut h = harness();
+    seed_bucket(&h, "oversized-bucket", true);
+    let mut ev = sample_event("bucket-rule-oversized.json");
+    edit_invoking_event(&mut ev, |inv| {
+        inv["configurationItemSummary"]["resourceId"] = json!("oversized-bucket");
+        inv["configurationItemSummary"]["resourceName"] = json!("oversized-bucket");
+    });
+    let out = h.lambda.invoke(&ev, TIMEOUT).unwrap();
+    assert_eq!(out["evaluations"], 1, "{out}");
+    assert_eq!(h.recorder.with(|r| r.count("GetResourceConfigHistory")), 1);
+    let puts = h.recorder.with(|r| r.put_evaluations());
+    let e = &puts[0]["Evaluations"][0];
+    assert_eq!(e["ComplianceResourceId"], "oversized-bucket");
+    assert_eq!(e["ComplianceType"], "COMPLIANT", "{e}");
+}
+
+#[test]
+fn periodic_sweep_of_250_buckets_batches_and_marks_vanished_ones() {
+    let mut h = harness();
+    run(async {
+        let seed = Seed::new(&h.moto.endpoint(), REGION).await;
+        for i in 0..250 {
+            let name = format!("sweep-{i:03}");
+            let policy = (i % 2 == 0).then(|| private_bucket_policy(&name, &h.vpce));
+            seed.bucket(
+                &name,
+                REGION,
+                policy.as_deref(),
+                true,
+                Some(ObjectOwnership::BucketOwnerEnforced),
+            )
+            .await;
+        }
+    });
+    h.recorder.with(|r| {
+        r.previously_evaluated = vec![("AWS::S3::Bucket".into(), "sweep-vanished".into())]
+    });
+    let out = h
+        .lambda
+        .invoke(&sample_event("bucket-rule-periodic.json"), TIMEOUT)
+        .unwrap();
+    assert_eq!(out["evaluations"], 251, "{out}");
+    let puts = h.recorder.with(|r| r.put_evaluations());
+    let sizes: Vec<usize> = puts
+        .iter()
+        .map(|p| p["Evaluations"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [100, 100, 51]);
+    let all: Vec<&Value> = puts
+        .iter()
+        .flat_map(|p| p["Evaluations"].as_array().unwrap())
+        .collect();
+    let ts = epoch("2026-11-27T12:00:00.000Z");
+    assert!(all
+        .iter()
+        .all(|e| e["OrderingTimestamp"].as_f64() == Some(ts)));
+    let vanished = all
+        .iter()
+        .find(|e| e["ComplianceResourceId"] == "sweep-vanished")
+        .unwrap();
+    assert_eq!(vanished["ComplianceType"], "NOT_APPLICABLE");
+    let compliant = all
+        .iter()
+        .filter(|e| e["ComplianceType"] == "COMPLIANT")
+        .count();
+    assert_eq!(compliant, 125);
+    // Config's inventory: 1 list page, 3 batches of at most 100.
+    assert_eq!(h.recorder.with(|r| r.count("BatchGetResourceConfig")), 3);
+    assert_eq!(
+        h.recorder
+            .with(|r| r.count("GetComplianceDetailsByConfigRule")),
+        1
+    );
+    let calls = &out["api_calls"];
+    eprintln!("250-bucket periodic sweep, AWS calls: {calls}");
+    assert_eq!(calls["config:PutEvaluations"], 3);
+    assert_eq!(calls["config:BatchGetResourceConfig"], 3);
+    // Network facts once for the region.
+    assert_eq!(calls["ec2:DescribeVpcEndpoints"], 1);
+}
+
+#[test]
+fn failed_evaluations_are_retried_then_fail_the_invocation() {
+    let mut h = harness();
+    seed_bucket(&h, "retry-bucket", true);
+    let policy = private_bucket_policy("retry-bucket", &h.vpce);
+    h.recorder.with(|r| r.fail_evaluations = 1);
+    h.lambda
+        .invoke(&change_event("retry-bucket", Some(&policy)), TIMEOUT)
+        .unwrap();
+    assert_eq!(
+        h.recorder.with(|r| r.count("PutEvaluations")),
+        2,
+        "one failed, one retried"
+    );
+    h.recorder.with(|r| r.fail_evaluations = 100);
+    let err = h
+        .lambda
+        .invoke(&change_event("retry-bucket", Some(&policy)), TIMEOUT)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("FailedEvaluations") || err.to_string().contains("rejected"),
+        "{err}"
+    );
+    assert_eq!(h.recorder.with(|r| r.count("PutEvaluations")), 2 + 3);
+}
+
+#[test]
+fn throttled_put_evaluations_is_retried_then_fails_the_invocation() {
+    let mut h = harness();
+    seed_bucket(&h, "throttle-bucket", true);
+    let policy = private_bucket_policy("throttle-bucket", &h.vpce);
+    h.recorder.with(|r| r.throttle = 2);
+    h.lambda
+        .invoke(&change_event("throttle-bucket", Some(&policy)), TIMEOUT)
+        .unwrap();
+    assert_eq!(
+        h.recorder.with(|r| r.count("PutEvaluations")),
+        3,
+        "two throttled, then accepted"
+    );
+    h.recorder.with(|r| r.throttle = 100);
+    let err = h
+        .lambda
+        .invoke(&change_event("throttle-bucket", Some(&policy)), TIMEOUT)
+        .unwrap_err();
+    assert!(err.to_string().contains("Throttling"), "{err}");
+}
+
+#[test]
+fn an_invalid_rule_parameter_fails_the_invocation_naming_it() {
+    let mut h = harness();
+    let mut ev = change_event("any-bucket", None);
+    ev["ruleParameters"] = json!("{\"ApprovedVpceIds\":\"not-an-endpoint\"}");
+    let err = h.lambda.invoke(&ev, TIMEOUT).unwrap_err();
+    assert!(err.to_string().contains("ApprovedVpceIds"), "{err}");
+    let err = h
+        .lambda
+        .invoke(&json!({"hello": "world"}), TIMEOUT)
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid rule event"), "{err}");
+    assert_eq!(h.recorder.with(|r| r.count("PutEvaluations")), 0);
+}

@@ -1,0 +1,118 @@
+//! For each function binary (built in release mode), run through a local Lambda Runtime API
+//! against moto and the recording Config endpoint: init (process start → its first request for
+//! an event), the first (cold) invocation's duration, a warm invocation's, and peak RSS.
+//! Run through `scripts/bench-functions`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::types::ObjectOwnership;
+use serde_json::json;
+use vpce_guard_tests::moto::Moto;
+use vpce_guard_tests::recorder::ConfigRecorder;
+use vpce_guard_tests::runtime::LambdaRuntime;
+use vpce_guard_tests::seed::{locked_endpoint_policy, private_bucket_policy, Seed, MOTO_ACCOUNT};
+use vpce_guard_tests::{edit_invoking_event, function_env, sample_event};
+
+const REGION: &str = "us-east-1";
+const RUNS: usize = 5;
+
+fn main() {
+    let dir = match std::env::args().nth(1) {
+        Some(d) => PathBuf::from(d),
+        None => {
+            eprintln!("usage: bench-functions TARGET_DIR/release");
+            std::process::exit(2);
+        }
+    };
+    let moto = Moto::start();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let (vpc, vpce) = rt.block_on(async {
+        let seed = Seed::new(&moto.endpoint(), REGION).await;
+        let v = seed.vpc(REGION, "10.10.0.0/16", true, true).await;
+        let e = seed
+            .gateway_endpoint(
+                &v,
+                &[&v.route_table_id],
+                Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
+            )
+            .await;
+        seed.bucket(
+            "bench-bucket",
+            REGION,
+            Some(&private_bucket_policy("bench-bucket", &e)),
+            true,
+            Some(ObjectOwnership::BucketOwnerEnforced),
+        )
+        .await;
+        (v.vpc_id, e)
+    });
+    let mut bucket_event = sample_event("bucket-rule-change.json");
+    let policy = private_bucket_policy("bench-bucket", &vpce);
+    edit_invoking_event(&mut bucket_event, |inv| {
+        inv["configurationItem"]["resourceId"] = json!("bench-bucket");
+        inv["configurationItem"]["resourceName"] = json!("bench-bucket");
+        inv["configurationItem"]["supplementaryConfiguration"]["BucketPolicy"]["policyText"] =
+            json!(policy);
+    });
+    let mut vpc_event = sample_event("network-rule-change-vpc.json");
+    edit_invoking_event(&mut vpc_event, |inv| {
+        inv["configurationItem"]["resourceId"] = json!(vpc)
+    });
+
+    println!(
+        "{:<14} {:>10} {:>12} {:>12} {:>12} {:>10}",
+        "function", "size (KiB)", "init (ms)", "cold (ms)", "warm (ms)", "RSS (KiB)"
+    );
+    for (name, event) in [("bucket-rule", &bucket_event), ("network-rule", &vpc_event)] {
+        let bin = dir.join(name);
+        let size = std::fs::metadata(&bin).map(|m| m.len() / 1024).unwrap_or(0);
+        let (mut inits, mut colds, mut warms, mut rss) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let recorder = ConfigRecorder::start(moto.port);
+            let mut lambda = LambdaRuntime::start(&bin, &function_env(&moto, &recorder, REGION));
+            let init = lambda
+                .wait_init(Duration::from_secs(30))
+                .unwrap_or(Duration::MAX);
+            let t = Instant::now();
+            let cold = lambda.invoke(event, Duration::from_secs(60));
+            let cold_ms = t.elapsed();
+            let t = Instant::now();
+            let _ = lambda.invoke(event, Duration::from_secs(60));
+            let warm_ms = t.elapsed();
+            if let Err(e) = cold {
+                eprintln!("{name}: invocation failed: {e}");
+                std::process::exit(1);
+            }
+            rss.push(lambda.peak_rss_kib().unwrap_or(0));
+            lambda.stop();
+            inits.push(init);
+            colds.push(cold_ms);
+            warms.push(warm_ms);
+        }
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v.get(v.len() / 2)
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .unwrap_or(f64::NAN)
+        };
+        println!(
+            "{name:<14} {size:>10} {:>12.1} {:>12.1} {:>12.1} {:>10}",
+            median(&mut inits),
+            median(&mut colds),
+            median(&mut warms),
+            rss.iter().max().copied().unwrap_or(0)
+        );
+    }
+    println!("(median of {RUNS} process starts; cold/warm include moto's and the recorder's response time)");
+}
