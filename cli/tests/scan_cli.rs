@@ -7,32 +7,32 @@ use std::process::{Command, Output};
 use aws_sdk_s3::types::ObjectOwnership;
 use serde_json::Value;
 use vpce_guard_tests::moto::{free_port, Moto};
-use vpce_guard_tests::seed::{locked_endpoint_policy, private_bucket_policy, Seed, MOTO_ACCOUNT};
+use vpce_guard_tests::seed::{private_bucket_policy, Seed, MOTO_ACCOUNT};
 
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
+use vpce_guard_tests::block_on as run;
 
-/// The binary with test credentials and nothing else from the environment that could reach
-/// beyond loopback (no instance metadata, no shared config files).
-fn scan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpce-guard"))
-        .arg("scan")
+/// `vpce-guard scan` with nothing from the environment that could reach beyond loopback (no
+/// instance metadata, no shared config files) and no credentials.
+fn bare_scan(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vpce-guard"));
+    c.arg("scan")
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/vpce-guard/config")
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
             "/nonexistent/vpce-guard/credentials",
-        )
+        );
+    c
+}
+
+/// The same with test credentials.
+fn scan(args: &[&str]) -> Output {
+    bare_scan(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .output()
         .unwrap()
 }
@@ -42,14 +42,7 @@ fn scan(args: &[&str]) -> Output {
 async fn seed_account(moto: &Moto, region: &str, with_open_bucket: bool) {
     let seed = Seed::new(&moto.endpoint(), region).await;
     seed.secure_default_vpc(region, MOTO_ACCOUNT).await;
-    let v = seed.vpc(region, "10.10.0.0/16", true, true).await;
-    let e = seed
-        .gateway_endpoint(
-            &v,
-            &[&v.route_table_id],
-            Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
-        )
-        .await;
+    let (_, e) = seed.reference_vpc(region, "10.10.0.0/16").await;
     seed.bucket(
         "cli-private",
         region,
@@ -165,21 +158,7 @@ fn cannot_run_is_exit_2_with_one_line() {
     );
 
     let moto = Moto::start();
-    let no_creds = Command::new(env!("CARGO_BIN_EXE_vpce-guard"))
-        .args([
-            "scan",
-            "--endpoint-url",
-            &moto.endpoint(),
-            "--region",
-            "us-east-1",
-        ])
-        .env_clear()
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/vpce-guard/config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/vpce-guard/credentials",
-        )
+    let no_creds = bare_scan(&["--endpoint-url", &moto.endpoint(), "--region", "us-east-1"])
         .output()
         .unwrap();
     assert_eq!(no_creds.status.code(), Some(2));

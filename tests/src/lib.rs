@@ -12,6 +12,17 @@ pub mod seed;
 use vpce_guard::rules::Evaluation;
 use vpce_guard::scan::{RegionalEvaluation, ScanReport};
 
+/// Run a future to completion on a fresh current-thread runtime (test helper).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => panic!("cannot start a tokio runtime: {e}"),
+    }
+}
+
 /// `RULE=STATUS` for every finding, in order: compact to assert on.
 pub fn statuses(e: &Evaluation) -> Vec<String> {
     e.findings

@@ -125,6 +125,20 @@ impl Seed {
         }
     }
 
+    /// The reference setup's VPC: DNS on, one subnet, an S3 gateway endpoint with the locked
+    /// policy on the subnet's route table. Returns the VPC and the endpoint id.
+    pub async fn reference_vpc(&self, region: &str, cidr: &str) -> (SeededVpc, String) {
+        let v = self.vpc(region, cidr, true, true).await;
+        let e = self
+            .gateway_endpoint(
+                &v,
+                &[&v.route_table_id],
+                Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
+            )
+            .await;
+        (v, e)
+    }
+
     /// An S3 gateway endpoint on the given route tables, with a policy (None: AWS's default).
     pub async fn gateway_endpoint(
         &self,

@@ -8,17 +8,11 @@ use vpce_guard::rules::BucketParams;
 use vpce_guard::scan::{scan, ScanOptions, ScanReport};
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::seed::{
-    clients, locked_endpoint_policy, private_bucket_policy, Seed, SeededVpc, MOTO_ACCOUNT,
+    clients, locked_endpoint_policy, private_bucket_policy, Seed, MOTO_ACCOUNT,
 };
 use vpce_guard_tests::{find, reason, statuses};
 
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
+use vpce_guard_tests::block_on as run;
 
 async fn sweep(moto: &Moto, regions: &[&str], params: BucketParams) -> ScanReport {
     let c = clients(&moto.endpoint(), regions[0]).await;
@@ -38,19 +32,6 @@ fn s(list: &[&str]) -> Vec<String> {
     list.iter().map(|x| x.to_string()).collect()
 }
 
-/// A VPC like the reference setup: DNS on, endpoint on the subnet's route table, locked policy.
-async fn reference_vpc(seed: &Seed, region: &str, cidr: &str) -> (SeededVpc, String) {
-    let v = seed.vpc(region, cidr, true, true).await;
-    let e = seed
-        .gateway_endpoint(
-            &v,
-            &[&v.route_table_id],
-            Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
-        )
-        .await;
-    (v, e)
-}
-
 const ALL_PASS_VPC: [&str; 5] = [
     "NET-S3-GATEWAY=PASS",
     "NET-ENDPOINT-POLICY=PASS",
@@ -64,7 +45,7 @@ fn reference_setup_is_compliant() {
     let moto = Moto::start();
     run(async {
         let seed = Seed::new(&moto.endpoint(), "us-east-1").await;
-        let (v, e) = reference_vpc(&seed, "us-east-1", "10.10.0.0/16").await;
+        let (v, e) = seed.reference_vpc("us-east-1", "10.10.0.0/16").await;
         seed.bucket(
             "ref-bucket",
             "us-east-1",
@@ -194,7 +175,7 @@ fn subnet_routed_through_nat_warns() {
     let moto = Moto::start();
     run(async {
         let seed = Seed::new(&moto.endpoint(), "ap-southeast-2").await;
-        let (v, _) = reference_vpc(&seed, "ap-southeast-2", "10.50.0.0/16").await;
+        let (v, _) = seed.reference_vpc("ap-southeast-2", "10.50.0.0/16").await;
         let nat = seed.nat_default_route(&v).await;
         let r = sweep(&moto, &["ap-southeast-2"], BucketParams::default()).await;
         let vpc = find(&r, &v.vpc_id);
@@ -250,7 +231,7 @@ fn security_group_egress_without_prefix_list_fails() {
     let moto = Moto::start();
     run(async {
         let seed = Seed::new(&moto.endpoint(), "ca-central-1").await;
-        let (v, _) = reference_vpc(&seed, "ca-central-1", "10.70.0.0/16").await;
+        let (v, _) = seed.reference_vpc("ca-central-1", "10.70.0.0/16").await;
         let pl = seed.s3_prefix_list("ca-central-1").await;
         let bad = seed
             .restricted_security_group(&v, "only-corp-proxy", Some("10.99.0.0/16"), None)
@@ -283,7 +264,7 @@ fn bucket_without_policy_and_bucket_admitting_a_foreign_endpoint() {
     let moto = Moto::start();
     run(async {
         let seed = Seed::new(&moto.endpoint(), "eu-west-2").await;
-        let (_, e) = reference_vpc(&seed, "eu-west-2", "10.80.0.0/16").await;
+        let (_, e) = seed.reference_vpc("eu-west-2", "10.80.0.0/16").await;
         seed.bucket(
             "no-policy-bucket",
             "eu-west-2",
@@ -344,7 +325,7 @@ fn acls_enabled_and_block_public_access_off_fail() {
     let moto = Moto::start();
     run(async {
         let seed = Seed::new(&moto.endpoint(), "sa-east-1").await;
-        let (_, e) = reference_vpc(&seed, "sa-east-1", "10.90.0.0/16").await;
+        let (_, e) = seed.reference_vpc("sa-east-1", "10.90.0.0/16").await;
         seed.bucket(
             "acl-bucket",
             "sa-east-1",
@@ -379,8 +360,8 @@ fn two_regions_in_one_scan() {
     let moto = Moto::start();
     run(async {
         let seed = Seed::new(&moto.endpoint(), "us-east-1").await;
-        let (v1, e1) = reference_vpc(&seed, "us-east-1", "10.11.0.0/16").await;
-        let (v2, e2) = reference_vpc(&seed, "eu-north-1", "10.12.0.0/16").await;
+        let (v1, e1) = seed.reference_vpc("us-east-1", "10.11.0.0/16").await;
+        let (v2, e2) = seed.reference_vpc("eu-north-1", "10.12.0.0/16").await;
         seed.bucket(
             "east-bucket",
             "us-east-1",

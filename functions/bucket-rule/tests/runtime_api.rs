@@ -12,7 +12,7 @@ use vpce_guard::policy::condition::parse_date;
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;
 use vpce_guard_tests::runtime::LambdaRuntime;
-use vpce_guard_tests::seed::{locked_endpoint_policy, private_bucket_policy, Seed, MOTO_ACCOUNT};
+use vpce_guard_tests::seed::{private_bucket_policy, Seed};
 use vpce_guard_tests::{edit_invoking_event, function_env, sample_event};
 
 const REGION: &str = "us-east-1";
@@ -25,26 +25,14 @@ struct Harness {
     vpce: String,
 }
 
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
+use vpce_guard_tests::block_on as run;
 
 /// moto with a reference VPC and endpoint, the recorder, and the function started.
 fn harness() -> Harness {
     let moto = Moto::start();
     let vpce = run(async {
         let seed = Seed::new(&moto.endpoint(), REGION).await;
-        let v = seed.vpc(REGION, "10.10.0.0/16", true, true).await;
-        seed.gateway_endpoint(
-            &v,
-            &[&v.route_table_id],
-            Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
-        )
-        .await
+        seed.reference_vpc(REGION, "10.10.0.0/16").await.1
     });
     let recorder = ConfigRecorder::start(moto.port);
     let lambda = LambdaRuntime::start(

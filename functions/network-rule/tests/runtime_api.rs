@@ -17,13 +17,7 @@ use vpce_guard_tests::{edit_invoking_event, function_env, sample_event};
 const REGION: &str = "us-east-1";
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
+use vpce_guard_tests::block_on as run;
 
 struct Harness {
     _moto: Moto,

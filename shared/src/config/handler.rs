@@ -92,13 +92,19 @@ async fn finish<P: Ports>(
     })
 }
 
-/// The item of an oversized notification, fetched from Config's history.
+/// The item of an oversized notification, fetched from Config's history; the notification's
+/// capture time stands in when the item has none.
 async fn oversized_item<P: Ports>(
     p: &P,
     resource_type: &str,
     resource_id: &str,
+    capture_time: &Option<String>,
 ) -> Result<Option<ConfigItem>, HandlerError> {
-    Ok(p.latest_item(resource_type, resource_id).await?)
+    let mut item = p.latest_item(resource_type, resource_id).await?;
+    if let Some(i) = item.as_mut().filter(|i| i.capture_time.is_none()) {
+        i.capture_time = capture_time.clone();
+    }
+    Ok(item)
 }
 
 async fn account<P: Ports>(p: &P, hint: Option<&str>) -> Result<AccountFacts, HandlerError> {
@@ -229,13 +235,8 @@ pub async fn handle_bucket_rule<P: Ports>(
             resource_type,
             resource_id,
             capture_time,
-        } => match oversized_item(p, resource_type, resource_id).await? {
-            Some(mut item) => {
-                if item.capture_time.is_none() {
-                    item.capture_time = capture_time.clone();
-                }
-                change_bucket(p, &ev, item, account_hint, now).await?
-            }
+        } => match oversized_item(p, resource_type, resource_id, capture_time).await? {
+            Some(item) => change_bucket(p, &ev, item, account_hint, now).await?,
             None => vec![ConfigEvaluation::not_applicable(
                 resource_type,
                 resource_id,
@@ -327,17 +328,7 @@ async fn sweep_buckets<P: Ports>(
             continue;
         }
         match p.bucket_region(&id).await? {
-            Some(region) => items.push(ConfigItem {
-                resource_type: S3_BUCKET.into(),
-                resource_id: id.clone(),
-                resource_name: Some(id),
-                region: Some(region),
-                account_id: None,
-                capture_time: None,
-                status: Some("OK".into()),
-                configuration: Value::Null,
-                supplementary: Default::default(),
-            }),
+            Some(region) => items.push(ConfigItem::bare(S3_BUCKET, &id, Some(region), None)),
             None => evals.push(ConfigEvaluation::not_applicable(
                 S3_BUCKET,
                 &id,
@@ -398,30 +389,15 @@ pub async fn handle_network_rule<P: Ports>(
             resource_id,
             capture_time,
         } if resource_type == EC2_VPC => {
-            let item = ConfigItem {
-                resource_type: EC2_VPC.into(),
-                resource_id: resource_id.clone(),
-                resource_name: None,
-                region: None,
-                account_id: None,
-                capture_time: capture_time.clone(),
-                status: Some("OK".into()),
-                configuration: Value::Null,
-                supplementary: Default::default(),
-            };
+            let item = ConfigItem::bare(EC2_VPC, resource_id, None, capture_time.clone());
             change_network(p, &ev, item, region_hint, account_hint, now).await?
         }
         Invocation::Oversized {
             resource_type,
             resource_id,
             capture_time,
-        } => match oversized_item(p, resource_type, resource_id).await? {
-            Some(mut item) => {
-                if item.capture_time.is_none() {
-                    item.capture_time = capture_time.clone();
-                }
-                change_network(p, &ev, item, region_hint, account_hint, now).await?
-            }
+        } => match oversized_item(p, resource_type, resource_id, capture_time).await? {
+            Some(item) => change_network(p, &ev, item, region_hint, account_hint, now).await?,
             None => Vec::new(),
         },
         Invocation::Scheduled { notification_time } => {

@@ -93,6 +93,26 @@ impl ConfigItem {
         })
     }
 
+    /// An item known only by its type, id and what the notification said.
+    pub fn bare(
+        resource_type: &str,
+        resource_id: &str,
+        region: Option<String>,
+        capture_time: Option<String>,
+    ) -> ConfigItem {
+        ConfigItem {
+            resource_type: resource_type.to_string(),
+            resource_id: resource_id.to_string(),
+            resource_name: Some(resource_id.to_string()),
+            region,
+            account_id: None,
+            capture_time,
+            status: Some("OK".into()),
+            configuration: Value::Null,
+            supplementary: Map::new(),
+        }
+    }
+
     pub fn is_deleted(&self) -> bool {
         matches!(
             self.status.as_deref(),

@@ -95,6 +95,44 @@ pub async fn report<P: ConfigPort>(
     Ok(calls)
 }
 
+/// A `ConfigItem` from the SDK's `ConfigurationItem` or `BaseConfigurationItem` (same fields,
+/// different types): `configuration` and supplementary values are JSON strings there.
+macro_rules! item_from {
+    ($ci:expr, $resource_type:expr) => {{
+        let ci = $ci;
+        ConfigItem {
+            resource_type: ci
+                .resource_type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| $resource_type.to_string()),
+            resource_id: ci.resource_id().unwrap_or_default().to_string(),
+            resource_name: ci.resource_name().map(str::to_string),
+            region: ci.aws_region().map(str::to_string),
+            account_id: ci.account_id().map(str::to_string),
+            capture_time: iso(ci.configuration_item_capture_time()),
+            status: ci
+                .configuration_item_status()
+                .map(|s| s.as_str().to_string()),
+            configuration: ci
+                .configuration()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .unwrap_or(serde_json::Value::Null),
+            supplementary: ci
+                .supplementary_configuration()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let parsed = serde_json::from_str(v)
+                                .unwrap_or_else(|_| serde_json::Value::String(v.clone()));
+                            (k.clone(), parsed)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }};
+}
+
 fn compliance_type(c: Compliance) -> ComplianceType {
     match c {
         Compliance::Compliant => ComplianceType::Compliant,
@@ -185,38 +223,10 @@ impl ConfigPort for AwsClients {
             .send()
             .await
             .map_err(|e| map_sdk_error("config:GetResourceConfigHistory", &e))?;
-        Ok(out.configuration_items().first().map(|ci| ConfigItem {
-            resource_type: ci
-                .resource_type()
-                .map(|t| t.as_str().to_string())
-                .unwrap_or_else(|| resource_type.to_string()),
-            resource_id: ci.resource_id().unwrap_or(resource_id).to_string(),
-            resource_name: ci.resource_name().map(str::to_string),
-            region: ci.aws_region().map(str::to_string),
-            account_id: ci.account_id().map(str::to_string),
-            capture_time: iso(ci.configuration_item_capture_time()),
-            status: ci
-                .configuration_item_status()
-                .map(|s| s.as_str().to_string()),
-            configuration: ci
-                .configuration()
-                .and_then(|c| serde_json::from_str(c).ok())
-                .unwrap_or(serde_json::Value::Null),
-            supplementary: ci
-                .supplementary_configuration()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| {
-                            (
-                                k.clone(),
-                                serde_json::from_str(v)
-                                    .unwrap_or_else(|_| serde_json::Value::String(v.clone())),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        }))
+        Ok(out
+            .configuration_items()
+            .first()
+            .map(|ci| item_from!(ci, resource_type)))
     }
 
     async fn list_discovered(&self, resource_type: &str) -> Result<Vec<Discovered>, AwsError> {
@@ -275,38 +285,7 @@ impl ConfigPort for AwsClients {
         let items = out
             .base_configuration_items()
             .iter()
-            .map(|ci| ConfigItem {
-                resource_type: ci
-                    .resource_type()
-                    .map(|t| t.as_str().to_string())
-                    .unwrap_or_else(|| resource_type.to_string()),
-                resource_id: ci.resource_id().unwrap_or_default().to_string(),
-                resource_name: ci.resource_name().map(str::to_string),
-                region: ci.aws_region().map(str::to_string),
-                account_id: ci.account_id().map(str::to_string),
-                capture_time: iso(ci.configuration_item_capture_time()),
-                status: ci
-                    .configuration_item_status()
-                    .map(|s| s.as_str().to_string()),
-                configuration: ci
-                    .configuration()
-                    .and_then(|c| serde_json::from_str(c).ok())
-                    .unwrap_or(serde_json::Value::Null),
-                supplementary: ci
-                    .supplementary_configuration()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| {
-                                (
-                                    k.clone(),
-                                    serde_json::from_str(v)
-                                        .unwrap_or_else(|_| serde_json::Value::String(v.clone())),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
+            .map(|ci| item_from!(ci, resource_type))
             .collect();
         let unprocessed = out
             .unprocessed_resource_keys()

@@ -138,20 +138,15 @@ pub fn policy_findings(
     ]
 }
 
-const POLICY_RULES: [RuleId; 8] = [
-    RuleId::S3VpceDeny,
-    RuleId::S3VpceKnown,
-    RuleId::S3VpceReachable,
-    RuleId::S3Tls,
-    RuleId::S3SigV4,
-    RuleId::S3TlsVersion,
-    RuleId::S3NoPublicGrant,
-    RuleId::S3GuardAccess,
-];
+/// The bucket rules that read the policy (all but the two that need account facts).
+fn policy_rules() -> impl Iterator<Item = RuleId> {
+    RuleId::BUCKET
+        .into_iter()
+        .filter(|r| !matches!(r, RuleId::S3PublicAccessBlock | RuleId::S3AclsDisabled))
+}
 
 fn no_policy(params: &BucketParams) -> Vec<Finding> {
-    POLICY_RULES
-        .into_iter()
+    policy_rules()
         .map(|r| match r {
             RuleId::S3VpceDeny => Finding::new(
                 r,
@@ -182,8 +177,7 @@ fn no_policy(params: &BucketParams) -> Vec<Finding> {
 }
 
 fn all_fail(params: &BucketParams, why: &str) -> Vec<Finding> {
-    POLICY_RULES
-        .into_iter()
+    policy_rules()
         .map(|r| {
             if r == RuleId::S3TlsVersion && params.require_tls_version.is_none() {
                 Finding::new(r, Status::NotApplicable, "RequireTlsVersion is not set")
@@ -206,6 +200,15 @@ struct Questions<'a> {
     space: &'a Space,
     params: &'a BucketParams,
     view: Option<&'a RegionView>,
+}
+
+/// The outcome of "can some context of a selection get through?".
+enum Reach {
+    /// A context that is certainly not denied.
+    Open,
+    /// Only statements the engine cannot evaluate deny every context.
+    Undecided(String),
+    Denied,
 }
 
 /// The outcome of "is every context of a selection denied?".
@@ -240,6 +243,18 @@ impl Questions<'_> {
             }
         }
         Coverage::Denied
+    }
+
+    fn reach(&self, sel: &Selection) -> Reach {
+        let s = self.space;
+        if s.find_undenied(sel, true).is_some() {
+            Reach::Open
+        } else if s.find_undenied(sel, false).is_some() {
+            let all: Vec<usize> = (0..s.policy.statements.len()).collect();
+            Reach::Undecided(s.unknown_reasons(&all).join("; "))
+        } else {
+            Reach::Denied
+        }
     }
 
     fn gap_reason(&self, c: &Choice) -> String {
@@ -422,20 +437,18 @@ impl Questions<'_> {
             s.restrict(&mut sel, s.transport, |v| {
                 matches!(v.info, Info::Transport { tls: Some(_) })
             });
-            if s.find_undenied(&sel, true).is_some() {
-                continue;
-            }
-            if s.find_undenied(&sel, false).is_some() {
-                let reasons =
-                    s.unknown_reasons(&(0..s.policy.statements.len()).collect::<Vec<_>>());
-                return Finding::new(
-                    rule,
-                    Status::Fail,
-                    format!(
-                        "cannot evaluate {action} through the approved endpoints: {}",
-                        reasons.join("; ")
-                    ),
-                );
+            match self.reach(&sel) {
+                Reach::Open => continue,
+                Reach::Undecided(reasons) => {
+                    return Finding::new(
+                        rule,
+                        Status::Fail,
+                        format!(
+                            "cannot evaluate {action} through the approved endpoints: {reasons}"
+                        ),
+                    )
+                }
+                Reach::Denied => {}
             }
             // Every such request is denied: name one and the statement that denies it.
             let sample: Choice = sel
@@ -635,21 +648,21 @@ impl Questions<'_> {
                 s.restrict(&mut sel, s.transport, |v| {
                     matches!(v.info, Info::Transport { tls: Some(_) })
                 });
-                if s.find_undenied(&sel, true).is_none() {
-                    if s.find_undenied(&sel, false).is_some() {
-                        let reasons =
-                            s.unknown_reasons(&(0..s.policy.statements.len()).collect::<Vec<_>>());
+                match self.reach(&sel) {
+                    Reach::Open => {}
+                    Reach::Undecided(reasons) => {
                         return Finding::new(
                             rule,
                             Status::Fail,
                             format!(
-                                "cannot evaluate {action} by {g} from outside the VPC: {}",
-                                reasons.join("; ")
+                                "cannot evaluate {action} by {g} from outside the VPC: {reasons}"
                             ),
-                        );
+                        )
                     }
-                    blocked.push(format!("{g} ({action})"));
-                    break;
+                    Reach::Denied => {
+                        blocked.push(format!("{g} ({action})"));
+                        break;
+                    }
                 }
             }
         }

@@ -11,7 +11,7 @@ use serde_json::json;
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;
 use vpce_guard_tests::runtime::LambdaRuntime;
-use vpce_guard_tests::seed::{locked_endpoint_policy, private_bucket_policy, Seed, MOTO_ACCOUNT};
+use vpce_guard_tests::seed::{private_bucket_policy, Seed};
 use vpce_guard_tests::{edit_invoking_event, function_env, sample_event};
 
 const REGION: &str = "us-east-1";
@@ -38,14 +38,7 @@ fn main() {
     };
     let (vpc, vpce) = rt.block_on(async {
         let seed = Seed::new(&moto.endpoint(), REGION).await;
-        let v = seed.vpc(REGION, "10.10.0.0/16", true, true).await;
-        let e = seed
-            .gateway_endpoint(
-                &v,
-                &[&v.route_table_id],
-                Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
-            )
-            .await;
+        let (v, e) = seed.reference_vpc(REGION, "10.10.0.0/16").await;
         seed.bucket(
             "bench-bucket",
             REGION,

@@ -7,9 +7,7 @@ use aws_sdk_s3::types::ObjectOwnership;
 use vpce_guard::rules::BucketParams;
 use vpce_guard::scan::{scan, ScanOptions};
 use vpce_guard_tests::moto::Moto;
-use vpce_guard_tests::seed::{
-    clients, locked_endpoint_policy, private_bucket_policy, Seed, MOTO_ACCOUNT,
-};
+use vpce_guard_tests::seed::{clients, private_bucket_policy, Seed};
 
 const REGION: &str = "us-east-1";
 
@@ -30,14 +28,7 @@ async fn main() {
     let moto = Moto::start();
     let seed = Seed::new(&moto.endpoint(), REGION).await;
     let t = Instant::now();
-    let v = seed.vpc(REGION, "10.10.0.0/16", true, true).await;
-    let e = seed
-        .gateway_endpoint(
-            &v,
-            &[&v.route_table_id],
-            Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
-        )
-        .await;
+    let (_, e) = seed.reference_vpc(REGION, "10.10.0.0/16").await;
     for i in 0..n {
         let name = format!("bench-bucket-{i:05}");
         let policy = if i % 2 == 0 {
