@@ -25,6 +25,16 @@ fn unreadable(e: &AwsError) -> String {
     }
 }
 
+/// A failed bucket read as a fact: `missing_code` means "not configured", `NoSuchBucket` means
+/// the bucket is gone (`None`), anything else is unreadable with the reason.
+fn fact_from_error<T>(e: &AwsError, missing_code: &str) -> Option<Fact<T>> {
+    match e.code.as_deref() {
+        Some(c) if c == missing_code => Some(Fact::NotConfigured),
+        Some("NoSuchBucket") => None,
+        _ => Some(Fact::Unreadable(unreadable(e))),
+    }
+}
+
 fn pab_from(c: Option<&aws_sdk_s3::types::PublicAccessBlockConfiguration>) -> PublicAccessBlock {
     PublicAccessBlock {
         block_public_acls: c.and_then(|c| c.block_public_acls()).unwrap_or(false),
@@ -51,14 +61,10 @@ impl BucketCalls<'_> {
                 Some(p) if !p.trim().is_empty() => Fact::Known(p.to_string()),
                 _ => Fact::NotConfigured,
             }),
-            Err(e) => {
-                let e = map_sdk_error("s3:GetBucketPolicy", &e);
-                match e.code.as_deref() {
-                    Some("NoSuchBucketPolicy") => Some(Fact::NotConfigured),
-                    Some("NoSuchBucket") => None,
-                    _ => Some(Fact::Unreadable(unreadable(&e))),
-                }
-            }
+            Err(e) => fact_from_error(
+                &map_sdk_error("s3:GetBucketPolicy", &e),
+                "NoSuchBucketPolicy",
+            ),
         }
     }
 
@@ -74,14 +80,10 @@ impl BucketCalls<'_> {
             Ok(out) => Some(Fact::Known(pab_from(
                 out.public_access_block_configuration(),
             ))),
-            Err(e) => {
-                let e = map_sdk_error("s3:GetPublicAccessBlock", &e);
-                match e.code.as_deref() {
-                    Some("NoSuchPublicAccessBlockConfiguration") => Some(Fact::NotConfigured),
-                    Some("NoSuchBucket") => None,
-                    _ => Some(Fact::Unreadable(unreadable(&e))),
-                }
-            }
+            Err(e) => fact_from_error(
+                &map_sdk_error("s3:GetPublicAccessBlock", &e),
+                "NoSuchPublicAccessBlockConfiguration",
+            ),
         }
     }
 
@@ -100,14 +102,10 @@ impl BucketCalls<'_> {
                     .map(|r| Fact::Known(r.object_ownership().as_str().to_string()))
                     .unwrap_or(Fact::NotConfigured),
             ),
-            Err(e) => {
-                let e = map_sdk_error("s3:GetBucketOwnershipControls", &e);
-                match e.code.as_deref() {
-                    Some("OwnershipControlsNotFoundError") => Some(Fact::NotConfigured),
-                    Some("NoSuchBucket") => None,
-                    _ => Some(Fact::Unreadable(unreadable(&e))),
-                }
-            }
+            Err(e) => fact_from_error(
+                &map_sdk_error("s3:GetBucketOwnershipControls", &e),
+                "OwnershipControlsNotFoundError",
+            ),
         }
     }
 
