@@ -1,0 +1,385 @@
+"""Checks of template.yaml that no linter makes: the vpce-guard conventions and least privilege.
+
+Run by scripts/check-template with the sam venv's python (cfn-lint's YAML decoder, which reads
+CloudFormation's short tags, and aws-sam-translator, through scripts/stackset-template):
+
+    .venv-tools/sam/bin/python -m unittest discover -s tests/template -v
+
+A function added to the template must be classified below by its Binary (CLASSES); its class
+decides which permissions its role may hold.
+"""
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+
+# What each function is, by its BuildProperties.Binary.
+#   rule        an AWS Config custom rule: read-only, reports with config:PutEvaluations
+#   evaluator   reads and reports findings elsewhere (e.g. EventBridge): read-only
+#   notifier    sends findings to Slack: the only one that may read the webhook secret
+#   remediator  the only one that may write or delete a bucket policy
+CLASSES = {
+    "bucket-rule": "rule",
+    "network-rule": "rule",
+    "change-watcher": "evaluator",
+    "slack-notifier": "notifier",
+    "remediator": "remediator",
+}
+
+# Writes a read-only function may still make, and where.
+HOUSEKEEPING = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
+READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Select", "Search", "Lookup")
+BUCKET_POLICY_WRITES = {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}
+
+# The keys the functions accept in InputParameters (shared::config::parse_rule_parameters).
+RULE_PARAMETER_KEYS = {
+    "ApprovedVpceIds",
+    "ApprovedVpcIds",
+    "ExemptPrincipalArns",
+    "GuardPrincipalArns",
+    "RequireSigV4",
+    "RequireTlsVersion",
+    "DisabledRules",
+}
+INPUT_PARAMETERS_LIMIT = 1024  # AWS Config's limit on a rule's InputParameters
+
+ISSUE_PARAMETERS = [
+    "ApprovedVpceIds",
+    "ApprovedVpcIds",
+    "ExemptPrincipalArns",
+    "RequireSigV4",
+    "RequireTlsVersion",
+    "DisabledRules",
+    "EvaluationFrequency",
+    "SlackWebhookSecretArn",
+    "RemediationMode",
+    "CentralEventBusArn",
+    "ReservedConcurrency",
+]
+
+
+def load_template():
+    return cfn_yaml.load(TEMPLATE)
+
+
+def iam_actions():
+    """cfn-lint's copy of the Service Authorization Reference: service -> action -> resource types."""
+    import cfnlint.data.AdditionalSpecs as specs
+
+    with open(os.path.join(os.path.dirname(specs.__file__), "Policies.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def merged_function(template, props):
+    """A function's properties with the template's Globals.Function applied (as SAM does)."""
+    out = dict(template.get("Globals", {}).get("Function", {}))
+    for k, v in props.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def getatt_target(value, attribute="Arn"):
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        target = target.split(".") if isinstance(target, str) else target
+        if target[1] == attribute:
+            return target[0]
+    return None
+
+
+def role_statements(template, role_id):
+    """Every policy statement attached to a role: inline, and AWS::IAM::Policy/RolePolicy."""
+    res = template["Resources"]
+    docs = [p["PolicyDocument"] for p in res[role_id]["Properties"].get("Policies", [])]
+    for other in res.values():
+        if other["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
+            p = other["Properties"]
+            roles = p.get("Roles", []) + ([p["RoleName"]] if "RoleName" in p else [])
+            if {"Ref": role_id} in roles:
+                docs.append(p["PolicyDocument"])
+    return [s for d in docs for s in as_list(d["Statement"])]
+
+
+def functions(template):
+    for logical_id, res in template["Resources"].items():
+        if res["Type"] == "AWS::Serverless::Function":
+            yield logical_id, res, merged_function(template, res.get("Properties", {}))
+
+
+def render(value, params, pseudo):
+    """Resolve Ref and Fn::Sub of parameters and pseudo parameters to a string."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        name = value["Ref"]
+        return params[name] if name in params else pseudo[name]
+    if "Fn::Sub" in value:
+        return re.sub(r"\$\{([^}]+)\}", lambda m: params.get(m[1], pseudo.get(m[1], m[0])), value["Fn::Sub"])
+    raise AssertionError(f"cannot render {value!r}")
+
+
+class Template(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.t = load_template()
+        cls.res = cls.t["Resources"]
+        cls.params = cls.t["Parameters"]
+
+    # -- parameters -------------------------------------------------------------------------
+    def test_issue_parameters_and_conditions(self):
+        for p in ISSUE_PARAMETERS:
+            self.assertIn(p, self.params, p)
+        self.assertEqual(self.params["RemediationMode"]["Default"], "DryRun")
+        self.assertEqual(set(self.params["RemediationMode"]["AllowedValues"]), {"Disabled", "DryRun", "Enforce"})
+        for p in ("SlackWebhookSecretArn", "CentralEventBusArn", "ReservedConcurrency"):
+            self.assertEqual(self.params[p]["Default"], "", f"{p}: empty must mean off")
+        for c in ("HasSlackWebhook", "RemediationEnabled", "HasCentralEventBus", "HasReservedConcurrency"):
+            self.assertIn(c, self.t["Conditions"], c)
+        self.assertEqual(
+            set(self.params["EvaluationFrequency"]["AllowedValues"]),
+            {"One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"},
+        )
+
+    # -- functions --------------------------------------------------------------------------
+    def test_every_function_follows_the_conventions(self):
+        seen = list(functions(self.t))
+        self.assertGreaterEqual(len(seen), 2)
+        roles = {}
+        for fid, res, p in seen:
+            with self.subTest(function=fid):
+                self.assertEqual(p.get("Runtime"), "provided.al2023")
+                self.assertEqual(p.get("Architectures"), ["arm64"])
+                self.assertEqual(p.get("Handler"), "bootstrap")
+                meta = res.get("Metadata", {})
+                self.assertEqual(meta.get("BuildMethod"), "rust-cargolambda")
+                binary = meta.get("BuildProperties", {}).get("Binary")
+                self.assertIn(binary, CLASSES, f"classify binary {binary!r} in CLASSES")
+                code = p.get("CodeUri")
+                self.assertTrue(
+                    isinstance(code, str) and os.path.isfile(os.path.join(ROOT, code, "Cargo.toml")),
+                    f"CodeUri {code!r} is not a crate directory",
+                )
+                self.assertEqual(p.get("LoggingConfig", {}).get("LogFormat"), "JSON")
+                group = p["LoggingConfig"].get("LogGroup", {}).get("Ref")
+                self.assertIn(group, self.res, "LoggingConfig.LogGroup must Ref the function's log group")
+                self.assertEqual(self.res[group]["Type"], "AWS::Logs::LogGroup")
+                self.assertIn("RetentionInDays", self.res[group]["Properties"])
+                on_failure = p.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
+                self.assertTrue(p.get("DeadLetterQueue") or on_failure, "no DLQ nor on-failure destination")
+                self.assertEqual(
+                    p.get("ReservedConcurrentExecutions"),
+                    {"Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]},
+                    "reserved concurrency only through the optional ReservedConcurrency parameter",
+                )
+                self.assertNotIn("Policies", p, "no SAM policy templates: the function's own role only")
+                role = getatt_target(p.get("Role"))
+                self.assertIn(role, self.res, "Role must be !GetAtt <a role of this template>.Arn")
+                self.assertEqual(self.res[role]["Type"], "AWS::IAM::Role")
+                self.assertNotIn(role, roles, f"role {role} shared with {roles.get(role)}")
+                roles[role] = fid
+                rp = self.res[role]["Properties"]
+                # GuardPrincipalArns is arn:...:role/vpce-guard/*: every function role is on that path.
+                self.assertEqual(rp.get("Path"), "/vpce-guard/")
+                self.assertNotIn("RoleName", rp, "generated role names (unique per region, never too long)")
+
+    def test_no_managed_policies_and_no_wildcard_actions(self):
+        spec = iam_actions()
+        for rid, res in self.res.items():
+            if res["Type"] not in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
+                continue
+            p = res["Properties"]
+            with self.subTest(resource=rid):
+                self.assertNotIn("ManagedPolicyArns", p, "no AWS managed policies")
+                docs = [x["PolicyDocument"] for x in p.get("Policies", [])]
+                docs += [p["PolicyDocument"]] if "PolicyDocument" in p else []
+                for s in (s for d in docs for s in as_list(d["Statement"])):
+                    self.assertEqual(s["Effect"], "Allow")
+                    self.assertNotIn("NotAction", s)
+                    self.assertNotIn("NotResource", s)
+                    for a in as_list(s["Action"]):
+                        self.assertNotEqual(a, "*")
+                        service, _, name = a.partition(":")
+                        self.assertNotIn("*", name, f"{a}: name every action")
+                        known = spec.get(service, {}).get("Actions", {})
+                        self.assertIn(name.lower(), known, f"{a}: not an IAM action")
+                        if "*" in as_list(s["Resource"]):
+                            self.assertFalse(
+                                known[name.lower()].get("Resources"),
+                                f"{a} supports resource-level permissions: scope its Resource",
+                            )
+
+    def test_permissions_by_function_class(self):
+        for fid, res, p in functions(self.t):
+            cls = CLASSES[res["Metadata"]["BuildProperties"]["Binary"]]
+            role = getatt_target(p["Role"])
+            group = p["LoggingConfig"]["LogGroup"]["Ref"]
+            for s in role_statements(self.t, role):
+                for a in as_list(s["Action"]):
+                    with self.subTest(function=fid, action=a):
+                        verb = a.partition(":")[2]
+                        if a in BUCKET_POLICY_WRITES:
+                            self.assertEqual(cls, "remediator", f"{a} only on the remediator")
+                        if a == "config:PutEvaluations":
+                            self.assertEqual(cls, "rule", f"{a} only on the Config rule functions")
+                        if a == "secretsmanager:GetSecretValue":
+                            self.assertEqual(cls, "notifier", f"{a} only on the notifier")
+                        if a.startswith("logs:"):
+                            self.assertIn(a, HOUSEKEEPING)
+                            self.assertEqual(as_list(s["Resource"]), [{"Fn::GetAtt": [group, "Arn"]}],
+                                             "logs only to the function's own log group")
+                        if a == "sqs:SendMessage" and cls in ("rule", "evaluator"):
+                            for r in as_list(s["Resource"]):
+                                q = getatt_target(r)
+                                self.assertEqual(self.res.get(q, {}).get("Type"), "AWS::SQS::Queue",
+                                                 "a read-only function sends only to the template's queues")
+                        if cls in ("rule", "evaluator"):
+                            allowed = a in HOUSEKEEPING or verb.startswith(READ_VERBS) or (
+                                cls == "rule" and a == "config:PutEvaluations")
+                            self.assertTrue(allowed, f"{a}: evaluators are read-only")
+
+    def test_slack_secret_readable_by_the_notifier_only(self):
+        for rid, res in self.res.items():
+            if res["Type"] != "AWS::IAM::Role":
+                continue
+            owners = [b for fid, r, p in functions(self.t) if getatt_target(p["Role"]) == rid
+                      for b in [r["Metadata"]["BuildProperties"]["Binary"]]]
+            for s in role_statements(self.t, rid):
+                if "secretsmanager:GetSecretValue" in as_list(s["Action"]):
+                    self.assertTrue(owners and CLASSES[owners[0]] == "notifier", rid)
+                    self.assertEqual(as_list(s["Resource"]), [{"Ref": "SlackWebhookSecretArn"}], rid)
+
+    # -- Config rules -----------------------------------------------------------------------
+    def config_rules(self):
+        return {k: v for k, v in self.res.items() if v["Type"] == "AWS::Config::ConfigRule"}
+
+    def test_config_rules(self):
+        rules = self.config_rules()
+        self.assertEqual(len(rules), 2)
+        scopes = {}
+        for rid, rule in rules.items():
+            with self.subTest(rule=rid):
+                p = rule["Properties"]
+                src = p["Source"]
+                self.assertEqual(src["Owner"], "CUSTOM_LAMBDA")
+                fn = getatt_target(src["SourceIdentifier"])
+                self.assertEqual(self.res[fn]["Type"], "AWS::Serverless::Function")
+                self.assertEqual(CLASSES[self.res[fn]["Metadata"]["BuildProperties"]["Binary"]], "rule")
+                kinds = {d["MessageType"]: d for d in src["SourceDetails"]}
+                self.assertEqual(set(kinds), {
+                    "ConfigurationItemChangeNotification",
+                    "OversizedConfigurationItemChangeNotification",
+                    "ScheduledNotification",
+                })
+                self.assertEqual(kinds["ScheduledNotification"].get("MaximumExecutionFrequency"),
+                                 {"Ref": "EvaluationFrequency"})
+                perms = [d for d in as_list(rule.get("DependsOn", []))
+                         if self.res[d]["Type"] == "AWS::Lambda::Permission"]
+                self.assertEqual(len(perms), 1, "DependsOn the function's invoke permission")
+                pp = self.res[perms[0]]["Properties"]
+                self.assertEqual(pp["Principal"], "config.amazonaws.com")
+                self.assertEqual(pp["SourceAccount"], {"Ref": "AWS::AccountId"})
+                self.assertEqual(getatt_target(pp["FunctionName"]), fn)
+                self.assertLessEqual(set(p.get("InputParameters", {})), RULE_PARAMETER_KEYS)
+                scopes[self.res[fn]["Metadata"]["BuildProperties"]["Binary"]] = set(
+                    p["Scope"]["ComplianceResourceTypes"])
+        self.assertEqual(scopes["bucket-rule"], {"AWS::S3::Bucket"})
+        self.assertEqual(scopes["network-rule"], {
+            "AWS::EC2::VPC", "AWS::EC2::VPCEndpoint", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup"})
+        guards = [r["Properties"]["InputParameters"]["GuardPrincipalArns"]
+                  for r in rules.values() if "GuardPrincipalArns" in r["Properties"]["InputParameters"]]
+        # One pattern covers every function role (all on Path /vpce-guard/).
+        self.assertEqual(guards, [{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/vpce-guard/*"}])
+
+    def test_input_parameters_fit_in_1024_characters(self):
+        """The longest values CloudFormation lets through, rendered as Config receives them."""
+        catalog = os.path.join(ROOT, "shared", "src", "rules", "mod.rs")
+        with open(catalog, encoding="utf-8") as f:
+            rule_ids = list(dict.fromkeys(re.findall(r'"((?:S3|NET)-[A-Z0-9-]+)"', f.read())))
+        self.assertGreaterEqual(len(rule_ids), 15, "rule ids not found in shared/src/rules/mod.rs")
+        worst = {
+            "ApprovedVpceIds": ",".join(f"vpce-{i:017x}" for i in range(10)),
+            "ApprovedVpcIds": ",".join(f"vpc-{i:017x}" for i in range(5)),
+            "ExemptPrincipalArns": ",".join([
+                "arn:aws-us-gov:iam::111122223333:role/BreakGlass-Administrators",
+                "arn:aws-us-gov:iam::111122223333:role/aws-reserved/sso.amazonaws.com/*",
+                "arn:aws-us-gov:iam::444455556666:role/Backup*",
+            ]),
+            "RequireSigV4": "false",
+            "RequireTlsVersion": "1.3",
+            "DisabledRules": ",".join(rule_ids),
+        }
+        # Pad the exempt principals to the parameter's MaxLength: the true worst case.
+        pad = self.params["ExemptPrincipalArns"]["MaxLength"] - len(worst["ExemptPrincipalArns"])
+        last = ",arn:aws-us-gov:iam::777788889999:role/"
+        worst["ExemptPrincipalArns"] += last + "x" * (pad - len(last))
+        pseudo = {
+            "AWS::Partition": "aws-us-gov",
+            "AWS::AccountId": "123456789012",
+            "AWS::Region": "ap-southeast-4",
+            "AWS::StackName": "S" + "t" * 127,  # CloudFormation's longest stack name
+        }
+        for name, value in worst.items():
+            spec = self.params[name]
+            with self.subTest(parameter=name):
+                if "AllowedValues" in spec:
+                    self.assertIn(value, spec["AllowedValues"])
+                else:
+                    self.assertRegex(value, spec["AllowedPattern"])
+                    self.assertLessEqual(len(value), spec["MaxLength"], f"{name} exceeds its MaxLength")
+        self.assertEqual(len(worst["ExemptPrincipalArns"]), self.params["ExemptPrincipalArns"]["MaxLength"])
+        self.assertEqual(len(worst["DisabledRules"]), self.params["DisabledRules"]["MaxLength"],
+                         "DisabledRules' MaxLength is every rule id once: update it with the catalog")
+        for rid, rule in self.config_rules().items():
+            ip = rule["Properties"].get("InputParameters", {})
+            for key, value in ip.items():
+                if isinstance(value, dict) and "Ref" in value:
+                    spec = self.params[value["Ref"]]
+                    self.assertTrue("MaxLength" in spec or "AllowedValues" in spec,
+                                    f"{rid}.{key}: bound the parameter so the limit holds")
+            rendered = json.dumps({k: render(v, worst, pseudo) for k, v in ip.items()})
+            print(f"\n  {rid}: worst-case InputParameters {len(rendered)} of {INPUT_PARAMETERS_LIMIT} characters",
+                  end="")
+            with self.subTest(rule=rid):
+                self.assertLessEqual(len(rendered), INPUT_PARAMETERS_LIMIT, rendered)
+
+    # -- the plain CloudFormation SAM produces ----------------------------------------------
+    def test_translated_template_keeps_least_privilege(self):
+        """SAM adds no role, managed policy or permission of its own to the functions."""
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "stackset.yaml")
+            subprocess.run([os.path.join(ROOT, "scripts", "stackset-template"), "-o", out],
+                           check=True, capture_output=True)
+            cfn = cfn_yaml.load(out)
+        self.assertNotIn("Transform", cfn)
+        types = {}
+        for rid, res in cfn["Resources"].items():
+            types.setdefault(res["Type"], []).append(rid)
+            if res["Type"] == "AWS::IAM::Role":
+                self.assertNotIn("ManagedPolicyArns", res["Properties"], rid)
+            if res["Type"] == "AWS::Lambda::Function":
+                role = getatt_target(res["Properties"]["Role"])
+                self.assertIn(role, self.res, f"{rid}: a role SAM generated")
+                code = res["Properties"]["Code"]
+                self.assertEqual(code["S3Bucket"], {"Fn::Sub": "${ArtifactBucketPrefix}-${AWS::Region}"})
+                self.assertEqual(code["S3Key"], {"Fn::Sub": "${ArtifactKeyPrefix}/" + rid + ".zip"})
+        self.assertEqual(sorted(types["AWS::IAM::Role"]), sorted(
+            k for k, v in self.res.items() if v["Type"] == "AWS::IAM::Role"))
+
+
+if __name__ == "__main__":
+    unittest.main()
