@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::aws::{AccountReader, ApiCalls, AwsError, BucketReader, NetworkReader};
 use crate::facts::{BucketObservation, NetworkFacts};
-use crate::rules::bucket::evaluate_bucket;
+use crate::rules::bucket::{evaluate_bucket, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::{BucketParams, Compliance, Evaluation};
 
@@ -136,15 +136,15 @@ where
                     Some(reg) => r.bucket_facts(&name, reg).await,
                 };
                 let reg = region.unwrap_or_default();
-                let net = match networks.get(&reg) {
-                    Some(Ok(n)) => Ok(n),
+                let view = match networks.get(&reg) {
+                    Some(Ok(n)) => Ok(region_view(n)),
                     Some(Err(e)) => Err(e.to_string()),
                     None => Err("the region's network was not read".to_string()),
                 };
                 let evaluation = evaluate_bucket(
                     &obs,
                     account,
-                    net.as_ref().map(|n| *n).map_err(String::as_str),
+                    view.as_ref().map_err(String::as_str),
                     &opts.params,
                     opts.now,
                 );
@@ -167,7 +167,13 @@ where
             Some(Ok(net)) => {
                 for v in &net.vpcs {
                     vpcs.push(RegionalEvaluation {
-                        evaluation: evaluate_vpc(v, net, account.account_id.as_deref(), opts.now),
+                        evaluation: evaluate_vpc(
+                            v,
+                            net,
+                            account.account_id.as_deref(),
+                            &opts.params.disabled_rules,
+                            opts.now,
+                        ),
                         region: region.clone(),
                     });
                 }

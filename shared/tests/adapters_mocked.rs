@@ -17,7 +17,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use vpce_guard::aws::s3::{BucketCalls, DENIED_HINT};
 use vpce_guard::aws::ApiCalls;
 use vpce_guard::facts::{AccountFacts, BucketObservation, Fact, NetworkFacts};
-use vpce_guard::rules::bucket::evaluate_bucket;
+use vpce_guard::rules::bucket::{evaluate_bucket, region_view};
 use vpce_guard::rules::{BucketParams, RuleId, Status};
 
 fn err(code: &str, message: &str) -> ErrorMetadata {
@@ -80,7 +80,8 @@ fn access_denied_reading_the_policy_fails_every_policy_rule_with_the_reason() {
         region: "us-east-1".into(),
         ..NetworkFacts::default()
     };
-    let e = evaluate_bucket(&obs, &account, Ok(&net), &BucketParams::default(), 1.8e9);
+    let view = region_view(&net);
+    let e = evaluate_bucket(&obs, &account, Ok(&view), &BucketParams::default(), 1.8e9);
     for f in &e.findings {
         match f.rule {
             RuleId::S3TlsVersion => assert_eq!(f.status, Status::NotApplicable),

@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::aws::{AccountReader, AwsError, BucketReader, NetworkReader};
 use crate::facts::{AccountFacts, BucketObservation, NetworkFacts};
-use crate::rules::bucket::evaluate_bucket;
+use crate::rules::bucket::{evaluate_bucket, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::BucketParams;
 
@@ -201,12 +201,11 @@ async fn evaluate_buckets<P: Ports>(
             let partial = item.bucket_facts();
             let region = partial.region.clone();
             let obs = bucket_observation(p, partial).await;
+            let view = network_ref(nets, &region).map(region_view);
             let e = evaluate_bucket(
                 &obs,
                 account,
-                network_ref(nets, &region)
-                    .as_deref()
-                    .map_err(String::as_str),
+                view.as_ref().map_err(String::as_str),
                 params,
                 now,
             );
@@ -411,7 +410,7 @@ pub async fn handle_network_rule<P: Ports>(
                     ConfigEvaluation::new(
                         EC2_VPC,
                         &v.id,
-                        &evaluate_vpc(v, &net, account_hint, now),
+                        &evaluate_vpc(v, &net, account_hint, &ev.params.disabled_rules, now),
                         &ts,
                     )
                 })
@@ -463,7 +462,12 @@ async fn change_network<P: Ports>(
     let net = p.network(&region).await?;
     let acct = item.account_id.as_deref().or(account_hint);
     Ok(vec![match net.vpcs.iter().find(|v| v.id == vpc_id) {
-        Some(v) => ConfigEvaluation::new(EC2_VPC, &vpc_id, &evaluate_vpc(v, &net, acct, now), &ts),
+        Some(v) => ConfigEvaluation::new(
+            EC2_VPC,
+            &vpc_id,
+            &evaluate_vpc(v, &net, acct, &ev.params.disabled_rules, now),
+            &ts,
+        ),
         None => ConfigEvaluation::not_applicable(EC2_VPC, &vpc_id, "the VPC no longer exists", &ts),
     }])
 }

@@ -298,6 +298,9 @@ pub fn parse_rule_parameters(raw: Option<&str>) -> Result<BucketParams, EventErr
             "ApprovedVpcIds" => p.approved_vpc = split_list(&s),
             "ExemptPrincipalArns" => p.exempt_principals = split_list(&s),
             "GuardPrincipalArns" => p.guard_principals = split_list(&s),
+            "DisabledRules" => {
+                p.disabled_rules = BucketParams::parse_disabled_rules(&split_list(&s))?
+            }
             "RequireSigV4" => p.require_sigv4 = BucketParams::parse_bool("RequireSigV4", "--require-sigv4", &s)?,
             "RequireTlsVersion" => {
                 p.require_tls_version = if s.trim().is_empty() {
@@ -311,7 +314,7 @@ pub fn parse_rule_parameters(raw: Option<&str>) -> Result<BucketParams, EventErr
                     param: "ruleParameters",
                     flag: "-",
                     value: other.to_string(),
-                    why: "unknown parameter (expected ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, RequireSigV4, RequireTlsVersion)".into(),
+                    why: "unknown parameter (expected ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, RequireSigV4, RequireTlsVersion, DisabledRules)".into(),
                 }))
             }
         }
@@ -374,7 +377,10 @@ mod tests {
         let p = parse_rule_parameters(Some(r#"{"ApprovedVpceIds":"vpce-1a2b3c4d, vpce-0a1b2c3d","RequireSigV4":"true","RequireTlsVersion":"1.3"}"#)).unwrap();
         assert_eq!(p.approved_vpce, vec!["vpce-1a2b3c4d", "vpce-0a1b2c3d"]);
         assert!(p.require_sigv4);
-        assert_eq!(p.require_tls_version, Some(1.3));
+        assert_eq!(
+            p.require_tls_version,
+            Some(crate::rules::params::TlsVersion::V1_3)
+        );
         let e = parse_rule_parameters(Some(r#"{"ApprovedVpceIds":"vpc-1"}"#)).unwrap_err();
         assert!(e.to_string().contains("ApprovedVpceIds"), "{e}");
         let e = parse_rule_parameters(Some(r#"{"RequireTlsVersion":"2"}"#)).unwrap_err();

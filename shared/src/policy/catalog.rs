@@ -29,34 +29,48 @@ struct Entry {
     resources: Vec<String>,
 }
 
+/// The embedded catalog could not be read (a build defect; every verdict fails closed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the embedded S3 action catalog is invalid: {0}")]
+pub struct CatalogError(String);
+
 /// Every S3 action of the catalog that applies to a bucket or an object, in catalog order.
-/// Empty only if the embedded catalog is broken, which a unit test rules out.
-pub fn bucket_actions() -> &'static [S3Action] {
-    static CATALOG: OnceLock<Vec<S3Action>> = OnceLock::new();
-    CATALOG.get_or_init(|| {
-        let file: File = match serde_json::from_str(CATALOG_JSON) {
-            Ok(f) => f,
-            Err(_) => return Vec::new(),
-        };
-        file.actions
-            .into_iter()
-            .filter_map(|e| {
-                let bucket = e.resources.iter().any(|r| r == "bucket");
-                let object = e.resources.iter().any(|r| r == "object");
-                (bucket || object).then(|| S3Action {
-                    name_lc: e.action.to_ascii_lowercase(),
-                    name: e.action,
-                    bucket,
-                    object,
-                })
+/// An error, never an empty list, when the embedded catalog does not load.
+pub fn bucket_actions() -> Result<&'static [S3Action], CatalogError> {
+    static CATALOG: OnceLock<Result<Vec<S3Action>, CatalogError>> = OnceLock::new();
+    CATALOG
+        .get_or_init(|| load(CATALOG_JSON))
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(Clone::clone)
+}
+
+fn load(json: &str) -> Result<Vec<S3Action>, CatalogError> {
+    let file: File = serde_json::from_str(json).map_err(|e| CatalogError(e.to_string()))?;
+    let actions: Vec<S3Action> = file
+        .actions
+        .into_iter()
+        .filter_map(|e| {
+            let bucket = e.resources.iter().any(|r| r == "bucket");
+            let object = e.resources.iter().any(|r| r == "object");
+            (bucket || object).then(|| S3Action {
+                name_lc: e.action.to_ascii_lowercase(),
+                name: e.action,
+                bucket,
+                object,
             })
-            .collect()
-    })
+        })
+        .collect();
+    if actions.is_empty() {
+        return Err(CatalogError("no bucket or object action".into()));
+    }
+    Ok(actions)
 }
 
 /// Look an action up by name (case-insensitive).
 pub fn find(name: &str) -> Option<&'static S3Action> {
     bucket_actions()
+        .ok()?
         .iter()
         .find(|a| a.name.eq_ignore_ascii_case(name))
 }
@@ -67,7 +81,7 @@ mod tests {
 
     #[test]
     fn catalog_has_the_actions_rules_rely_on() {
-        let all = bucket_actions();
+        let all = bucket_actions().unwrap();
         assert!(all.len() > 80, "catalog too small: {}", all.len());
         for (name, object) in [
             ("s3:GetObject", true),
@@ -83,5 +97,14 @@ mod tests {
             assert_eq!(a.bucket, !object, "{name}");
         }
         assert!(find("s3:ListAllMyBuckets").is_none());
+    }
+
+    #[test]
+    fn a_broken_catalog_is_an_error_not_an_empty_list() {
+        assert!(load("{").is_err());
+        assert!(load(r#"{"actions": []}"#).is_err());
+        assert!(
+            load(r#"{"actions": [{"action": "s3:ListAllMyBuckets", "resources": []}]}"#).is_err()
+        );
     }
 }

@@ -2,10 +2,11 @@
 //! clauses parsed once, and each element evaluated three-valued.
 
 use super::condition::{has_variable, unescape, Clause};
-use super::context::{Caller, Principal, RequestContext};
+use super::context::{root_arn, Caller, Principal, RequestContext};
 use super::glob;
 use super::model::{Effect, PolicyDocument, PrincipalKind, Principals, Statement};
 use super::tri::Tri;
+use super::values::Partition;
 
 /// A pattern list ready to match; patterns holding a policy variable are unknown.
 #[derive(Debug, Clone)]
@@ -111,7 +112,26 @@ impl CompiledStatement {
 
     /// Principal / NotPrincipal element against a principal, with IAM's matching rules.
     pub fn principal_tri(&self, p: &Principal) -> Tri {
-        principal_matches(&self.principal, &p.caller)
+        principal_matches(&self.principal, &p.caller, self.effect)
+    }
+
+    /// For a Deny with `NotPrincipal` that lists part, not all, of the caller's chain (its
+    /// account, its role, its session or user ARN): the chain's ARNs it lacks. AWS documents
+    /// that such a deny *might* apply. Empty otherwise.
+    pub fn not_principal_partial(&self, caller: &Caller, partition: Partition) -> Vec<String> {
+        if self.effect != Effect::Deny || !self.principal.negated || self.principal.any {
+            return Vec::new();
+        }
+        let chain = chain(&self.principal, caller, partition);
+        let listed = chain.iter().filter(|(_, l)| *l).count();
+        if listed == 0 || listed == chain.len() {
+            return Vec::new();
+        }
+        chain
+            .into_iter()
+            .filter(|(_, l)| !*l)
+            .map(|(arn, _)| arn)
+            .collect()
     }
 
     /// The whole statement against one concrete request.
@@ -120,12 +140,21 @@ impl CompiledStatement {
             .action_tri(&ctx.action.to_ascii_lowercase())
             .and(self.resource_tri(&ctx.resource))
             .and(self.principal_tri(&ctx.principal));
+        if t == Tri::No {
+            return t;
+        }
+        let derived = ctx.principal.keys();
         for c in &self.clauses {
             if t == Tri::No {
                 break;
             }
-            let v = ctx.lookup(&c.key_lc);
-            t = t.and(c.eval(v.as_deref()));
+            let v = ctx
+                .keys
+                .iter()
+                .chain(derived.iter())
+                .find(|(k, _)| *k == c.key_lc)
+                .map(|(_, v)| v.as_slice());
+            t = t.and(c.eval(v));
         }
         t
     }
@@ -144,12 +173,65 @@ impl CompiledStatement {
     }
 }
 
+/// The caller's chain as a `NotPrincipal` must list it to exclude the caller for certain, each
+/// element with whether the element lists it: a role session's account, role and session; a
+/// user's account and user; the root's account; a service or canonical user itself.
+fn chain(pr: &Principals, caller: &Caller, partition: Partition) -> Vec<(String, bool)> {
+    let aws = |f: &dyn Fn(&str) -> bool| {
+        pr.entries
+            .iter()
+            .any(|(k, v)| *k == PrincipalKind::Aws && f(v))
+    };
+    let account_listed = |acct: &str| aws(&|v| account_of_principal(v) == Some(acct));
+    match caller {
+        Caller::Anonymous => Vec::new(),
+        Caller::Root { account, .. } => {
+            vec![(root_arn(partition, account), account_listed(account))]
+        }
+        Caller::User { account, arn } => vec![
+            (root_arn(partition, account), account_listed(account)),
+            (arn.clone(), aws(&|v| v == arn)),
+        ],
+        Caller::RoleSession {
+            account,
+            role_arn,
+            session_arn,
+        } => vec![
+            (root_arn(partition, account), account_listed(account)),
+            (role_arn.clone(), aws(&|v| v == role_arn)),
+            (session_arn.clone(), aws(&|v| v == session_arn)),
+        ],
+        Caller::Service { name } => vec![(
+            name.clone(),
+            pr.entries
+                .iter()
+                .any(|(k, v)| *k == PrincipalKind::Service && v.eq_ignore_ascii_case(name)),
+        )],
+        Caller::CanonicalUser { id } => vec![(
+            id.clone(),
+            pr.entries
+                .iter()
+                .any(|(k, v)| *k == PrincipalKind::CanonicalUser && v == id),
+        )],
+    }
+}
+
 /// IAM principal matching. In `Principal`, an account matches every principal of that
-/// account and a role ARN matches the role's sessions; in `NotPrincipal`, a caller is excluded
-/// only by its own ARN or its account (a role ARN alone does not exclude its sessions).
-pub fn principal_matches(pr: &Principals, caller: &Caller) -> Tri {
+/// account and a role ARN matches the role's sessions. In a Deny's `NotPrincipal`, a caller is
+/// excluded only when its whole chain is listed (account and user; account, role and
+/// session); when part of it is listed the deny *might* apply, and this match says it does not
+/// (the deny rules count such a caller as not denied; see
+/// [`CompiledStatement::not_principal_partial`]). In an Allow's `NotPrincipal`, a caller is
+/// excluded by its own ARN or its account.
+pub fn principal_matches(pr: &Principals, caller: &Caller, effect: Effect) -> Tri {
     if pr.any {
         return Tri::from(!pr.negated);
+    }
+    if pr.negated && effect == Effect::Deny {
+        // Partition does not matter for whether an element is listed.
+        let chain = chain(pr, caller, Partition::Aws);
+        let listed = chain.iter().filter(|(_, l)| *l).count();
+        return Tri::from(listed == 0);
     }
     let account = caller.account();
     let own = caller.own_arn();

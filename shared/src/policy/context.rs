@@ -2,8 +2,10 @@
 //! evaluation of a policy against one of them.
 
 use super::compiled::CompiledPolicy;
+use super::keys;
 use super::model::{Effect, PolicyDocument};
 use super::tri::Tri;
+use super::values::Partition;
 
 /// How a request was signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +40,7 @@ pub enum Caller {
     /// The account's root user.
     Root {
         account: String,
+        partition: Partition,
     },
     /// An IAM user (or another principal known only by its ARN).
     User {
@@ -63,7 +66,7 @@ pub enum Caller {
 impl Caller {
     pub fn account(&self) -> Option<&str> {
         match self {
-            Caller::Root { account }
+            Caller::Root { account, .. }
             | Caller::User { account, .. }
             | Caller::RoleSession { account, .. } => Some(account),
             _ => None,
@@ -73,7 +76,7 @@ impl Caller {
     /// The principal's own ARN (a role session's is the assumed-role session ARN).
     pub fn own_arn(&self) -> Option<String> {
         match self {
-            Caller::Root { account } => Some(root_arn(account)),
+            Caller::Root { account, partition } => Some(root_arn(*partition, account)),
             Caller::User { arn, .. } => Some(arn.clone()),
             Caller::RoleSession { session_arn, .. } => Some(session_arn.clone()),
             _ => None,
@@ -83,7 +86,7 @@ impl Caller {
     /// `aws:PrincipalArn`: a role session's is the role ARN.
     pub fn principal_arn(&self) -> Option<String> {
         match self {
-            Caller::Root { account } => Some(root_arn(account)),
+            Caller::Root { account, partition } => Some(root_arn(*partition, account)),
             Caller::User { arn, .. } => Some(arn.clone()),
             Caller::RoleSession { role_arn, .. } => Some(role_arn.clone()),
             _ => None,
@@ -107,7 +110,10 @@ impl Caller {
         let [_, partition, service, _, account, resource] = parts;
         let account = account.to_string();
         if service == "iam" && resource == "root" {
-            return Some(Caller::Root { account });
+            return Some(Caller::Root {
+                account,
+                partition: Partition::parse(partition).unwrap_or_default(),
+            });
         }
         if service == "iam" {
             if let Some(path) = resource.strip_prefix("role/") {
@@ -138,9 +144,9 @@ impl Caller {
     }
 }
 
-/// `arn:aws:iam::<account>:root`.
-pub fn root_arn(account: &str) -> String {
-    format!("arn:aws:iam::{account}:root")
+/// `arn:<partition>:iam::<account>:root`.
+pub fn root_arn(partition: Partition, account: &str) -> String {
+    format!("arn:{partition}:iam::{account}:root")
 }
 
 /// The principal part of a request context.
@@ -158,30 +164,30 @@ impl Principal {
         let mut k: Vec<(String, Vec<String>)> = Vec::with_capacity(8);
         let is_service = matches!(self.caller, Caller::Service { .. });
         k.push((
-            "aws:principalisawsservice".into(),
+            keys::PRINCIPAL_IS_AWS_SERVICE.into(),
             vec![is_service.to_string()],
         ));
         k.push((
-            "aws:viaawsservice".into(),
+            keys::VIA_AWS_SERVICE.into(),
             vec![self.via_service.to_string()],
         ));
         if let Some(a) = self.caller.principal_arn() {
-            k.push(("aws:principalarn".into(), vec![a]));
+            k.push((keys::PRINCIPAL_ARN.into(), vec![a]));
         }
         if let Some(a) = self.caller.account() {
-            k.push(("aws:principalaccount".into(), vec![a.to_string()]));
+            k.push((keys::PRINCIPAL_ACCOUNT.into(), vec![a.to_string()]));
         }
         if let Caller::Service { name } = &self.caller {
-            k.push(("aws:principalservicename".into(), vec![name.clone()]));
+            k.push((keys::PRINCIPAL_SERVICE_NAME.into(), vec![name.clone()]));
         }
         if self.caller != Caller::Anonymous {
             k.push((
-                "aws:principaltype".into(),
+                keys::PRINCIPAL_TYPE.into(),
                 vec![self.caller.principal_type().to_string()],
             ));
         }
         if let Some(v) = self.signature.key_value() {
-            k.push(("s3:signatureversion".into(), vec![v.to_string()]));
+            k.push((keys::SIGNATURE_VERSION.into(), vec![v.to_string()]));
         }
         k
     }
@@ -222,6 +228,9 @@ pub struct Decision {
     pub allowed_by: Vec<usize>,
     /// Statements whose match the engine cannot decide, with why.
     pub undecided: Vec<(usize, String)>,
+    /// Deny statements whose `NotPrincipal` lists only part of the caller's chain: AWS says
+    /// they *might* apply.
+    pub maybe_denied_by: Vec<usize>,
 }
 
 impl Decision {
@@ -231,27 +240,45 @@ impl Decision {
     }
 }
 
-/// Evaluate a policy against one request with IAM semantics.
-pub fn evaluate(doc: &PolicyDocument, ctx: &RequestContext) -> Decision {
-    let compiled = CompiledPolicy::new(doc);
-    let mut d = Decision {
-        denied_by: Vec::new(),
-        allowed_by: Vec::new(),
-        undecided: Vec::new(),
-    };
-    for st in &compiled.statements {
-        match st.matches(ctx) {
-            Tri::Yes => match st.effect {
-                Effect::Deny => d.denied_by.push(st.index),
-                Effect::Allow => d.allowed_by.push(st.index),
-            },
-            Tri::Unknown => d.undecided.push((
-                st.index,
-                st.unknown_reason()
-                    .unwrap_or_else(|| "cannot evaluate".to_string()),
-            )),
-            Tri::No => {}
+impl CompiledPolicy {
+    /// Evaluate the policy against one request with IAM semantics (the policy compiled once,
+    /// evaluated many times: the referee of the search in the differential tests).
+    pub fn evaluate(&self, ctx: &RequestContext, partition: Partition) -> Decision {
+        let mut d = Decision {
+            denied_by: Vec::new(),
+            allowed_by: Vec::new(),
+            undecided: Vec::new(),
+            maybe_denied_by: Vec::new(),
+        };
+        for st in &self.statements {
+            match st.matches(ctx) {
+                Tri::Yes => match st.effect {
+                    Effect::Deny => d.denied_by.push(st.index),
+                    Effect::Allow => d.allowed_by.push(st.index),
+                },
+                Tri::Unknown => d.undecided.push((
+                    st.index,
+                    st.unknown_reason()
+                        .unwrap_or_else(|| "cannot evaluate".to_string()),
+                )),
+                Tri::No => {
+                    if st.effect == Effect::Deny
+                        && !st
+                            .not_principal_partial(&ctx.principal.caller, partition)
+                            .is_empty()
+                    {
+                        d.maybe_denied_by.push(st.index);
+                    }
+                }
+            }
         }
+        d
     }
-    d
+}
+
+/// Evaluate a policy against one request with IAM semantics (compiles the policy; to evaluate
+/// many requests, compile once with [`CompiledPolicy::new`] and call
+/// [`CompiledPolicy::evaluate`]).
+pub fn evaluate(doc: &PolicyDocument, ctx: &RequestContext) -> Decision {
+    CompiledPolicy::new(doc).evaluate(ctx, Partition::Aws)
 }

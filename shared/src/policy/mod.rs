@@ -1,14 +1,20 @@
 //! IAM policy documents and their evaluation: parse → model → evaluate, no I/O.
 
 pub mod catalog;
+pub mod cidr;
 pub mod compiled;
 pub mod condition;
 pub mod context;
+pub mod date;
 pub mod err;
 pub mod glob;
+pub mod keys;
 pub mod model;
+pub mod operator;
 pub mod space;
 pub mod tri;
+pub mod values;
+pub(crate) mod witness;
 
 pub use context::{evaluate, Caller, Decision, Principal, RequestContext, Signature};
 pub use err::{PolicyError, MAX_POLICY_BYTES};

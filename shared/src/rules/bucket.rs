@@ -1,12 +1,20 @@
 //! The bucket rules (`AWS::S3::Bucket`) that read the bucket policy, decided by searching the
 //! request-context space of the policy (see docs/ENGINE.md).
 
-use crate::facts::{AccountFacts, BucketObservation, Fact, NetworkFacts, PublicAccessBlock};
+use crate::facts::{
+    AccountFacts, BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock,
+};
 use crate::policy::context::{Caller, Signature};
+use crate::policy::date::format_date;
 use crate::policy::glob;
-use crate::policy::model::{Effect, PolicyDocument};
-use crate::policy::space::{Choice, Info, PrincipalClass, Scope, Selection, Space};
+use crate::policy::model::PolicyDocument;
+use crate::policy::space::{
+    Coverage, OriginView, PrincipalClass, PrincipalView, Question, Reach, Scope, Space, Transport,
+    Witness,
+};
+use crate::policy::values::TlsVersion;
 
+use super::params::Partition;
 use super::{BucketParams, Evaluation, Finding, RuleId, Status};
 
 /// What is known of a bucket's policy.
@@ -40,30 +48,81 @@ const GUARD_ACTIONS: [&str; 5] = [
     "s3:GetBucketOwnershipControls",
 ];
 
-/// The findings of the policy rules, in catalog order, with `S3-PUBLIC-ACCESS-BLOCK` and
-/// `S3-ACLS-DISABLED` supplied by the caller (they need account facts).
+/// What account mode knows besides the bucket: its region's S3 gateway endpoints, or why they
+/// could not be read.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountMode<'a> {
+    pub view: &'a RegionView,
+    /// The region's endpoints could not be read: `S3-VPCE-REACHABLE` FAILs with this reason.
+    pub network_error: Option<&'a str>,
+}
+
+/// The findings of the bucket rules, in catalog order, each computed once, with
+/// `S3-PUBLIC-ACCESS-BLOCK` and `S3-ACLS-DISABLED` supplied by the caller (they need account
+/// facts). Disabled rules are `NOT_APPLICABLE` and not evaluated.
 pub fn bucket_findings(
     bucket: &str,
     policy: PolicyState<'_>,
     params: &BucketParams,
-    view: Option<&RegionView>,
+    account: Option<AccountMode<'_>>,
     now: f64,
     public_access_block: Finding,
     acls_disabled: Finding,
 ) -> Vec<Finding> {
-    let p = policy_findings(bucket, policy, params, view, now);
-    let mut out = Vec::with_capacity(RuleId::BUCKET.len());
-    for rule in RuleId::BUCKET {
-        let f = match rule {
-            RuleId::S3PublicAccessBlock => public_access_block.clone(),
-            RuleId::S3AclsDisabled => acls_disabled.clone(),
-            r => p.iter().find(|f| f.rule == r).cloned().unwrap_or_else(|| {
-                Finding::new(r, Status::Fail, "internal error: rule not evaluated")
-            }),
-        };
-        out.push(f);
+    let p = policy_findings(bucket, policy, params, account, now);
+    RuleId::BUCKET
+        .into_iter()
+        .map(|rule| {
+            let f = match rule {
+                RuleId::S3VpceDeny => &p.vpce_deny,
+                RuleId::S3VpceKnown => &p.vpce_known,
+                RuleId::S3VpceReachable => &p.reachable,
+                RuleId::S3Tls => &p.tls,
+                RuleId::S3SigV4 => &p.sigv4,
+                RuleId::S3TlsVersion => &p.tls_version,
+                RuleId::S3NoPublicGrant => &p.public_grant,
+                RuleId::S3PublicAccessBlock => &public_access_block,
+                RuleId::S3AclsDisabled => &acls_disabled,
+                RuleId::S3GuardAccess => &p.guard_access,
+                // Network rules are not bucket rules.
+                _ => return Finding::disabled(rule),
+            };
+            if params.is_disabled(rule) {
+                Finding::disabled(rule)
+            } else {
+                f.clone()
+            }
+        })
+        .collect()
+}
+
+/// The eight findings that read the bucket policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFindings {
+    pub vpce_deny: Finding,
+    pub vpce_known: Finding,
+    pub reachable: Finding,
+    pub tls: Finding,
+    pub sigv4: Finding,
+    pub tls_version: Finding,
+    pub public_grant: Finding,
+    pub guard_access: Finding,
+}
+
+impl PolicyFindings {
+    /// Each policy rule's finding from one function of its id.
+    fn from_fn(mut f: impl FnMut(RuleId) -> Finding) -> PolicyFindings {
+        PolicyFindings {
+            vpce_deny: f(RuleId::S3VpceDeny),
+            vpce_known: f(RuleId::S3VpceKnown),
+            reachable: f(RuleId::S3VpceReachable),
+            tls: f(RuleId::S3Tls),
+            sigv4: f(RuleId::S3SigV4),
+            tls_version: f(RuleId::S3TlsVersion),
+            public_grant: f(RuleId::S3NoPublicGrant),
+            guard_access: f(RuleId::S3GuardAccess),
+        }
     }
-    out
 }
 
 /// `vpce-guard check-policy`: the policy alone; rules that need account facts are
@@ -93,99 +152,141 @@ pub fn check_policy(
     Evaluation::new(bucket, findings)
 }
 
-/// The eight policy rules, in catalog order.
+/// The eight policy rules. Disabled rules are not evaluated.
 pub fn policy_findings(
     bucket: &str,
     policy: PolicyState<'_>,
     params: &BucketParams,
-    view: Option<&RegionView>,
+    account: Option<AccountMode<'_>>,
     now: f64,
-) -> Vec<Finding> {
+) -> PolicyFindings {
     let doc = match policy {
         PolicyState::Present(doc) => doc,
-        PolicyState::Missing => return no_policy(params),
+        PolicyState::Missing => return PolicyFindings::from_fn(|r| no_policy(r, params)),
         PolicyState::Unreadable(why) | PolicyState::Invalid(why) => {
-            return all_fail(params, why);
+            return PolicyFindings::from_fn(|r| all_fail(r, params, why));
         }
     };
-    let scope = Scope {
+    let view = account.map(|a| a.view);
+    // The principals the rules name: configured exemptions, the guard's, and Config's
+    // recorder role. The engine enumerates them; the rules say what each one is.
+    let mut scope = Scope {
+        partition: params.partition,
         approved_vpce: params.approved_vpce.clone(),
         approved_vpc: params.approved_vpc.clone(),
-        exempt_principals: params.exempt_principals.clone(),
-        guard_principals: params.guard_principals.clone(),
         require_tls_version: params.require_tls_version,
         account_endpoints: view.map(|v| v.endpoints.clone()).unwrap_or_default(),
         ..Scope::new(bucket, params.account_id.clone(), now)
     };
+    for p in &params.exempt_principals {
+        scope
+            .configured_principals
+            .push((p.clone(), format!("exempt principal {p}")));
+    }
+    // Config's default role lives in the bucket's account (a fresh id when unknown).
+    let owner = match &params.account_id {
+        Some(a) => a.clone(),
+        None => Space::account_for(doc, &scope),
+    };
+    let config_role = params
+        .config_role
+        .clone()
+        .unwrap_or_else(|| config_service_linked_role(params.partition, &owner));
+    let mut guards: Vec<String> = vec![config_role];
+    for g in &params.guard_principals {
+        if !guards.contains(g) {
+            guards.push(g.clone());
+        }
+    }
+    for g in &guards {
+        scope
+            .configured_principals
+            .push((g.clone(), format!("guard principal {g}")));
+    }
+    scope.account_id = Some(owner);
+    let mut exempt: Vec<String> = params.exempt_principals.clone();
+    for g in &guards {
+        if !exempt.contains(g) {
+            exempt.push(g.clone());
+        }
+    }
     let space = match Space::new(doc, &scope) {
         Ok(s) => s,
-        Err(e) => return all_fail(params, &format!("cannot evaluate the policy: {}", e.0)),
+        Err(e) => {
+            let why = format!("cannot evaluate the policy: {}", e.0);
+            return PolicyFindings::from_fn(|r| all_fail(r, params, &why));
+        }
     };
     let q = Questions {
         space: &space,
         params,
         view,
+        exempt: &exempt,
+        guards: &guards,
     };
-    vec![
-        q.vpce_deny(false),
-        q.vpce_deny(true),
-        q.reachable(),
-        q.tls(),
-        q.sigv4(),
-        q.tls_version(),
-        q.public_grant(),
-        q.guard_access(),
-    ]
-}
-
-/// The bucket rules that read the policy (all but the two that need account facts).
-fn policy_rules() -> impl Iterator<Item = RuleId> {
-    RuleId::BUCKET
-        .into_iter()
-        .filter(|r| !matches!(r, RuleId::S3PublicAccessBlock | RuleId::S3AclsDisabled))
-}
-
-fn no_policy(params: &BucketParams) -> Vec<Finding> {
-    policy_rules()
-        .map(|r| match r {
-            RuleId::S3VpceDeny => Finding::new(
-                r,
-                Status::Fail,
-                "no bucket policy: nothing denies requests from outside the approved endpoints",
-            ),
-            RuleId::S3Tls => Finding::new(
-                r,
-                Status::Fail,
-                "no bucket policy: plain-HTTP requests are not denied",
-            ),
-            RuleId::S3SigV4 => Finding::new(
-                r,
-                sigv4_status(params),
-                "no bucket policy: SigV2 and unsigned requests are not denied",
-            ),
-            RuleId::S3TlsVersion => match params.require_tls_version {
-                Some(v) => Finding::new(
-                    r,
+    PolicyFindings::from_fn(|rule| {
+        if params.is_disabled(rule) {
+            return Finding::disabled(rule);
+        }
+        match rule {
+            RuleId::S3VpceDeny => q.vpce_deny(false),
+            RuleId::S3VpceKnown => q.vpce_deny(true),
+            RuleId::S3VpceReachable => match account.and_then(|a| a.network_error) {
+                Some(why) => Finding::new(
+                    rule,
                     Status::Fail,
-                    format!("no bucket policy: requests over TLS below {v:.1} are not denied"),
+                    format!("cannot read the network of {}: {why}", scope_region(view)),
                 ),
-                None => Finding::new(r, Status::NotApplicable, "RequireTlsVersion is not set"),
+                None => q.reachable(),
             },
-            _ => Finding::new(r, Status::Pass, "no bucket policy"),
-        })
-        .collect()
+            RuleId::S3Tls => q.tls(),
+            RuleId::S3SigV4 => q.sigv4(),
+            RuleId::S3TlsVersion => q.tls_version(),
+            RuleId::S3NoPublicGrant => q.public_grant(),
+            _ => q.guard_access(),
+        }
+    })
 }
 
-fn all_fail(params: &BucketParams, why: &str) -> Vec<Finding> {
-    policy_rules()
-        .map(|r| {
-            if r == RuleId::S3TlsVersion && params.require_tls_version.is_none() {
-                Finding::new(r, Status::NotApplicable, "RequireTlsVersion is not set")
-            } else {
-                Finding::new(r, Status::Fail, why)
-            }
-        })
-        .collect()
+fn scope_region(view: Option<&RegionView>) -> &str {
+    view.map(|v| v.region.as_str()).unwrap_or("the region")
+}
+
+fn no_policy(r: RuleId, params: &BucketParams) -> Finding {
+    match r {
+        RuleId::S3VpceDeny => Finding::new(
+            r,
+            Status::Fail,
+            "no bucket policy: nothing denies requests from outside the approved endpoints",
+        ),
+        RuleId::S3Tls => Finding::new(
+            r,
+            Status::Fail,
+            "no bucket policy: plain-HTTP requests are not denied",
+        ),
+        RuleId::S3SigV4 => Finding::new(
+            r,
+            sigv4_status(params),
+            "no bucket policy: SigV2 and unsigned requests are not denied",
+        ),
+        RuleId::S3TlsVersion => match params.require_tls_version {
+            Some(v) => Finding::new(
+                r,
+                Status::Fail,
+                format!("no bucket policy: requests over TLS below {v} are not denied"),
+            ),
+            None => Finding::new(r, Status::NotApplicable, "RequireTlsVersion is not set"),
+        },
+        _ => Finding::new(r, Status::Pass, "no bucket policy"),
+    }
+}
+
+fn all_fail(r: RuleId, params: &BucketParams, why: &str) -> Finding {
+    if r == RuleId::S3TlsVersion && params.require_tls_version.is_none() {
+        Finding::new(r, Status::NotApplicable, "RequireTlsVersion is not set")
+    } else {
+        Finding::new(r, Status::Fail, why)
+    }
 }
 
 fn sigv4_status(params: &BucketParams) -> Status {
@@ -200,66 +301,23 @@ struct Questions<'a> {
     space: &'a Space,
     params: &'a BucketParams,
     view: Option<&'a RegionView>,
+    /// Principals the rules accept as exemptions: configured ones, the guard's, Config's.
+    exempt: &'a [String],
+    /// The guard's principals and AWS Config's recorder role, checked by `S3-GUARD-ACCESS`.
+    guards: &'a [String],
 }
 
-/// The outcome of "can some context of a selection get through?".
-enum Reach {
-    /// A context that is certainly not denied.
-    Open,
-    /// Only statements the engine cannot evaluate deny every context.
-    Undecided(String),
-    Denied,
-}
-
-/// The outcome of "is every context of a selection denied?".
-enum Coverage {
-    Denied,
-    /// A context that is certainly not denied.
-    Gap(Choice),
-    /// Only statements the engine cannot evaluate stand between a context and a gap.
-    Undecided(Vec<String>),
+/// AWS Config's service-linked recorder role in `account`.
+pub fn config_service_linked_role(partition: Partition, account: &str) -> String {
+    format!(
+        "arn:{partition}:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+    )
 }
 
 impl Questions<'_> {
-    fn net(&self) -> usize {
-        self.space.network
-    }
-
-    fn coverage(&self, sel: &Selection) -> Coverage {
-        let s = self.space;
-        if let Some(c) = s.find_undenied(sel, true) {
-            return Coverage::Gap(c);
-        }
-        if s.has_unknown() {
-            if let Some(c) = s.find_undenied(sel, false) {
-                let may = s.matching(&c, true, Effect::Deny);
-                let must = s.matching(&c, false, Effect::Deny);
-                let undecided: Vec<usize> = may.into_iter().filter(|i| !must.contains(i)).collect();
-                let mut reasons = s.unknown_reasons(&undecided);
-                if reasons.is_empty() {
-                    reasons.push("a statement cannot be evaluated".into());
-                }
-                return Coverage::Undecided(reasons);
-            }
-        }
-        Coverage::Denied
-    }
-
-    fn reach(&self, sel: &Selection) -> Reach {
-        let s = self.space;
-        if s.find_undenied(sel, true).is_some() {
-            Reach::Open
-        } else if s.find_undenied(sel, false).is_some() {
-            let all: Vec<usize> = (0..s.policy.statements.len()).collect();
-            Reach::Undecided(s.unknown_reasons(&all).join("; "))
-        } else {
-            Reach::Denied
-        }
-    }
-
-    fn gap_reason(&self, c: &Choice) -> String {
-        let mut r = format!("not denied: {}", self.space.describe(c));
-        match self.space.closest_deny(c) {
+    fn gap_reason(&self, w: &Witness<'_>) -> String {
+        let mut r = format!("not denied: {}", w.describe());
+        match w.closest_deny() {
             Some(why) => {
                 r.push_str("; ");
                 r.push_str(&why);
@@ -269,30 +327,55 @@ impl Questions<'_> {
         r
     }
 
-    /// Label of an allowed exemption, if the principal value is one.
-    fn allowed_exemption(&self, info: &Info) -> Option<String> {
-        let Info::Principal { principal, class } = info else {
-            return None;
-        };
+    /// Label of an allowed exemption, if the principal is one.
+    fn allowed_exemption(&self, p: &PrincipalView<'_>) -> Option<String> {
         // Configuration wins: a configured pattern names the exemption even for a request
         // that also comes via a service.
-        if let Some(arn) = principal.caller.principal_arn() {
-            if let Some(p) = self
-                .params
-                .exempt_principals
-                .iter()
-                .find(|p| glob::arn_matches(p, &arn))
-            {
-                return Some(p.clone());
+        if let Some(arn) = p.caller().principal_arn() {
+            if let Some(pattern) = self.exempt.iter().find(|x| glob::arn_matches(x, &arn)) {
+                return Some(pattern.clone());
             }
         }
-        if matches!(principal.caller, Caller::Service { .. }) {
+        if matches!(p.caller(), Caller::Service { .. }) {
             return Some("AWS service principals".into());
         }
-        if principal.via_service || *class == PrincipalClass::ViaService {
+        if p.via_service() || *p.class == PrincipalClass::ViaService {
             return Some("requests via AWS services".into());
         }
         None
+    }
+
+    /// The PASS reason of a deny question, with the date it holds until, if one.
+    fn pass_until(&self, q: &Question<'_>, reason: String) -> String {
+        match self.space.denied_until(q) {
+            Some(at) => format!(
+                "{reason} until {} (a date in the policy limits the deny)",
+                format_date(at)
+            ),
+            None => reason,
+        }
+    }
+
+    fn coverage_finding(
+        &self,
+        rule: RuleId,
+        q: &Question<'_>,
+        fail: Status,
+        what: &str,
+    ) -> Finding {
+        match self.space.is_denied(q) {
+            Coverage::Denied => Finding::new(
+                rule,
+                Status::Pass,
+                self.pass_until(q, format!("every {what} is denied")),
+            ),
+            Coverage::Gap(w) => Finding::new(rule, fail, self.gap_reason(&w)),
+            Coverage::Undecided(r) => Finding::new(
+                rule,
+                Status::Fail,
+                format!("cannot evaluate: {}", r.join("; ")),
+            ),
+        }
     }
 
     fn vpce_deny(&self, endpoints_only: bool) -> Finding {
@@ -302,47 +385,21 @@ impl Questions<'_> {
             RuleId::S3VpceDeny
         };
         let s = self.space;
-        let mut sel = s.select_all();
-        s.restrict(&mut sel, self.net(), |v| {
-            matches!(v.info, Info::Network { approved: false, endpoint, .. } if endpoint || !endpoints_only)
-        });
+        let origin = move |o: &OriginView<'_>| !o.approved && (!o.is_public() || !endpoints_only);
         // Exemptions that take effect, by label, in the order principals are enumerated.
-        let mut exemptions: Vec<String> = Vec::new();
-        // Exemptions are what a deny leaves out; a policy that denies nothing has none.
-        let denies = s
-            .policy
-            .statements
-            .iter()
-            .any(|st| st.effect == Effect::Deny);
-        if let Some(dim) = s.dims.get(s.principal).filter(|_| denies) {
-            for (i, v) in dim.values.iter().enumerate() {
-                let Some(label) = self.allowed_exemption(&v.info) else {
-                    continue;
-                };
-                if exemptions.contains(&label)
-                    || !sel.0.get(s.principal).is_some_and(|a| a.contains(&i))
-                {
-                    continue;
-                }
-                let mut one = sel.clone();
-                if let Some(p) = one.0.get_mut(s.principal) {
-                    *p = vec![i];
-                }
-                if s.find_undenied(&one, false).is_some() {
-                    exemptions.push(label);
-                }
-            }
-        }
-        s.restrict(&mut sel, s.principal, |v| {
-            self.allowed_exemption(&v.info).is_none()
+        let exemptions = s.escaping_principals(&Question::all().origins(origin), |p| {
+            self.allowed_exemption(p)
         });
+        let q = Question::all()
+            .origins(origin)
+            .principals(|p| self.allowed_exemption(p).is_none());
         let scope_text = if endpoints_only {
             "every request through a non-approved endpoint"
         } else {
             "every request from outside the approved endpoints"
         };
-        let mut f = match self.coverage(&sel) {
-            Coverage::Gap(c) => Finding::new(rule, Status::Fail, self.gap_reason(&c)),
+        let mut f = match s.is_denied(&q) {
+            Coverage::Gap(w) => Finding::new(rule, Status::Fail, self.gap_reason(&w)),
             Coverage::Undecided(r) => Finding::new(
                 rule,
                 Status::Fail,
@@ -353,7 +410,7 @@ impl Questions<'_> {
                 if !exemptions.is_empty() {
                     reason.push_str(&format!(" (allowed exemptions: {})", exemptions.join(", ")));
                 }
-                Finding::new(rule, Status::Pass, reason)
+                Finding::new(rule, Status::Pass, self.pass_until(&q, reason))
             }
         };
         f.exemptions = exemptions;
@@ -363,12 +420,15 @@ impl Questions<'_> {
     fn reachable(&self) -> Finding {
         let rule = RuleId::S3VpceReachable;
         let s = self.space;
-        let approved_any = s.dims.get(s.network).is_some_and(|d| {
-            d.values
-                .iter()
-                .any(|v| matches!(v.info, Info::Network { approved: true, .. }))
-        });
-        if !approved_any {
+        let approved = |o: &OriginView<'_>| o.approved && o.plausible;
+        // In account mode only available endpoints of the bucket's own region carry requests.
+        let usable = |o: &OriginView<'_>| match self.view {
+            None => true,
+            Some(view) => o
+                .endpoint
+                .is_some_and(|e| view.available.iter().any(|a| a == e)),
+        };
+        if !s.has_origin(|o| o.approved) {
             let why = match self.view {
                 Some(view) => format!(
                     "no approved, available S3 gateway endpoint in {} (gateway endpoints serve only their own region): the bucket cannot be reached privately",
@@ -378,23 +438,8 @@ impl Questions<'_> {
             };
             return Finding::new(rule, Status::Fail, why);
         }
-        // In account mode only available endpoints of the bucket's own region carry requests.
-        let usable = |v: &crate::policy::space::DimValue| match self.view {
-            None => true,
-            Some(view) => v
-                .keys
-                .iter()
-                .find(|(k, _)| k == "aws:sourcevpce")
-                .and_then(|(_, vals)| vals.first())
-                .is_some_and(|e| view.available.contains(e)),
-        };
         if let Some(view) = self.view {
-            let any = s.dims.get(s.network).is_some_and(|d| {
-                d.values
-                    .iter()
-                    .any(|v| matches!(v.info, Info::Network { approved: true, .. }) && usable(v))
-            });
-            if !any {
+            if !s.has_origin(|o| o.approved && usable(o)) {
                 return Finding::new(
                     rule,
                     Status::Fail,
@@ -405,40 +450,31 @@ impl Questions<'_> {
                 );
             }
         }
+        let account = s.account().to_string();
+        let mut maybe: Vec<String> = Vec::new();
         for action in ["s3:GetObject", "s3:PutObject"] {
-            let Some(class) = s.class_of(action) else {
-                return Finding::new(
-                    rule,
-                    Status::Fail,
-                    format!("cannot evaluate: {action} is missing from the action catalog"),
-                );
-            };
-            let mut sel = s.select_all();
-            s.restrict(&mut sel, s.actres, |v| matches!(v.info, Info::ActionResource { class: c, object: true, .. } if c == class));
             // Any role session of the bucket's account (the probe role, roles the policy or the
-            // configuration names), signed with SigV4, not via a service.
-            s.restrict(&mut sel, s.principal, |v| {
-                matches!(&v.info, Info::Principal { principal, class }
-                    if principal.signature == Signature::SigV4
-                        && !principal.via_service
-                        && !matches!(class, PrincipalClass::Guard(_))
-                        && matches!(&principal.caller, Caller::RoleSession { account, .. } if *account == s.account))
-            });
-            s.restrict(&mut sel, s.network, |v| {
-                matches!(
-                    v.info,
-                    Info::Network {
-                        approved: true,
-                        plausible: true,
-                        ..
-                    }
-                ) && usable(v)
-            });
-            s.restrict(&mut sel, s.transport, |v| {
-                matches!(v.info, Info::Transport { tls: Some(_) })
-            });
-            match self.reach(&sel) {
+            // configuration names), signed with SigV4, not via a service, over TLS, through an
+            // approved endpoint.
+            let q = Question::all()
+                .actions(move |a| a.object && a.includes(action))
+                .principals(|p| {
+                    p.signature() == Signature::SigV4
+                        && !p.via_service()
+                        && !self.guards.iter().any(|g| matches!(p.class, PrincipalClass::Configured(c) if c == g))
+                        && matches!(p.caller(), Caller::RoleSession { account: a, .. } if *a == account)
+                })
+                .origins(|o| approved(o) && usable(o))
+                .transports(|t| matches!(t, Transport::Tls(_)));
+            match s.reach(&q) {
                 Reach::Open => continue,
+                Reach::MaybeDenied { witness, add } => {
+                    maybe.push(format!(
+                        "{action} may be denied (e.g. {}): a NotPrincipal deny lists only part of the caller's chain; add {}",
+                        witness.describe(),
+                        add.join(", ")
+                    ));
+                }
                 Reach::Undecided(reasons) => {
                     return Finding::new(
                         rule,
@@ -448,28 +484,22 @@ impl Questions<'_> {
                         ),
                     )
                 }
-                Reach::Denied => {}
+                Reach::Denied(w) => {
+                    let by = w.denied_by();
+                    return Finding::new(
+                        rule,
+                        Status::Fail,
+                        format!(
+                            "{action} by a same-account role session through the approved endpoints is denied (e.g. {}{}); the bucket is locked for everyone but the root user",
+                            w.describe(),
+                            if by.is_empty() { String::new() } else { format!(", by statement {}", by.join(", ")) }
+                        ),
+                    );
+                }
             }
-            // Every such request is denied: name one and the statement that denies it.
-            let sample: Choice = sel
-                .0
-                .iter()
-                .map(|a| a.first().copied().unwrap_or(0))
-                .collect();
-            let by: Vec<String> = s
-                .matching(&sample, false, Effect::Deny)
-                .into_iter()
-                .filter_map(|i| s.policy.statements.get(i).map(|st| st.label.clone()))
-                .collect();
-            return Finding::new(
-                rule,
-                Status::Fail,
-                format!(
-                    "{action} by a same-account role session through the approved endpoints is denied (e.g. {}{}); the bucket is locked for everyone but the root user",
-                    s.describe(&sample),
-                    if by.is_empty() { String::new() } else { format!(", by statement {}", by.join(", ")) }
-                ),
-            );
+        }
+        if !maybe.is_empty() {
+            return Finding::new(rule, Status::Warn, maybe.join("; "));
         }
         Finding::new(
             rule,
@@ -478,41 +508,19 @@ impl Questions<'_> {
         )
     }
 
-    fn simple_coverage(&self, rule: RuleId, sel: &Selection, fail: Status, what: &str) -> Finding {
-        match self.coverage(sel) {
-            Coverage::Denied => Finding::new(rule, Status::Pass, format!("every {what} is denied")),
-            Coverage::Gap(c) => Finding::new(rule, fail, self.gap_reason(&c)),
-            Coverage::Undecided(r) => Finding::new(
-                rule,
-                Status::Fail,
-                format!("cannot evaluate: {}", r.join("; ")),
-            ),
-        }
-    }
-
     fn tls(&self) -> Finding {
-        let s = self.space;
-        let mut sel = s.select_all();
-        s.restrict(&mut sel, s.transport, |v| {
-            matches!(v.info, Info::Transport { tls: None })
-        });
-        self.simple_coverage(
+        self.coverage_finding(
             RuleId::S3Tls,
-            &sel,
+            &Question::all().transports(|t| t == Transport::PlainHttp),
             Status::Fail,
             "plain-HTTP request (aws:SecureTransport false)",
         )
     }
 
     fn sigv4(&self) -> Finding {
-        let s = self.space;
-        let mut sel = s.select_all();
-        s.restrict(&mut sel, s.principal, |v| {
-            matches!(&v.info, Info::Principal { principal, .. } if principal.signature != Signature::SigV4)
-        });
-        self.simple_coverage(
+        self.coverage_finding(
             RuleId::S3SigV4,
-            &sel,
+            &Question::all().principals(|p| p.signature() != Signature::SigV4),
             sigv4_status(self.params),
             "SigV2 and unsigned request",
         )
@@ -527,129 +535,69 @@ impl Questions<'_> {
                 "RequireTlsVersion is not set (S3 itself refuses TLS below 1.2)",
             );
         };
-        let s = self.space;
-        let mut sel = s.select_all();
-        s.restrict(
-            &mut sel,
-            s.transport,
-            |v| matches!(v.info, Info::Transport { tls: Some(t) } if t < min),
-        );
-        if sel.0.get(s.transport).is_some_and(|a| a.is_empty()) {
+        if min == TlsVersion::V1_0 {
             return Finding::new(
                 rule,
                 Status::Pass,
-                format!("no TLS version below {min:.1} exists"),
+                format!("no TLS version below {min} exists"),
             );
         }
-        self.simple_coverage(
+        self.coverage_finding(
             rule,
-            &sel,
+            &Question::all().transports(move |t| matches!(t, Transport::Tls(v) if v < min)),
             Status::Fail,
-            &format!("request over TLS below {min:.1}"),
+            &format!("request over TLS below {min}"),
         )
     }
 
     fn public_grant(&self) -> Finding {
         let rule = RuleId::S3NoPublicGrant;
-        let s = self.space;
-        for (i, st) in s.policy.statements.iter().enumerate() {
-            if st.effect != Effect::Allow
-                || !(st.principal.negated || st.principal.names_everyone())
-            {
-                continue;
-            }
-            let mut sel = s.select_all();
-            s.restrict(&mut sel, s.network, |v| {
-                matches!(
-                    v.info,
-                    Info::Network {
-                        approved: false,
-                        ..
-                    }
-                )
-            });
-            // The statement can match when every dimension has a value it possibly matches.
-            let mut witness: Choice = Vec::with_capacity(sel.0.len());
-            for (d, allowed) in sel.0.iter().enumerate() {
-                match allowed
-                    .iter()
-                    .find(|&&v| s.tri(i, d, v) != crate::policy::tri::Tri::No)
-                {
-                    Some(&v) => witness.push(v),
-                    None => break,
-                }
-            }
-            if witness.len() == sel.0.len() {
-                let who = if st.principal.negated {
+        let q = Question::all().origins(|o| !o.approved);
+        match self.space.public_grant(&q) {
+            Some((label, negated, w)) => {
+                let who = if negated {
                     "everyone not listed in `NotPrincipal`"
                 } else {
                     "everyone (`*`)"
                 };
-                return Finding::new(
+                Finding::new(
                     rule,
                     Status::Fail,
                     format!(
-                        "statement {} allows {who} without limiting it to approved endpoints or VPCs, e.g. {}",
-                        st.label,
-                        s.describe(&witness)
+                        "statement {label} allows {who} without limiting it to approved endpoints or VPCs, e.g. {}",
+                        w.describe()
                     ),
-                );
+                )
             }
+            None => Finding::new(
+                rule,
+                Status::Pass,
+                "no Allow statement grants everyone access from outside the approved endpoints",
+            ),
         }
-        Finding::new(
-            rule,
-            Status::Pass,
-            "no Allow statement grants everyone access from outside the approved endpoints",
-        )
     }
 
     fn guard_access(&self) -> Finding {
         let rule = RuleId::S3GuardAccess;
         let s = self.space;
         let mut blocked: Vec<String> = Vec::new();
-        let guards: Vec<String> = s
-            .dims
-            .get(s.principal)
-            .map(|d| {
-                let mut g: Vec<String> = Vec::new();
-                for v in &d.values {
-                    if let Info::Principal {
-                        class: PrincipalClass::Guard(arn),
-                        ..
-                    } = &v.info
-                    {
-                        if !g.contains(arn) {
-                            g.push(arn.clone());
-                        }
-                    }
-                }
-                g
-            })
-            .unwrap_or_default();
-        for g in &guards {
+        let mut maybe: Vec<String> = Vec::new();
+        for g in self.guards {
             for action in GUARD_ACTIONS {
-                let Some(class) = s.class_of(action) else {
-                    continue;
-                };
-                let mut sel = s.select_all();
-                s.restrict(&mut sel, s.actres, |v| matches!(v.info, Info::ActionResource { class: c, object: false, .. } if c == class));
-                s.restrict(&mut sel, s.principal, |v| {
-                    matches!(&v.info, Info::Principal { principal, class: PrincipalClass::Guard(a) } if a == g && principal.signature == Signature::SigV4)
-                });
-                s.restrict(&mut sel, s.network, |v| {
-                    matches!(
-                        v.info,
-                        Info::Network {
-                            endpoint: false,
-                            ..
-                        }
-                    )
-                });
-                s.restrict(&mut sel, s.transport, |v| {
-                    matches!(v.info, Info::Transport { tls: Some(_) })
-                });
-                match self.reach(&sel) {
+                let q = Question::all()
+                    .actions(move |a| !a.object && a.includes(action))
+                    .principals(|p| {
+                        matches!(p.class, PrincipalClass::Configured(c) if c == g)
+                            && p.signature() == Signature::SigV4
+                    })
+                    .origins(|o| o.is_public())
+                    .transports(|t| matches!(t, Transport::Tls(_)));
+                match s.reach(&q) {
                     Reach::Open => {}
+                    Reach::MaybeDenied { add, .. } => {
+                        maybe.push(format!("{g} ({action}; add {})", add.join(", ")));
+                        break;
+                    }
                     Reach::Undecided(reasons) => {
                         return Finding::new(
                             rule,
@@ -659,25 +607,30 @@ impl Questions<'_> {
                             ),
                         )
                     }
-                    Reach::Denied => {
+                    Reach::Denied(_) => {
                         blocked.push(format!("{g} ({action})"));
                         break;
                     }
                 }
             }
         }
-        if blocked.is_empty() {
-            Finding::new(rule, Status::Pass, "the guard's principals and AWS Config's recorder can read the bucket's configuration")
-        } else {
-            Finding::new(
-                rule,
-                Status::Warn,
-                format!(
-                    "denied from outside the VPC, so the guard or AWS Config cannot read the bucket's configuration: {}; exempt them (e.g. ArnNotLike aws:PrincipalArn) or run the guard inside the VPC",
-                    blocked.join(", ")
-                ),
-            )
+        if blocked.is_empty() && maybe.is_empty() {
+            return Finding::new(rule, Status::Pass, "the guard's principals and AWS Config's recorder can read the bucket's configuration");
         }
+        let mut parts = Vec::new();
+        if !blocked.is_empty() {
+            parts.push(format!(
+                "denied from outside the VPC, so the guard or AWS Config cannot read the bucket's configuration: {}; exempt them (e.g. ArnNotLike aws:PrincipalArn) or run the guard inside the VPC",
+                blocked.join(", ")
+            ));
+        }
+        if !maybe.is_empty() {
+            parts.push(format!(
+                "possibly denied from outside the VPC: a NotPrincipal deny lists only part of the chain of {}",
+                maybe.join(", ")
+            ));
+        }
+        Finding::new(rule, Status::Warn, parts.join("; "))
     }
 }
 
@@ -743,25 +696,36 @@ pub fn acls_disabled_finding(ownership: &Fact<String>) -> Finding {
 
 /// The region view of the account's S3 gateway endpoints.
 pub fn region_view(net: &NetworkFacts) -> RegionView {
-    let s3 = format!("com.amazonaws.{}.s3", net.region);
-    RegionView {
-        region: net.region.clone(),
-        endpoints: net
-            .endpoints
-            .iter()
-            .filter(|e| e.service_name == s3 && e.endpoint_type.eq_ignore_ascii_case("Gateway"))
-            .map(|e| (e.id.clone(), e.vpc_id.clone()))
-            .collect(),
-        available: net.s3_gateways().map(|e| e.id.clone()).collect(),
+    RegionView::from_endpoints(&net.region, &net.endpoints)
+}
+
+impl RegionView {
+    /// From the region's VPC endpoints (any service: only its S3 gateways are kept).
+    pub fn from_endpoints(region: &str, endpoints: &[Endpoint]) -> RegionView {
+        let s3 = format!("com.amazonaws.{region}.s3");
+        RegionView {
+            region: region.to_string(),
+            endpoints: endpoints
+                .iter()
+                .filter(|e| e.service_name == s3 && e.endpoint_type.eq_ignore_ascii_case("Gateway"))
+                .map(|e| (e.id.clone(), e.vpc_id.clone()))
+                .collect(),
+            available: endpoints
+                .iter()
+                .filter(|e| e.is_available_s3_gateway(region))
+                .map(|e| e.id.clone())
+                .collect(),
+        }
     }
 }
 
-/// Evaluate one bucket in account mode: its facts, the account's, and its region's network.
+/// Evaluate one bucket in account mode: its facts, the account's, and its region's S3
+/// endpoints (`Err`: they could not be read, and `S3-VPCE-REACHABLE` FAILs with that reason).
 /// Default approved endpoints: every available S3 gateway endpoint of the region.
 pub fn evaluate_bucket(
     obs: &BucketObservation,
     account: &AccountFacts,
-    net: Result<&NetworkFacts, &str>,
+    net: Result<&RegionView, &str>,
     params: &BucketParams,
     now: f64,
 ) -> Evaluation {
@@ -779,13 +743,13 @@ pub fn evaluate_bucket(
     if params.account_id.is_none() {
         params.account_id = account.account_id.clone();
     }
+    params.partition = Partition::of_region(&facts.region);
     let view = match net {
-        Ok(n) => {
-            let v = region_view(n);
+        Ok(v) => {
             if params.approved_vpce.is_empty() {
                 params.approved_vpce = v.available.clone();
             }
-            v
+            v.clone()
         }
         // Without the network, no endpoint is known to carry requests (fail closed).
         Err(_) => RegionView {
@@ -809,26 +773,18 @@ pub fn evaluate_bucket(
             }
         },
     };
-    let mut findings = bucket_findings(
+    let account_mode = AccountMode {
+        view: &view,
+        network_error: net.err(),
+    };
+    let findings = bucket_findings(
         &facts.name,
         state,
         &params,
-        Some(&view),
+        Some(account_mode),
         now,
         public_access_block_finding(&facts.public_access_block, &account.public_access_block),
         acls_disabled_finding(&facts.ownership),
     );
-    if let Err(why) = net {
-        for f in findings
-            .iter_mut()
-            .filter(|f| f.rule == RuleId::S3VpceReachable)
-        {
-            *f = Finding::new(
-                RuleId::S3VpceReachable,
-                Status::Fail,
-                format!("cannot read the network of {}: {why}", facts.region),
-            );
-        }
-    }
     Evaluation::new(facts.name.clone(), findings)
 }

@@ -142,6 +142,28 @@ impl Finding {
             exemptions: Vec::new(),
         }
     }
+
+    /// A rule switched off with `DisabledRules` / `--skip-rule`.
+    pub fn disabled(rule: RuleId) -> Self {
+        Finding::new(rule, Status::NotApplicable, DISABLED_REASON)
+    }
+}
+
+/// The reason of a rule switched off by configuration.
+pub const DISABLED_REASON: &str = "disabled by configuration";
+
+/// Replace the findings of disabled rules by `NOT_APPLICABLE` "disabled by configuration".
+pub fn apply_disabled(findings: Vec<Finding>, disabled: &[RuleId]) -> Vec<Finding> {
+    findings
+        .into_iter()
+        .map(|f| {
+            if disabled.contains(&f.rule) {
+                Finding::disabled(f.rule)
+            } else {
+                f
+            }
+        })
+        .collect()
 }
 
 /// A resource's compliance as AWS Config spells it.

@@ -3,23 +3,30 @@
 
 use crate::facts::{EgressRule, Endpoint, NetworkFacts, Vpc};
 use crate::policy::context::Caller;
-use crate::policy::space::{Info, Scope, Space};
+use crate::policy::keys;
+use crate::policy::space::{Question, Scope, Space};
 use crate::policy::PolicyDocument;
 
-use super::{Evaluation, Finding, RuleId, Status};
+use super::{apply_disabled, Evaluation, Finding, RuleId, Status};
 
 /// The policy AWS attaches to an endpoint created without one: full access.
 pub const DEFAULT_ENDPOINT_POLICY: &str =
     r#"{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*","Principal":"*"}]}"#;
 
 /// Evaluate one VPC of a region.
+/// Rules in `disabled` (`DisabledRules`; bucket rule ids are ignored here) are
+/// `NOT_APPLICABLE` and not evaluated.
 pub fn evaluate_vpc(
     vpc: &Vpc,
     net: &NetworkFacts,
     account_id: Option<&str>,
+    disabled: &[RuleId],
     now: f64,
 ) -> Evaluation {
-    Evaluation::new(vpc.id.clone(), vpc_findings(vpc, net, account_id, now))
+    Evaluation::new(
+        vpc.id.clone(),
+        apply_disabled(vpc_findings(vpc, net, account_id, disabled, now), disabled),
+    )
 }
 
 /// The five network findings, in catalog order.
@@ -27,6 +34,7 @@ pub fn vpc_findings(
     vpc: &Vpc,
     net: &NetworkFacts,
     account_id: Option<&str>,
+    disabled: &[RuleId],
     now: f64,
 ) -> Vec<Finding> {
     let gateways: Vec<&Endpoint> = net.s3_gateways().filter(|e| e.vpc_id == vpc.id).collect();
@@ -78,7 +86,11 @@ pub fn vpc_findings(
             Status::Pass,
             format!("available S3 gateway endpoint {}", ids.join(", ")),
         ),
-        endpoint_policy_finding(&gateways, account_id, now),
+        if disabled.contains(&RuleId::NetEndpointPolicy) {
+            Finding::disabled(RuleId::NetEndpointPolicy)
+        } else {
+            endpoint_policy_finding(&gateways, account_id, now)
+        },
         routes_finding(vpc, net, &gateways),
         dns,
         sg_egress_finding(vpc, net),
@@ -203,7 +215,11 @@ fn foreign_principal_allowed(
             continue;
         }
         for r in &st.resource.values {
-            if let Some(rest) = r.strip_prefix("arn:aws:s3:::") {
+            // `arn:<partition>:s3:::<bucket>[/key]`, in any partition.
+            let rest = crate::policy::glob::arn_parts(r)
+                .filter(|p| p[2] == "s3" && p[3].is_empty() && p[4].is_empty())
+                .map(|p| p[5]);
+            if let Some(rest) = rest {
                 let name = rest.split('/').next().unwrap_or(rest);
                 if !name.is_empty()
                     && !crate::policy::glob::is_pattern(name)
@@ -236,43 +252,36 @@ fn foreign_principal_allowed_on(
     let space = Space::with_all_statements(doc, &scope).map_err(|e| e.0)?;
     let names_org = doc.statements.iter().any(|s| {
         s.conditions.iter().any(|c| {
-            c.key.eq_ignore_ascii_case("aws:PrincipalOrgID")
-                || c.key.eq_ignore_ascii_case("aws:ResourceOrgID")
+            c.key.eq_ignore_ascii_case(keys::PRINCIPAL_ORG_ID)
+                || c.key.eq_ignore_ascii_case(keys::RESOURCE_ORG_ID)
         })
     });
     let org_constants: Vec<String> = doc
         .statements
         .iter()
         .flat_map(|s| s.conditions.iter())
-        .filter(|c| c.key.eq_ignore_ascii_case("aws:PrincipalOrgID"))
+        .filter(|c| c.key.eq_ignore_ascii_case(keys::PRINCIPAL_ORG_ID))
         .flat_map(|c| c.values.iter().cloned())
         .collect();
-    let own = space.account.clone();
-    let mut sel = space.select_all();
-    space.restrict(&mut sel, space.network, |v| through(v, endpoint));
-    space.restrict(&mut sel, space.principal, |v| {
-        let Info::Principal { principal, .. } = &v.info else {
-            return false;
-        };
-        let outside_account = match &principal.caller {
-            Caller::Service { .. } => false,
-            c => c.account() != Some(own.as_str()),
-        };
-        if !outside_account {
-            return false;
-        }
-        if names_org {
-            // Outside the organization too: no organization id the policy names.
-            let org = v
-                .keys
-                .iter()
-                .find(|(k, _)| k == "aws:principalorgid")
-                .and_then(|(_, x)| x.first());
-            return !org.is_some_and(|o| org_constants.contains(o));
-        }
-        true
-    });
-    Ok(space.find_allowed(&sel).map(|(_, c)| space.describe(&c)))
+    let own = space.account().to_string();
+    let q = Question::all()
+        .origins(|o| o.endpoint == Some(endpoint))
+        .principals(|p| {
+            let outside_account = match p.caller() {
+                Caller::Service { .. } => false,
+                c => c.account() != Some(own.as_str()),
+            };
+            if !outside_account {
+                return false;
+            }
+            if names_org {
+                // Outside the organization too: no organization id the policy names.
+                let org = p.attr(keys::PRINCIPAL_ORG_ID).and_then(|x| x.first());
+                return !org.is_some_and(|o| org_constants.contains(o));
+            }
+            true
+        });
+    Ok(space.find_allowed(&q).map(|w| w.describe()))
 }
 
 /// A request through `endpoint` by the account's own principal to another account's bucket
@@ -286,19 +295,11 @@ fn foreign_bucket_allowed(
     let mut scope = endpoint_scope(endpoint, account_id, "vpce-guard-foreign-bucket", now);
     scope.resource_account = Some("999999999999".into());
     let space = Space::with_all_statements(doc, &scope).map_err(|e| e.0)?;
-    let own = space.account.clone();
-    let mut sel = space.select_all();
-    space.restrict(&mut sel, space.network, |v| through(v, endpoint));
-    space.restrict(&mut sel, space.principal, |v| {
-        matches!(&v.info, Info::Principal { principal, .. } if principal.caller.account() == Some(own.as_str()))
-    });
-    Ok(space.find_allowed(&sel).map(|(_, c)| space.describe(&c)))
-}
-
-fn through(v: &crate::policy::space::DimValue, endpoint: &str) -> bool {
-    v.keys
-        .iter()
-        .any(|(k, vals)| k == "aws:sourcevpce" && vals.iter().any(|x| x == endpoint))
+    let own = space.account().to_string();
+    let q = Question::all()
+        .origins(|o| o.endpoint == Some(endpoint))
+        .principals(|p| p.caller().account() == Some(own.as_str()));
+    Ok(space.find_allowed(&q).map(|w| w.describe()))
 }
 
 /// `NET-ROUTES`: every route table the VPC's subnets use has the endpoint's prefix-list route.

@@ -3,6 +3,10 @@
 
 use thiserror::Error;
 
+use super::RuleId;
+
+pub use crate::policy::values::{Partition, TlsVersion};
+
 /// An invalid parameter, named both as Config and as the CLI spell it.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("invalid parameter `{param}` ({flag}) value `{value}`: {why}")]
@@ -28,9 +32,17 @@ pub struct BucketParams {
     /// `RequireSigV4`.
     pub require_sigv4: bool,
     /// `RequireTlsVersion`.
-    pub require_tls_version: Option<f64>,
+    pub require_tls_version: Option<TlsVersion>,
     /// The bucket owner's account (`--account-id`); `None`: unknown.
     pub account_id: Option<String>,
+    /// `DisabledRules` / `--skip-rule`: reported `NOT_APPLICABLE`, never change compliance.
+    /// One list feeds both Config rules: each rule ignores the other's ids.
+    pub disabled_rules: Vec<RuleId>,
+    /// The partition of the bucket's ARNs (`--partition`; in account mode, the region's).
+    pub partition: Partition,
+    /// AWS Config's recorder role, when known (account mode: the role the account's
+    /// configuration recorder uses); `None`: the service-linked role of the bucket's account.
+    pub config_role: Option<String>,
 }
 
 fn err(param: &'static str, flag: &'static str, value: &str, why: impl Into<String>) -> ParamError {
@@ -116,24 +128,56 @@ impl BucketParams {
     }
 
     /// Parse `RequireTlsVersion`: 1.0 to 1.3.
-    pub fn parse_tls_version(v: &str) -> Result<f64, ParamError> {
-        let t = v.trim();
-        match t {
-            "1.0" | "1.1" | "1.2" | "1.3" => t.parse::<f64>().map_err(|_| {
-                err(
-                    "RequireTlsVersion",
-                    "--require-tls-version",
-                    v,
-                    "not a number",
-                )
-            }),
-            _ => Err(err(
+    pub fn parse_tls_version(v: &str) -> Result<TlsVersion, ParamError> {
+        TlsVersion::parse(v).ok_or_else(|| {
+            err(
                 "RequireTlsVersion",
                 "--require-tls-version",
                 v,
                 "expected one of 1.0, 1.1, 1.2, 1.3",
-            )),
+            )
+        })
+    }
+
+    /// Parse `DisabledRules` / `--skip-rule` ids: any catalog id (bucket or network rule);
+    /// an unknown id is an error naming it.
+    pub fn parse_disabled_rules<S: AsRef<str>>(ids: &[S]) -> Result<Vec<RuleId>, ParamError> {
+        let mut out = Vec::new();
+        for id in ids {
+            let id = id.as_ref().trim();
+            if id.is_empty() {
+                continue;
+            }
+            let rule = RuleId::parse(id).ok_or_else(|| {
+                err(
+                    "DisabledRules",
+                    "--skip-rule",
+                    id,
+                    "unknown rule id (expected a catalog id such as `S3-TLS` or `NET-DNS`)",
+                )
+            })?;
+            if !out.contains(&rule) {
+                out.push(rule);
+            }
         }
+        Ok(out)
+    }
+
+    /// Parse `--partition`: `aws`, `aws-cn` or `aws-us-gov`.
+    pub fn parse_partition(v: &str) -> Result<Partition, ParamError> {
+        Partition::parse(v).ok_or_else(|| {
+            err(
+                "Partition",
+                "--partition",
+                v,
+                "expected one of aws, aws-cn, aws-us-gov",
+            )
+        })
+    }
+
+    /// Is this rule disabled by configuration?
+    pub fn is_disabled(&self, rule: RuleId) -> bool {
+        self.disabled_rules.contains(&rule)
     }
 
     /// Parse `RequireSigV4`: `true` / `false` (any case).
@@ -163,8 +207,24 @@ mod tests {
         let e = p.validate().unwrap_err();
         assert_eq!(e.param, "ApprovedVpceIds");
         assert!(e.to_string().contains("`vpc-123`"));
-        assert!(BucketParams::parse_tls_version("1.4").is_err());
-        assert_eq!(BucketParams::parse_tls_version("1.3").unwrap(), 1.3);
+        let e = BucketParams::parse_tls_version("1.4").unwrap_err();
+        assert_eq!(e.param, "RequireTlsVersion");
+        assert!(e.to_string().contains("`1.4`"), "{e}");
+        assert_eq!(
+            BucketParams::parse_tls_version("1.3").unwrap(),
+            TlsVersion::V1_3
+        );
+        let e = BucketParams::parse_disabled_rules(&["S3-TLS", "S3-NOPE"]).unwrap_err();
+        assert_eq!(e.param, "DisabledRules");
+        assert!(e.to_string().contains("`S3-NOPE`"), "{e}");
+        assert_eq!(
+            BucketParams::parse_disabled_rules(&["S3-TLS", " NET-DNS ", "", "S3-TLS"]).unwrap(),
+            vec![RuleId::S3Tls, RuleId::NetDns]
+        );
+        assert_eq!(Partition::of_region("cn-north-1"), Partition::AwsCn);
+        assert_eq!(Partition::of_region("us-gov-west-1"), Partition::AwsUsGov);
+        assert_eq!(Partition::of_region("eu-west-1"), Partition::Aws);
+        assert!(BucketParams::parse_partition("aws-eu").is_err());
         assert_eq!(split_list(" a, ,b,"), vec!["a", "b"]);
         let ok = BucketParams {
             approved_vpce: vec!["vpce-1a2b3c4d".into(), "vpce-0123456789abcdef0".into()],

@@ -1,0 +1,131 @@
+//! The dimensions of the request space and their values.
+
+use super::super::catalog::S3Action;
+use super::super::context::Principal;
+use super::super::values::TlsVersion;
+
+/// What a dimension ranges over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DimKind {
+    ActionResource,
+    Principal,
+    Network,
+    Transport,
+    Fixed,
+    /// Any other condition key (lower-cased).
+    Free(String),
+}
+
+/// The role a principal value plays in the questions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalClass {
+    /// The probe role session of the bucket's own account.
+    SameAccount,
+    OtherAccount,
+    Anonymous,
+    Root,
+    Service,
+    ViaService,
+    /// A principal the caller asked for (its ARN pattern, as given in
+    /// [`Scope::configured_principals`](super::Scope)).
+    Configured(String),
+    /// A principal the policy names.
+    Named,
+}
+
+/// Extra facts about a dimension value, for restricting questions and describing answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Info {
+    ActionResource {
+        class: usize,
+        resource: String,
+        object: bool,
+    },
+    Principal {
+        principal: Principal,
+        class: PrincipalClass,
+    },
+    Network {
+        approved: bool,
+        /// The VPC endpoint (`None`: the public internet).
+        endpoint: Option<String>,
+        vpc: Option<String>,
+        /// The endpoint's VPC is known, approved or unknown-but-fresh; false when an endpoint
+        /// of unknown home is paired with a VPC id the policy names (possible, not assumed).
+        plausible: bool,
+    },
+    Transport {
+        tls: Option<TlsVersion>,
+    },
+    /// A time of evaluation: `now`, or a later instant at a boundary the policy names.
+    Time {
+        now: bool,
+        at: f64,
+    },
+    Plain,
+}
+
+/// One value of a dimension.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DimValue {
+    pub label: String,
+    /// Condition keys (lower-cased) this value sets.
+    pub keys: Vec<(String, Vec<String>)>,
+    pub info: Info,
+}
+
+impl DimValue {
+    pub(crate) fn lookup(&self, key_lc: &str) -> Option<&[String]> {
+        self.keys
+            .iter()
+            .find(|(k, _)| k == key_lc)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// One dimension.
+#[derive(Debug, Clone)]
+pub struct Dim {
+    pub kind: DimKind,
+    pub values: Vec<DimValue>,
+}
+
+/// A class of S3 actions the policy's patterns cannot tell apart.
+#[derive(Debug, Clone)]
+pub struct ActionClass {
+    pub actions: Vec<&'static S3Action>,
+}
+
+impl ActionClass {
+    /// A representative: a well-known action if the class has one.
+    pub(crate) fn representative(&self) -> &'static str {
+        const PREFERRED: [&str; 6] = [
+            "s3:getobject",
+            "s3:putobject",
+            "s3:listbucket",
+            "s3:deleteobject",
+            "s3:getbucketpolicy",
+            "s3:putbucketpolicy",
+        ];
+        for p in PREFERRED {
+            if let Some(a) = self.actions.iter().find(|a| a.name_lc == p) {
+                return &a.name;
+            }
+        }
+        self.actions
+            .first()
+            .map(|a| a.name.as_str())
+            .unwrap_or("s3:*")
+    }
+
+    pub(crate) fn label(&self) -> String {
+        match self.actions.len() {
+            0 | 1 => self.representative().to_string(),
+            n => format!("{} (+{} alike)", self.representative(), n - 1),
+        }
+    }
+}
+
+/// Why the space could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooComplex(pub String);

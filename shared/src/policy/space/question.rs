@@ -1,0 +1,545 @@
+//! The questions rules ask of a [`Space`], in the project's own types, and their answers.
+//!
+//! A [`Question`] narrows the request contexts by what rules talk about — the action, the
+//! principal, the network origin, the transport — and never by dimension index or key string.
+//! The answers carry a [`Witness`]: one concrete request context, which can describe itself,
+//! name the Deny statement closest to covering it, and become a
+//! [`RequestContext`](crate::policy::RequestContext) for the concrete evaluator.
+
+use super::super::catalog::S3Action;
+use super::super::context::{Caller, Principal, RequestContext, Signature};
+use super::super::model::Effect;
+use super::super::tri::Tri;
+use super::super::values::TlsVersion;
+use super::dims::{DimKind, Info, PrincipalClass};
+use super::{Choice, Mode, Selection, Space};
+
+/// An action class paired with a resource.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionView<'a> {
+    /// Every action of the class (the policy's patterns cannot tell them apart).
+    pub actions: &'a [&'static S3Action],
+    /// The resource is an object ARN (else the bucket ARN).
+    pub object: bool,
+    pub resource: &'a str,
+}
+
+impl ActionView<'_> {
+    /// Is `action` (any case) one of the class's actions?
+    pub fn includes(&self, action: &str) -> bool {
+        self.actions
+            .iter()
+            .any(|a| a.name.eq_ignore_ascii_case(action))
+    }
+}
+
+/// A principal value: who asks, how it signs, and the principal-scoped keys it carries.
+#[derive(Debug, Clone, Copy)]
+pub struct PrincipalView<'a> {
+    pub principal: &'a Principal,
+    pub class: &'a PrincipalClass,
+    pub label: &'a str,
+    keys: &'a [(String, Vec<String>)],
+}
+
+impl<'a> PrincipalView<'a> {
+    pub fn caller(&self) -> &'a Caller {
+        &self.principal.caller
+    }
+
+    pub fn signature(&self) -> Signature {
+        self.principal.signature
+    }
+
+    pub fn via_service(&self) -> bool {
+        self.principal.via_service
+    }
+
+    /// The values of a principal-scoped key (a [`keys`](crate::policy::keys) constant).
+    pub fn attr(&self, key: &str) -> Option<&'a [String]> {
+        self.keys
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// A network origin.
+#[derive(Debug, Clone, Copy)]
+pub struct OriginView<'a> {
+    /// Through an approved endpoint or an endpoint of an approved VPC.
+    pub approved: bool,
+    /// The endpoint (`None`: the public internet).
+    pub endpoint: Option<&'a str>,
+    pub vpc: Option<&'a str>,
+    /// The endpoint's VPC is known, approved or fresh (false: an endpoint of unknown home
+    /// paired with a VPC the policy names — possible, not assumed).
+    pub plausible: bool,
+}
+
+impl OriginView<'_> {
+    pub fn is_public(&self) -> bool {
+        self.endpoint.is_none()
+    }
+}
+
+/// How a request travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tls(TlsVersion),
+    PlainHttp,
+}
+
+type ActionFilter<'a> = Option<Box<dyn Fn(&ActionView<'_>) -> bool + 'a>>;
+type PrincipalFilter<'a> = Option<Box<dyn Fn(&PrincipalView<'_>) -> bool + 'a>>;
+type OriginFilter<'a> = Option<Box<dyn Fn(&OriginView<'_>) -> bool + 'a>>;
+type TransportFilter<'a> = Option<Box<dyn Fn(&Transport) -> bool + 'a>>;
+
+/// A set of request contexts, narrowed by predicates in the project's own types.
+#[derive(Default)]
+pub struct Question<'a> {
+    action: ActionFilter<'a>,
+    principal: PrincipalFilter<'a>,
+    origin: OriginFilter<'a>,
+    transport: TransportFilter<'a>,
+}
+
+impl std::fmt::Debug for Question<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Question")
+            .field("action", &self.action.is_some())
+            .field("principal", &self.principal.is_some())
+            .field("origin", &self.origin.is_some())
+            .field("transport", &self.transport.is_some())
+            .finish()
+    }
+}
+
+impl<'a> Question<'a> {
+    /// Every request context (at the time of evaluation).
+    pub fn all() -> Self {
+        Question::default()
+    }
+
+    pub fn actions(mut self, f: impl Fn(&ActionView<'_>) -> bool + 'a) -> Self {
+        self.action = Some(Box::new(move |v: &ActionView<'_>| f(v)));
+        self
+    }
+
+    pub fn principals(mut self, f: impl Fn(&PrincipalView<'_>) -> bool + 'a) -> Self {
+        self.principal = Some(Box::new(move |v: &PrincipalView<'_>| f(v)));
+        self
+    }
+
+    pub fn origins(mut self, f: impl Fn(&OriginView<'_>) -> bool + 'a) -> Self {
+        self.origin = Some(Box::new(move |v: &OriginView<'_>| f(v)));
+        self
+    }
+
+    pub fn transports(mut self, f: impl Fn(Transport) -> bool + 'a) -> Self {
+        self.transport = Some(Box::new(move |t: &Transport| f(*t)));
+        self
+    }
+}
+
+/// Is every context of a question denied?
+#[derive(Debug)]
+pub enum Coverage<'s> {
+    Denied,
+    /// A context that is certainly not denied.
+    Gap(Witness<'s>),
+    /// Only statements the engine cannot evaluate stand between a context and a gap.
+    Undecided(Vec<String>),
+}
+
+/// Can some context of a question get through?
+#[derive(Debug)]
+pub enum Reach<'s> {
+    /// A context that is certainly not denied.
+    Open,
+    /// Only a `NotPrincipal` Deny that lists part of the caller's chain denies the witness:
+    /// AWS says such a deny *might* apply. `add` names the ARNs that would complete the chain.
+    MaybeDenied {
+        witness: Witness<'s>,
+        add: Vec<String>,
+    },
+    /// Only statements the engine cannot evaluate deny every context.
+    Undecided(String),
+    /// Every context is denied (the witness is one, with its statements).
+    Denied(Witness<'s>),
+}
+
+/// One concrete request context of a space.
+#[derive(Debug, Clone)]
+pub struct Witness<'s> {
+    space: &'s Space,
+    choice: Choice,
+}
+
+impl Space {
+    fn select(&self, q: &Question<'_>) -> Selection {
+        let mut sel = self.select_all();
+        for (d, dim) in self.dims.iter().enumerate() {
+            let Some(allowed) = sel.0.get_mut(d) else {
+                continue;
+            };
+            allowed.retain(|&i| {
+                let Some(v) = dim.values.get(i) else {
+                    return false;
+                };
+                match (&dim.kind, &v.info) {
+                    (
+                        DimKind::ActionResource,
+                        Info::ActionResource {
+                            class,
+                            resource,
+                            object,
+                        },
+                    ) => q.action.as_ref().is_none_or(|f| {
+                        let actions = self
+                            .classes
+                            .get(*class)
+                            .map(|c| c.actions.as_slice())
+                            .unwrap_or(&[]);
+                        f(&ActionView {
+                            actions,
+                            object: *object,
+                            resource,
+                        })
+                    }),
+                    (DimKind::Principal, Info::Principal { principal, class }) => {
+                        q.principal.as_ref().is_none_or(|f| {
+                            f(&PrincipalView {
+                                principal,
+                                class,
+                                label: &v.label,
+                                keys: &v.keys,
+                            })
+                        })
+                    }
+                    (
+                        DimKind::Network,
+                        Info::Network {
+                            approved,
+                            endpoint,
+                            vpc,
+                            plausible,
+                        },
+                    ) => q.origin.as_ref().is_none_or(|f| {
+                        f(&OriginView {
+                            approved: *approved,
+                            endpoint: endpoint.as_deref(),
+                            vpc: vpc.as_deref(),
+                            plausible: *plausible,
+                        })
+                    }),
+                    (DimKind::Transport, Info::Transport { tls }) => {
+                        q.transport.as_ref().is_none_or(|f| {
+                            f(&match tls {
+                                Some(t) => Transport::Tls(*t),
+                                None => Transport::PlainHttp,
+                            })
+                        })
+                    }
+                    _ => true,
+                }
+            });
+        }
+        sel
+    }
+
+    fn witness(&self, choice: Choice) -> Witness<'_> {
+        Witness {
+            space: self,
+            choice,
+        }
+    }
+
+    fn coverage_of(&self, sel: &Selection) -> Coverage<'_> {
+        if let Some(c) = self.find_undenied(sel, Mode::May) {
+            return Coverage::Gap(self.witness(c));
+        }
+        if self.has_unknown() {
+            if let Some(c) = self.find_undenied(sel, Mode::Must) {
+                let may = self.matching(&c, Mode::May, Effect::Deny);
+                let must = self.matching(&c, Mode::Must, Effect::Deny);
+                let undecided: Vec<usize> = may.into_iter().filter(|i| !must.contains(i)).collect();
+                let mut reasons = self.unknown_reasons(&undecided);
+                if reasons.is_empty() {
+                    reasons.push("a statement cannot be evaluated".into());
+                }
+                return Coverage::Undecided(reasons);
+            }
+        }
+        Coverage::Denied
+    }
+
+    /// Is there a network origin that `f` accepts?
+    pub fn has_origin(&self, f: impl Fn(&OriginView<'_>) -> bool) -> bool {
+        self.dims.get(self.network).is_some_and(|d| {
+            d.values.iter().any(|v| match &v.info {
+                Info::Network {
+                    approved,
+                    endpoint,
+                    vpc,
+                    plausible,
+                } => f(&OriginView {
+                    approved: *approved,
+                    endpoint: endpoint.as_deref(),
+                    vpc: vpc.as_deref(),
+                    plausible: *plausible,
+                }),
+                _ => false,
+            })
+        })
+    }
+
+    /// Is every context of `q` explicitly denied? A `NotPrincipal` Deny that lists only part
+    /// of a caller's chain counts as not denying that caller.
+    pub fn is_denied(&self, q: &Question<'_>) -> Coverage<'_> {
+        self.coverage_of(&self.select(q))
+    }
+
+    /// When every context of `q` is denied now, the earliest later time (seconds since the
+    /// epoch) at which one no longer is: a deny limited by a date in the policy.
+    pub fn denied_until(&self, q: &Question<'_>) -> Option<f64> {
+        let base = self.select(q);
+        let dim = self.dims.get(self.fixed)?;
+        let mut later: Vec<(f64, usize)> = dim
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| match v.info {
+                Info::Time { now: false, at } => Some((at, i)),
+                _ => None,
+            })
+            .collect();
+        later.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (at, i) in later {
+            let mut sel = base.clone();
+            if let Some(f) = sel.0.get_mut(self.fixed) {
+                *f = vec![i];
+            }
+            if self.find_undenied(&sel, Mode::May).is_some() {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// Can some context of `q` get through? A `NotPrincipal` Deny that lists part of a
+    /// caller's chain counts as possibly denying it.
+    pub fn reach(&self, q: &Question<'_>) -> Reach<'_> {
+        let sel = self.select(q);
+        if self.find_undenied(&sel, Mode::MayOrPartial).is_some() {
+            return Reach::Open;
+        }
+        if let Some(c) = self.find_undenied(&sel, Mode::May) {
+            let w = self.witness(c);
+            let add = w.missing_chain();
+            return Reach::MaybeDenied { witness: w, add };
+        }
+        if self.find_undenied(&sel, Mode::Must).is_some() {
+            let all: Vec<usize> = (0..self.policy.statements.len()).collect();
+            return Reach::Undecided(self.unknown_reasons(&all).join("; "));
+        }
+        let sample: Choice = sel
+            .0
+            .iter()
+            .map(|a| a.first().copied().unwrap_or(0))
+            .collect();
+        Reach::Denied(self.witness(sample))
+    }
+
+    /// The principals of `q` that some context escapes the denies with, labelled by `label`
+    /// (principals it gives no label are skipped), each label once, in enumeration order.
+    /// A policy without a Deny statement has none.
+    pub fn escaping_principals(
+        &self,
+        q: &Question<'_>,
+        label: impl Fn(&PrincipalView<'_>) -> Option<String>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if !self.has_deny() {
+            return out;
+        }
+        let sel = self.select(q);
+        let Some(dim) = self.dims.get(self.principal) else {
+            return out;
+        };
+        let allowed = sel.0.get(self.principal).cloned().unwrap_or_default();
+        for i in allowed {
+            let Some(v) = dim.values.get(i) else {
+                continue;
+            };
+            let Info::Principal { principal, class } = &v.info else {
+                continue;
+            };
+            let view = PrincipalView {
+                principal,
+                class,
+                label: &v.label,
+                keys: &v.keys,
+            };
+            let Some(l) = label(&view) else {
+                continue;
+            };
+            if out.contains(&l) {
+                continue;
+            }
+            let mut one = sel.clone();
+            if let Some(p) = one.0.get_mut(self.principal) {
+                *p = vec![i];
+            }
+            if self.find_undenied(&one, Mode::Must).is_some() {
+                out.push(l);
+            }
+        }
+        out
+    }
+
+    /// A context of `q` that some Allow statement possibly matches and no Deny statement
+    /// certainly matches (fail closed: "possibly allowed" counts as allowed).
+    pub fn find_allowed(&self, q: &Question<'_>) -> Option<Witness<'_>> {
+        let sel = self.select(q);
+        for (i, st) in self.policy.statements.iter().enumerate() {
+            if st.effect != Effect::Allow {
+                continue;
+            }
+            let mut one = sel.clone();
+            for (d, allowed) in one.0.iter_mut().enumerate() {
+                allowed.retain(|&v| self.tri(i, d, v) != Tri::No);
+            }
+            if let Some(c) = self.find_undenied(&one, Mode::Must) {
+                return Some(self.witness(c));
+            }
+        }
+        None
+    }
+
+    /// The first Allow statement that grants everyone (`"*"`, `{"AWS": "*"}` or
+    /// `NotPrincipal`) and possibly matches a context of `q`: its label, whether it is a
+    /// `NotPrincipal` grant, and the context.
+    pub fn public_grant(&self, q: &Question<'_>) -> Option<(String, bool, Witness<'_>)> {
+        let sel = self.select(q);
+        for (i, st) in self.policy.statements.iter().enumerate() {
+            if st.effect != Effect::Allow
+                || !(st.principal.negated || st.principal.names_everyone())
+            {
+                continue;
+            }
+            // The statement can match when every dimension has a value it possibly matches.
+            let mut witness: Choice = Vec::with_capacity(sel.0.len());
+            for (d, allowed) in sel.0.iter().enumerate() {
+                match allowed.iter().find(|&&v| self.tri(i, d, v) != Tri::No) {
+                    Some(&v) => witness.push(v),
+                    None => break,
+                }
+            }
+            if witness.len() == sel.0.len() {
+                return Some((
+                    st.label.clone(),
+                    st.principal.negated,
+                    self.witness(witness),
+                ));
+            }
+        }
+        None
+    }
+}
+
+impl<'s> Witness<'s> {
+    /// A one-line description: transport, origin, action and resource, principal.
+    pub fn describe(&self) -> String {
+        self.space.describe(&self.choice)
+    }
+
+    /// The Deny statement that comes closest to covering the context, and what does not match.
+    pub fn closest_deny(&self) -> Option<String> {
+        self.space.closest_deny(&self.choice)
+    }
+
+    /// Labels of the Deny statements that certainly match the context.
+    pub fn denied_by(&self) -> Vec<String> {
+        self.space
+            .matching(&self.choice, Mode::Must, Effect::Deny)
+            .into_iter()
+            .filter_map(|i| self.space.policy.statements.get(i).map(|s| s.label.clone()))
+            .collect()
+    }
+
+    /// The principal of the context.
+    pub fn principal(&self) -> Option<PrincipalView<'s>> {
+        let v = self.space.value(
+            self.space.principal,
+            *self.choice.get(self.space.principal)?,
+        )?;
+        match &v.info {
+            Info::Principal { principal, class } => Some(PrincipalView {
+                principal,
+                class,
+                label: &v.label,
+                keys: &v.keys,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The ARNs a partial `NotPrincipal` chain lacks for this context's caller, over the Deny
+    /// statements that might apply to it.
+    pub fn missing_chain(&self) -> Vec<String> {
+        let s = self.space;
+        let Some(p) = self.principal() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for st in &s.policy.statements {
+            if st.effect != Effect::Deny {
+                continue;
+            }
+            for arn in st.not_principal_partial(p.caller(), s.scope.partition) {
+                if !out.contains(&arn) {
+                    out.push(arn);
+                }
+            }
+        }
+        out
+    }
+
+    /// The concrete request this context stands for, for the concrete evaluator.
+    pub fn context(&self) -> Option<RequestContext> {
+        let s = self.space;
+        let mut action = None;
+        let mut resource = None;
+        let mut principal = None;
+        let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+        for (d, &v) in self.choice.iter().enumerate() {
+            let val = s.value(d, v)?;
+            match &val.info {
+                Info::ActionResource {
+                    class, resource: r, ..
+                } => {
+                    action = Some(s.classes.get(*class)?.representative().to_string());
+                    resource = Some(r.clone());
+                }
+                Info::Principal { principal: p, .. } => {
+                    principal = Some(p.clone());
+                    // Principal-scoped attribute keys; the derived ones come from the caller.
+                    let derived = p.keys();
+                    for (k, vals) in &val.keys {
+                        if !derived.iter().any(|(dk, _)| dk == k) {
+                            keys.push((k.clone(), vals.clone()));
+                        }
+                    }
+                }
+                _ => keys.extend(val.keys.iter().cloned()),
+            }
+        }
+        Some(RequestContext {
+            action: action?,
+            resource: resource?,
+            principal: principal?,
+            keys,
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! Unit tests of the space and its question API.
+
+use super::*;
+use crate::policy::context::Caller;
+
+const NOW: f64 = 1_795_000_000.0;
+
+fn space(policy: &str, approved: &[&str]) -> Space {
+    let doc = PolicyDocument::parse(policy).unwrap();
+    let scope = Scope {
+        approved_vpce: approved.iter().map(|s| s.to_string()).collect(),
+        ..Scope::new("b", Some("111122223333".into()), NOW)
+    };
+    Space::new(&doc, &scope).unwrap()
+}
+
+const SEED: &str = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-1a2b3c4d"}}}]}"#;
+
+#[test]
+fn the_seed_policy_denies_every_other_origin_but_not_plain_http() {
+    let s = space(SEED, &["vpce-1a2b3c4d"]);
+    assert!(matches!(
+        s.is_denied(&Question::all().origins(|o| !o.approved)),
+        Coverage::Denied
+    ));
+    match s.is_denied(&Question::all().transports(|t| t == Transport::PlainHttp)) {
+        Coverage::Gap(w) => {
+            assert!(
+                w.describe().starts_with("plain HTTP via vpce-1a2b3c4d"),
+                "{}",
+                w.describe()
+            );
+            // The witness is a real request that the concrete evaluator does not deny.
+            let ctx = w.context().unwrap();
+            let d = s.policy.evaluate(&ctx, Partition::Aws);
+            assert!(d.denied_by.is_empty(), "{d:?}");
+        }
+        other => panic!("expected a gap, got {other:?}"),
+    }
+    assert!(matches!(
+        s.reach(&Question::all().origins(|o| o.approved)),
+        Reach::Open
+    ));
+}
+
+#[test]
+fn a_deny_written_for_ipv4_alone_leaves_ipv6_through() {
+    let p = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}}}]}"#;
+    let s = space(p, &["vpce-1a2b3c4d"]);
+    let q = Question::all()
+        .origins(|o| o.is_public())
+        .actions(|a| a.object);
+    match s.is_denied(&q) {
+        Coverage::Gap(w) => assert!(w.describe().contains("over IPv6"), "{}", w.describe()),
+        other => panic!("expected an IPv6 gap, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_vpc_id_on_source_vpce_is_no_endpoint_to_try() {
+    let p = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"StringNotEquals":{"aws:SourceVpce":"vpc-1a2b3c4d"}}}]}"#;
+    let s = space(p, &["vpce-1a2b3c4d"]);
+    // Every request is denied, through any endpoint: no endpoint can carry `vpc-…`.
+    assert!(matches!(s.is_denied(&Question::all()), Coverage::Denied));
+}
+
+#[test]
+fn a_partial_not_principal_chain_might_deny() {
+    // Only the role is listed: its sessions are not excluded for certain.
+    let p = r#"{"Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/App"},"Action":"*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"]}]}"#;
+    let s = space(p, &["vpce-1a2b3c4d"]);
+    let app = |p: &PrincipalView<'_>| matches!(p.caller(), Caller::RoleSession { role_arn, .. } if role_arn == "arn:aws:iam::111122223333:role/App");
+    // Deny rules: not denied.
+    assert!(matches!(
+        s.is_denied(&Question::all().principals(app)),
+        Coverage::Gap(_)
+    ));
+    // Reach: possibly denied, naming what to add.
+    match s.reach(&Question::all().principals(app)) {
+        Reach::MaybeDenied { add, .. } => {
+            assert!(
+                add.contains(&"arn:aws:iam::111122223333:root".to_string()),
+                "{add:?}"
+            );
+            assert!(
+                add.iter().any(|a| a.contains(":assumed-role/App/")),
+                "{add:?}"
+            );
+        }
+        other => panic!("expected maybe-denied, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_dated_deny_holds_until_its_date() {
+    let p = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"},"DateLessThan":{"aws:CurrentTime":"2099-01-01T00:00:00Z"}}}]}"#;
+    let s = space(p, &["vpce-1a2b3c4d"]);
+    let q = Question::all().transports(|t| t == Transport::PlainHttp);
+    assert!(matches!(s.is_denied(&q), Coverage::Denied));
+    let until = s.denied_until(&q).unwrap();
+    assert_eq!(
+        crate::policy::date::format_date(until),
+        "2099-01-01T00:00:00Z"
+    );
+}
+
+#[test]
+fn partitions_shape_the_bucket_arn() {
+    let p = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":["arn:aws-cn:s3:::b","arn:aws-cn:s3:::b/*"],"Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-1a2b3c4d"}}}]}"#;
+    let doc = PolicyDocument::parse(p).unwrap();
+    let mut scope = Scope {
+        approved_vpce: vec!["vpce-1a2b3c4d".into()],
+        ..Scope::new("b", Some("111122223333".into()), NOW)
+    };
+    let aws = Space::new(&doc, &scope).unwrap();
+    assert!(matches!(
+        aws.is_denied(&Question::all().origins(|o| !o.approved)),
+        Coverage::Gap(_)
+    ));
+    scope.partition = Partition::AwsCn;
+    let cn = Space::new(&doc, &scope).unwrap();
+    assert!(matches!(
+        cn.is_denied(&Question::all().origins(|o| !o.approved)),
+        Coverage::Denied
+    ));
+}
