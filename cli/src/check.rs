@@ -33,6 +33,9 @@ pub fn params(rules: &RuleArgs, account_id: Option<String>) -> Result<BucketPara
         require_sigv4: rules.require_sigv4,
         require_tls_version,
         account_id,
+        disabled_rules: BucketParams::parse_disabled_rules(&rules.skip_rule)
+            .map_err(|e| e.to_string())?,
+        ..BucketParams::default()
     };
     p.validate().map_err(|e| e.to_string())?;
     Ok(p)
@@ -60,7 +63,8 @@ pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     if args.bucket.trim().is_empty() {
         return Err("--bucket must name the bucket".into());
     }
-    let params = params(&args.rules, args.account_id.clone())?;
+    let mut params = params(&args.rules, args.account_id.clone())?;
+    params.partition = BucketParams::parse_partition(&args.partition).map_err(|e| e.to_string())?;
     let text = read_input(&args.file)?;
     let name = if args.file == "-" {
         "standard input"

@@ -60,6 +60,10 @@ pub struct RuleArgs {
     /// Require this TLS version or newer (1.0 to 1.3), checked by S3-TLS-VERSION.
     #[arg(long = "require-tls-version", value_name = "V")]
     pub require_tls_version: Option<String>,
+    /// Skip a rule (repeatable; any catalog id): reported NOT_APPLICABLE, "disabled by
+    /// configuration", never changing compliance.
+    #[arg(long = "skip-rule", value_name = "ID")]
+    pub skip_rule: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -76,6 +80,9 @@ pub struct CheckPolicyArgs {
     /// The bucket owner's account id (unknown: a fresh account id is assumed).
     #[arg(long = "account-id", value_name = "ID")]
     pub account_id: Option<String>,
+    /// The bucket's partition: aws, aws-cn or aws-us-gov (its ARNs follow it).
+    #[arg(long, value_name = "P", default_value = "aws")]
+    pub partition: String,
     #[command(flatten)]
     pub rules: RuleArgs,
 }

@@ -20,6 +20,10 @@ pub struct CaseArgs {
     pub account_id: Option<String>,
     pub require_sigv4: bool,
     pub require_tls_version: Option<String>,
+    /// `--skip-rule` ids.
+    pub skip_rule: Vec<String>,
+    /// `--partition` (default `aws`).
+    pub partition: Option<String>,
 }
 
 /// What a case expects.
@@ -97,6 +101,13 @@ impl PolicyCase {
                 None => None,
             },
             account_id: a.account_id.clone(),
+            disabled_rules: BucketParams::parse_disabled_rules(&a.skip_rule)
+                .map_err(|e| e.to_string())?,
+            partition: match &a.partition {
+                Some(p) => BucketParams::parse_partition(p).map_err(|e| e.to_string())?,
+                None => Default::default(),
+            },
+            ..BucketParams::default()
         };
         p.validate().map_err(|e| e.to_string())?;
         Ok(p)
