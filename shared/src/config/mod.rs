@@ -381,15 +381,50 @@ mod tests {
             p.require_tls_version,
             Some(crate::rules::params::TlsVersion::V1_3)
         );
-        let e = parse_rule_parameters(Some(r#"{"ApprovedVpceIds":"vpc-1"}"#)).unwrap_err();
-        assert!(e.to_string().contains("ApprovedVpceIds"), "{e}");
-        let e = parse_rule_parameters(Some(r#"{"RequireTlsVersion":"2"}"#)).unwrap_err();
-        assert!(e.to_string().contains("RequireTlsVersion"), "{e}");
-        assert!(parse_rule_parameters(Some("{")).is_err());
-        assert!(parse_rule_parameters(Some(r#"{"Nope":"x"}"#))
-            .unwrap_err()
-            .to_string()
-            .contains("Nope"));
+        let param_error = |raw: &str| match parse_rule_parameters(Some(raw)) {
+            Err(EventError::Param(e)) => e,
+            other => panic!("{raw}: expected a parameter error, got {other:?}"),
+        };
+        let e = param_error(r#"{"ApprovedVpceIds":"vpc-1"}"#);
+        assert_eq!(
+            (e.param, e.flag, e.value.as_str()),
+            ("ApprovedVpceIds", "--approved-vpce", "vpc-1")
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter `ApprovedVpceIds` (--approved-vpce) value `vpc-1`: expected a VPC \
+             endpoint id such as `vpce-1a2b3c4d`"
+        );
+        let e = param_error(r#"{"RequireTlsVersion":"2"}"#);
+        assert_eq!(
+            (e.param, e.flag, e.value.as_str()),
+            ("RequireTlsVersion", "--require-tls-version", "2")
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter `RequireTlsVersion` (--require-tls-version) value `2`: expected \
+             one of 1.0, 1.1, 1.2, 1.3"
+        );
+        let e = parse_rule_parameters(Some("{")).unwrap_err();
+        assert_eq!(
+            e,
+            EventError::RuleParametersJson("EOF while parsing an object at line 1 column 1".into())
+        );
+        assert_eq!(
+            e.to_string(),
+            "`ruleParameters` is not a JSON object of strings: EOF while parsing an object at line 1 column 1"
+        );
+        let e = param_error(r#"{"Nope":"x"}"#);
+        assert_eq!(
+            (e.param, e.flag, e.value.as_str()),
+            ("ruleParameters", "-", "Nope")
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter `ruleParameters` (-) value `Nope`: unknown parameter (expected \
+             ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, \
+             RequireSigV4, RequireTlsVersion, DisabledRules)"
+        );
     }
 
     #[test]

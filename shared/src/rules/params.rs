@@ -224,7 +224,16 @@ mod tests {
         assert_eq!(Partition::of_region("cn-north-1"), Partition::AwsCn);
         assert_eq!(Partition::of_region("us-gov-west-1"), Partition::AwsUsGov);
         assert_eq!(Partition::of_region("eu-west-1"), Partition::Aws);
-        assert!(BucketParams::parse_partition("aws-eu").is_err());
+        let e = BucketParams::parse_partition("aws-eu").unwrap_err();
+        assert_eq!(
+            (e.param, e.flag, e.value.as_str()),
+            ("Partition", "--partition", "aws-eu")
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter `Partition` (--partition) value `aws-eu`: expected one of aws, \
+             aws-cn, aws-us-gov"
+        );
         assert_eq!(split_list(" a, ,b,"), vec!["a", "b"]);
         let ok = BucketParams {
             approved_vpce: vec!["vpce-1a2b3c4d".into(), "vpce-0123456789abcdef0".into()],
