@@ -1,13 +1,13 @@
 //! IAM policy documents and their evaluation: parse → model → evaluate, no I/O.
 
 pub mod catalog;
-pub mod cidr;
+pub(crate) mod cidr;
 pub mod compiled;
 pub mod condition;
 pub mod context;
 pub mod date;
 pub mod err;
-pub mod glob;
+pub(crate) mod glob;
 pub mod keys;
 pub mod model;
 pub mod operator;

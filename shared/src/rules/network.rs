@@ -4,7 +4,7 @@
 use crate::facts::{EgressRule, Endpoint, NetworkFacts, Vpc};
 use crate::policy::context::Caller;
 use crate::policy::keys;
-use crate::policy::space::{Question, Scope, Space};
+use crate::policy::space::{Question, Scope, Space, TooComplex};
 use crate::policy::PolicyDocument;
 
 use super::{apply_disabled, Evaluation, Finding, RuleId, Status};
@@ -208,7 +208,7 @@ fn foreign_principal_allowed(
     endpoint: &str,
     account_id: Option<&str>,
     now: f64,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, TooComplex> {
     let mut buckets: Vec<String> = Vec::new();
     for st in &doc.statements {
         if st.resource.negated {
@@ -247,9 +247,9 @@ fn foreign_principal_allowed_on(
     account_id: Option<&str>,
     bucket: &str,
     now: f64,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, TooComplex> {
     let scope = endpoint_scope(endpoint, account_id, bucket, now);
-    let space = Space::with_all_statements(doc, &scope).map_err(|e| e.0)?;
+    let space = Space::with_all_statements(doc, &scope)?;
     let names_org = doc.statements.iter().any(|s| {
         s.conditions.iter().any(|c| {
             c.key.eq_ignore_ascii_case(keys::PRINCIPAL_ORG_ID)
@@ -291,10 +291,10 @@ fn foreign_bucket_allowed(
     endpoint: &str,
     account_id: Option<&str>,
     now: f64,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, TooComplex> {
     let mut scope = endpoint_scope(endpoint, account_id, "vpce-guard-foreign-bucket", now);
     scope.resource_account = Some("999999999999".into());
-    let space = Space::with_all_statements(doc, &scope).map_err(|e| e.0)?;
+    let space = Space::with_all_statements(doc, &scope)?;
     let own = space.account().to_string();
     let q = Question::all()
         .origins(|o| o.endpoint == Some(endpoint))

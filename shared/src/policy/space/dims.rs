@@ -126,6 +126,8 @@ impl ActionClass {
     }
 }
 
-/// Why the space could not be built.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why the space could not be built (the policy needs too many request variants, or the
+/// action catalog did not load): every verdict that needs the space fails closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct TooComplex(pub String);
