@@ -9,6 +9,7 @@ pub mod aws;
 pub mod config;
 pub mod facts;
 pub mod policy;
+pub mod remedy;
 pub mod rules;
 pub mod scan;
 

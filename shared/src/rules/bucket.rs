@@ -96,6 +96,46 @@ pub fn bucket_findings(
         .collect()
 }
 
+/// The bucket rules for one policy text (`None`: no policy) as account mode judges it, with
+/// the region's available approved endpoints known: what remediation asks before and after a
+/// merge. Block Public Access and Object Ownership are not policy settings: `NOT_APPLICABLE`.
+/// `Err` when the text is not a valid policy.
+pub fn check_policy_in_account(
+    bucket: &str,
+    region: &str,
+    policy: Option<&str>,
+    params: &BucketParams,
+    available_endpoints: &[String],
+    now: f64,
+) -> Result<Vec<Finding>, String> {
+    let parsed;
+    let state = match policy {
+        None => PolicyState::Missing,
+        Some(text) => {
+            parsed = PolicyDocument::parse(text).map_err(|e| e.to_string())?;
+            PolicyState::Present(&parsed)
+        }
+    };
+    let view = RegionView {
+        region: region.to_string(),
+        endpoints: Vec::new(),
+        available: available_endpoints.to_vec(),
+    };
+    let na = |r| Finding::new(r, Status::NotApplicable, "not a bucket policy setting");
+    Ok(bucket_findings(
+        bucket,
+        state,
+        params,
+        Some(AccountMode {
+            view: &view,
+            network_error: None,
+        }),
+        now,
+        na(RuleId::S3PublicAccessBlock),
+        na(RuleId::S3AclsDisabled),
+    ))
+}
+
 /// The eight findings that read the bucket policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyFindings {

@@ -1,0 +1,399 @@
+//! Remediation, the pure part: plan the statements a bucket policy lacks, merge them into the
+//! policy without losing or changing a statement, and judge the result with the engine before
+//! anything may be written. Applying and verifying the plan (I/O) happens behind a port.
+//!
+//! What is written (RULES.md, issue 10): `VpceGuardDenyOutsideVpce` — deny every request that
+//! does not come through the approved endpoints, except AWS services, requests via AWS services,
+//! and the principals the rules accept as exemptions (configured exempt principals, the guard's
+//! principals, AWS Config's recorder role) — and, when `S3-TLS` FAILs, `VpceGuardDenyPlainHttp`.
+
+use serde_json::{json, Map, Value};
+use thiserror::Error;
+
+use crate::policy::{PolicyDocument, MAX_POLICY_BYTES};
+use crate::rules::bucket::{check_policy_in_account, config_service_linked_role};
+use crate::rules::params::Partition;
+use crate::rules::{BucketParams, Finding, RuleId, Status};
+
+/// The Sid of the endpoint deny the guard writes.
+pub const SID_DENY_OUTSIDE_VPCE: &str = "VpceGuardDenyOutsideVpce";
+/// The Sid of the plain-HTTP deny the guard writes.
+pub const SID_DENY_PLAIN_HTTP: &str = "VpceGuardDenyPlainHttp";
+/// The tag that exempts a bucket from remediation.
+pub const EXEMPT_TAG: &str = "vpce-guard:exempt";
+
+/// The guard's Sids: a statement carrying one is the guard's own and is replaced, never
+/// duplicated.
+pub const GUARD_SIDS: [&str; 2] = [SID_DENY_OUTSIDE_VPCE, SID_DENY_PLAIN_HTTP];
+
+/// What the plan needs to know about one bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemedyInput {
+    pub bucket: String,
+    pub region: String,
+    /// The bucket owner's account.
+    pub account: String,
+    /// The current policy text (`None`: the bucket has no policy).
+    pub current: Option<String>,
+    /// The approved S3 gateway endpoints that are `available` in the bucket's region.
+    pub endpoints: Vec<String>,
+    /// `ExemptPrincipalArns`.
+    pub exempt_principals: Vec<String>,
+    /// `GuardPrincipalArns` (the functions' roles).
+    pub guard_principals: Vec<String>,
+    /// AWS Config's recorder role (`None`: the service-linked role of the account).
+    pub config_role: Option<String>,
+    /// `RequireSigV4`, `RequireTlsVersion`, … as the deployed rule has them.
+    pub require: BucketParams,
+    /// The principal ARN (`aws:PrincipalArn`) of whoever will write the policy.
+    pub caller: Option<String>,
+    /// The bucket carries `vpce-guard:exempt` = `true`.
+    pub exempt_tag: bool,
+    /// Evaluation time, seconds since the epoch.
+    pub now: f64,
+}
+
+/// The planned change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The policy before (`None`: none).
+    pub previous: Option<Value>,
+    /// The merged policy to write.
+    pub policy: Value,
+    /// The guard statements written (Sids).
+    pub added: Vec<&'static str>,
+    pub verdicts_before: Vec<Finding>,
+    pub verdicts_after: Vec<Finding>,
+}
+
+/// What remediation decides for one bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Write `Plan.policy`.
+    Write(Box<Plan>),
+    /// Nothing to fix (no write at all).
+    NoChange { reason: String },
+    /// A guard rail refuses: nothing is written.
+    Refused {
+        reason: String,
+        verdicts_before: Vec<Finding>,
+    },
+}
+
+/// Why a merge cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MergeError {
+    #[error("the current policy is not a JSON object with a `Statement`")]
+    NotAPolicy,
+    #[error("the merged policy would be {size} bytes; S3 accepts at most {MAX_POLICY_BYTES}")]
+    TooLarge { size: usize },
+    #[error("the merged policy is not valid: {0}")]
+    Invalid(String),
+}
+
+fn partition_of(region: &str) -> Partition {
+    Partition::of_region(region)
+}
+
+/// The exemptions the deny carries, exactly the ones the rules accept: configured exempt
+/// principals, the guard's principals and AWS Config's recorder role.
+pub fn exemptions(input: &RemedyInput) -> Vec<String> {
+    let config = input
+        .config_role
+        .clone()
+        .unwrap_or_else(|| config_service_linked_role(partition_of(&input.region), &input.account));
+    let mut out: Vec<String> = Vec::new();
+    for p in input
+        .exempt_principals
+        .iter()
+        .chain(&input.guard_principals)
+        .chain(std::iter::once(&config))
+    {
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// `VpceGuardDenyOutsideVpce` for a bucket.
+pub fn deny_outside_vpce(
+    bucket: &str,
+    partition: Partition,
+    endpoints: &[String],
+    exemptions: &[String],
+) -> Value {
+    let mut condition = Map::new();
+    condition.insert(
+        "StringNotEquals".into(),
+        json!({ "aws:SourceVpce": endpoints }),
+    );
+    condition.insert(
+        "BoolIfExists".into(),
+        json!({ "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false" }),
+    );
+    if !exemptions.is_empty() {
+        condition.insert(
+            "ArnNotLike".into(),
+            json!({ "aws:PrincipalArn": exemptions }),
+        );
+    }
+    json!({
+        "Sid": SID_DENY_OUTSIDE_VPCE,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
+        "Condition": Value::Object(condition),
+    })
+}
+
+/// `VpceGuardDenyPlainHttp` for a bucket.
+pub fn deny_plain_http(bucket: &str, partition: Partition) -> Value {
+    json!({
+        "Sid": SID_DENY_PLAIN_HTTP,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
+        "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+    })
+}
+
+fn sid_of(st: &Value) -> Option<&str> {
+    st.get("Sid").and_then(Value::as_str)
+}
+
+/// Merge guard statements into a policy: every existing statement is kept as the same JSON
+/// value, in its place, except one carrying the Sid of a statement being added, which is
+/// replaced (never duplicated); new statements are appended. `Version` and `Id` are kept (a
+/// policy without one gets `2012-10-17`). The result is valid and at most 20 KB, or an error.
+pub fn merge(current: Option<&Value>, add: &[Value]) -> Result<Value, MergeError> {
+    let mut doc = match current {
+        Some(Value::Object(o)) => o.clone(),
+        Some(_) => return Err(MergeError::NotAPolicy),
+        None => {
+            let mut m = Map::new();
+            m.insert("Version".into(), json!("2012-10-17"));
+            m
+        }
+    };
+    let mut statements: Vec<Value> = match doc.remove("Statement") {
+        Some(Value::Array(a)) => a,
+        Some(one @ Value::Object(_)) => vec![one],
+        Some(_) => return Err(MergeError::NotAPolicy),
+        None if current.is_some() => return Err(MergeError::NotAPolicy),
+        None => Vec::new(),
+    };
+    for new in add {
+        let sid = sid_of(new);
+        match statements
+            .iter_mut()
+            .find(|st| sid.is_some() && sid_of(st) == sid)
+        {
+            Some(existing) => *existing = new.clone(),
+            None => statements.push(new.clone()),
+        }
+    }
+    doc.insert("Statement".into(), Value::Array(statements));
+    let merged = Value::Object(doc);
+    let text = serde_json::to_string(&merged).map_err(|e| MergeError::Invalid(e.to_string()))?;
+    if text.len() > MAX_POLICY_BYTES {
+        return Err(MergeError::TooLarge { size: text.len() });
+    }
+    PolicyDocument::from_value(merged.clone()).map_err(|e| MergeError::Invalid(e.to_string()))?;
+    Ok(merged)
+}
+
+fn status(findings: &[Finding], rule: RuleId) -> Status {
+    findings
+        .iter()
+        .find(|f| f.rule == rule)
+        .map(|f| f.status)
+        .unwrap_or(Status::Fail)
+}
+
+fn reason(findings: &[Finding], rule: RuleId) -> String {
+    findings
+        .iter()
+        .find(|f| f.rule == rule)
+        .map(|f| f.reason.clone())
+        .unwrap_or_default()
+}
+
+/// The principal ARN (`aws:PrincipalArn`) of an identity ARN as STS reports it: an
+/// assumed-role session maps to its role (`…:role/NAME`; STS does not report the role's path).
+pub fn principal_arn_of(identity: &str) -> String {
+    let parts: Vec<&str> = identity.splitn(6, ':').collect();
+    if let [_, partition, "sts", _, account, resource] = parts.as_slice() {
+        if let Some(rest) = resource.strip_prefix("assumed-role/") {
+            let role = rest.split('/').next().unwrap_or(rest);
+            return format!("arn:{partition}:iam::{account}:role/{role}");
+        }
+    }
+    identity.to_string()
+}
+
+impl RemedyInput {
+    fn params(&self) -> BucketParams {
+        BucketParams {
+            approved_vpce: self.endpoints.clone(),
+            exempt_principals: self.exempt_principals.clone(),
+            guard_principals: self.guard_principals.clone(),
+            config_role: self.config_role.clone(),
+            account_id: Some(self.account.clone()),
+            partition: partition_of(&self.region),
+            ..self.require.clone()
+        }
+    }
+
+    fn verdicts(&self, policy: Option<&str>) -> Result<Vec<Finding>, String> {
+        check_policy_in_account(
+            &self.bucket,
+            &self.region,
+            policy,
+            &self.params(),
+            &self.endpoints,
+            self.now,
+        )
+    }
+}
+
+/// Decide what to write for one bucket: the plan, nothing, or a refusal with its reason. Every
+/// safety check is a question to the engine.
+pub fn plan(input: &RemedyInput) -> Decision {
+    let before = match input.verdicts(input.current.as_deref()) {
+        Ok(v) => v,
+        Err(why) => {
+            return Decision::Refused {
+                reason: format!("the current policy cannot be read as a policy: {why}"),
+                verdicts_before: Vec::new(),
+            }
+        }
+    };
+    let refuse = |reason: String| Decision::Refused {
+        reason,
+        verdicts_before: before.clone(),
+    };
+    if input.exempt_tag {
+        return refuse(format!(
+            "the bucket carries the tag {EXEMPT_TAG}=true: remediation leaves it alone"
+        ));
+    }
+    let deny_fails = status(&before, RuleId::S3VpceDeny) == Status::Fail
+        || status(&before, RuleId::S3VpceKnown) == Status::Fail;
+    let tls_fails = status(&before, RuleId::S3Tls) == Status::Fail;
+    if !deny_fails && !tls_fails {
+        return Decision::NoChange {
+            reason: "S3-VPCE-DENY, S3-VPCE-KNOWN and S3-TLS already pass: nothing to write".into(),
+        };
+    }
+    if input.endpoints.is_empty() {
+        return refuse(format!(
+            "no approved, available S3 gateway endpoint in {}: a deny outside the VPC endpoint would lock everyone out",
+            input.region
+        ));
+    }
+    if status(&before, RuleId::S3NoPublicGrant) == Status::Fail {
+        return refuse(format!(
+            "the policy grants public access on purpose ({}); the deny would break it. Tag the bucket {EXEMPT_TAG}=true to leave it out",
+            reason(&before, RuleId::S3NoPublicGrant)
+        ));
+    }
+    let partition = partition_of(&input.region);
+    let mut add = Vec::new();
+    let mut added = Vec::new();
+    if deny_fails {
+        add.push(deny_outside_vpce(
+            &input.bucket,
+            partition,
+            &input.endpoints,
+            &exemptions(input),
+        ));
+        added.push(SID_DENY_OUTSIDE_VPCE);
+    }
+    if tls_fails {
+        add.push(deny_plain_http(&input.bucket, partition));
+        added.push(SID_DENY_PLAIN_HTTP);
+    }
+    let previous = match input.current.as_deref().map(serde_json::from_str::<Value>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => return refuse(format!("the current policy is not JSON: {e}")),
+    };
+    let merged = match merge(previous.as_ref(), &add) {
+        Ok(m) => m,
+        Err(e) => return refuse(format!("cannot merge: {e}")),
+    };
+    let text = merged.to_string();
+    let after = match input.verdicts(Some(&text)) {
+        Ok(v) => v,
+        Err(why) => return refuse(format!("the merged policy cannot be evaluated: {why}")),
+    };
+    let mut must_pass = vec![
+        RuleId::S3VpceDeny,
+        RuleId::S3VpceKnown,
+        RuleId::S3VpceReachable,
+        RuleId::S3GuardAccess,
+    ];
+    if tls_fails {
+        must_pass.push(RuleId::S3Tls);
+    }
+    for rule in must_pass {
+        if input.require.is_disabled(rule) {
+            continue;
+        }
+        if status(&after, rule) != Status::Pass {
+            let what = if rule == RuleId::S3VpceReachable {
+                "nobody inside could reach the bucket after the write"
+            } else {
+                "the planned policy does not pass the guard's own rules"
+            };
+            return refuse(format!(
+                "{what}: {rule} would be {} ({})",
+                status(&after, rule).as_str(),
+                reason(&after, rule)
+            ));
+        }
+    }
+    if let Some(caller) = &input.caller {
+        let arn = principal_arn_of(caller);
+        if let Some(why) = denies_caller(input, &text, &arn) {
+            return refuse(format!(
+                "the planned policy would deny the caller {arn} from where it runs ({why}); exempt it with --exempt-principal {arn} (ExemptPrincipalArns)"
+            ));
+        }
+    }
+    Decision::Write(Box::new(Plan {
+        previous,
+        policy: merged,
+        added,
+        verdicts_before: before,
+        verdicts_after: after,
+    }))
+}
+
+/// Would `policy` deny `caller` (a principal ARN) reading or writing the bucket policy from
+/// the public internet (where a Lambda function or a laptop runs)?
+fn denies_caller(input: &RemedyInput, policy: &str, caller: &str) -> Option<String> {
+    let mut params = input.params();
+    params.guard_principals = vec![caller.to_string()];
+    params.disabled_rules = Vec::new();
+    match check_policy_in_account(
+        &input.bucket,
+        &input.region,
+        Some(policy),
+        &params,
+        &input.endpoints,
+        input.now,
+    ) {
+        Ok(f) => match status(&f, RuleId::S3GuardAccess) {
+            Status::Pass => None,
+            _ => Some(reason(&f, RuleId::S3GuardAccess)),
+        },
+        Err(e) => Some(e),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+//! Remediation plans: merges keep every statement, guard rails refuse, plans pass the rules.
+
+use super::*;
+use proptest::prelude::*;
+
+const B: &str = "amzn-s3-demo-bucket";
+const A: &str = "111122223333";
+const NOW: f64 = 1_795_000_000.0;
+const REMEDIATOR: &str = "arn:aws:iam::111122223333:role/vpce-guard-prod-Remediator";
+
+fn input(current: Option<Value>) -> RemedyInput {
+    RemedyInput {
+        bucket: B.into(),
+        region: "us-east-1".into(),
+        account: A.into(),
+        current: current.map(|v| v.to_string()),
+        endpoints: vec!["vpce-1a2b3c4d".into()],
+        exempt_principals: vec!["arn:aws:iam::111122223333:role/BreakGlass".into()],
+        guard_principals: vec!["arn:aws:iam::111122223333:role/vpce-guard-prod-*".into()],
+        config_role: None,
+        require: BucketParams::default(),
+        caller: Some(
+            "arn:aws:sts::111122223333:assumed-role/vpce-guard-prod-Remediator/session".into(),
+        ),
+        exempt_tag: false,
+        now: NOW,
+    }
+}
+
+fn written(d: Decision) -> Plan {
+    match d {
+        Decision::Write(p) => *p,
+        other => panic!("expected a write, got {other:?}"),
+    }
+}
+
+fn refused(d: Decision) -> String {
+    match d {
+        Decision::Refused { reason, .. } => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_bucket_without_policy_gets_exactly_the_planned_statements() {
+    let p = written(plan(&input(None)));
+    assert_eq!(p.previous, None);
+    assert_eq!(p.added, vec![SID_DENY_OUTSIDE_VPCE, SID_DENY_PLAIN_HTTP]);
+    let sts = p.policy["Statement"].as_array().unwrap();
+    assert_eq!(sts.len(), 2);
+    assert_eq!(sts[0]["Sid"], SID_DENY_OUTSIDE_VPCE);
+    assert_eq!(
+        sts[0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        json!([
+            "arn:aws:iam::111122223333:role/BreakGlass",
+            "arn:aws:iam::111122223333:role/vpce-guard-prod-*",
+            "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+        ])
+    );
+    for rule in [
+        RuleId::S3VpceDeny,
+        RuleId::S3VpceKnown,
+        RuleId::S3VpceReachable,
+        RuleId::S3Tls,
+        RuleId::S3GuardAccess,
+    ] {
+        assert_eq!(status(&p.verdicts_after, rule), Status::Pass, "{rule}");
+    }
+}
+
+#[test]
+fn nothing_to_fix_means_no_write() {
+    let first = written(plan(&input(None)));
+    match plan(&input(Some(first.policy))) {
+        Decision::NoChange { .. } => {}
+        other => panic!("expected no change, got {other:?}"),
+    }
+}
+
+#[test]
+fn guard_rails_refuse_with_their_reason() {
+    let mut i = input(None);
+    i.endpoints.clear();
+    assert!(refused(plan(&i)).contains("no approved, available S3 gateway endpoint in us-east-1"));
+
+    let mut i = input(None);
+    i.exempt_tag = true;
+    assert!(refused(plan(&i)).contains("vpce-guard:exempt=true"));
+
+    let website = json!({"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow",
+        "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{B}/*")}]});
+    let r = refused(plan(&input(Some(website))));
+    assert!(
+        r.contains("grants public access on purpose") && r.contains("PublicRead"),
+        "{r}"
+    );
+
+    // The caller is not among the exemptions: the deny would lock it out.
+    let mut i = input(None);
+    i.guard_principals.clear();
+    i.caller = Some("arn:aws:sts::111122223333:assumed-role/Laptop/me".into());
+    let r = refused(plan(&i));
+    assert!(
+        r.contains("would deny the caller arn:aws:iam::111122223333:role/Laptop")
+            && r.contains("--exempt-principal"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_policy_that_denies_every_endpoint_is_refused_as_unreachable() {
+    // An existing deny of everything but a foreign endpoint: adding the guard's deny cannot
+    // make the bucket reachable through the approved one.
+    let locked = json!({"Statement": [{"Sid": "OnlyOther", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{B}"), format!("arn:aws:s3:::{B}/*")],
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-99999999"}}}]});
+    let r = refused(plan(&input(Some(locked))));
+    assert!(r.contains("S3-VPCE-REACHABLE"), "{r}");
+}
+
+#[test]
+fn the_guard_statement_is_replaced_not_duplicated() {
+    let old = json!({"Version": "2008-10-17", "Id": "keep-me", "Statement": [
+        {"Sid": SID_DENY_OUTSIDE_VPCE, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": format!("arn:aws:s3:::{B}/*"), "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0ld00000"}}},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{B}/*")}
+    ]});
+    let p = written(plan(&input(Some(old.clone()))));
+    let sts = p.policy["Statement"].as_array().unwrap();
+    assert_eq!(p.policy["Version"], "2008-10-17");
+    assert_eq!(p.policy["Id"], "keep-me");
+    assert_eq!(
+        sts.iter()
+            .filter(|s| s["Sid"] == SID_DENY_OUTSIDE_VPCE)
+            .count(),
+        1
+    );
+    assert_eq!(
+        sts[1], old["Statement"][1],
+        "the Sid-less statement is kept as is"
+    );
+}
+
+#[test]
+fn assumed_role_sessions_map_to_their_role() {
+    assert_eq!(
+        principal_arn_of("arn:aws:sts::111122223333:assumed-role/Admin/me@example.com"),
+        "arn:aws:iam::111122223333:role/Admin"
+    );
+    assert_eq!(
+        principal_arn_of("arn:aws-cn:sts::111122223333:assumed-role/R/s"),
+        "arn:aws-cn:iam::111122223333:role/R"
+    );
+    assert_eq!(
+        principal_arn_of("arn:aws:iam::111122223333:user/alice"),
+        "arn:aws:iam::111122223333:user/alice"
+    );
+}
+
+fn arb_statement() -> impl Strategy<Value = Value> {
+    let sid = prop::sample::select(vec![
+        None,
+        Some("App"),
+        Some("Read"),
+        Some(SID_DENY_OUTSIDE_VPCE),
+        Some(SID_DENY_PLAIN_HTTP),
+    ]);
+    let effect = prop::sample::select(vec!["Allow", "Deny"]);
+    let principal = prop::sample::select(vec![
+        json!({"AWS": "arn:aws:iam::444455556666:root"}),
+        json!({"AWS": ["arn:aws:iam::111122223333:role/App", "arn:aws:iam::555566667777:root"]}),
+        json!({"Service": "logging.s3.amazonaws.com"}),
+        json!({"AWS": "111122223333"}),
+    ]);
+    let action = prop::sample::select(vec![
+        json!("s3:GetObject"),
+        json!(["s3:PutObject", "s3:PutObjectAcl"]),
+        json!("s3:List*"),
+    ]);
+    let resource = prop::sample::select(vec![
+        json!(format!("arn:aws:s3:::{B}/*")),
+        json!([
+            format!("arn:aws:s3:::{B}"),
+            format!("arn:aws:s3:::{B}/logs/*")
+        ]),
+    ]);
+    let condition = prop::sample::select(vec![
+        None,
+        Some(json!({"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})),
+        Some(json!({"Bool": {"aws:SecureTransport": "false"}})),
+        Some(json!({"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}})),
+    ]);
+    (sid, effect, principal, action, resource, condition).prop_map(|(sid, e, p, a, r, c)| {
+        let mut st = Map::new();
+        if let Some(s) = sid {
+            st.insert("Sid".into(), json!(s));
+        }
+        st.insert("Effect".into(), json!(e));
+        st.insert("Principal".into(), p);
+        st.insert("Action".into(), a);
+        st.insert("Resource".into(), r);
+        if let Some(c) = c {
+            st.insert("Condition".into(), c);
+        }
+        Value::Object(st)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Merged into any valid policy: every original statement survives as the same JSON value
+    /// (unless it carries a guard Sid), each guard statement is present at most once, merging
+    /// twice equals merging once, and the written policy passes the fixed rules and never
+    /// denies the remediator.
+    #[test]
+    fn merges_keep_every_statement_and_pass_the_rules(
+        statements in prop::collection::vec(arb_statement(), 0..6),
+        single in any::<bool>(),
+    ) {
+        // Sids must be unique within a policy for a meaningful replace; keep the first.
+        let mut seen: Vec<String> = Vec::new();
+        let statements: Vec<Value> = statements.into_iter().filter(|s| match s.get("Sid").and_then(Value::as_str) {
+            Some(sid) if seen.iter().any(|x| x == sid) => false,
+            Some(sid) => { seen.push(sid.to_string()); true }
+            None => true,
+        }).collect();
+        let current = if single && statements.len() == 1 {
+            json!({"Version": "2012-10-17", "Statement": statements[0].clone()})
+        } else {
+            json!({"Version": "2012-10-17", "Statement": statements})
+        };
+        let i = input(Some(current.clone()));
+        let decision = plan(&i);
+        // No generated policy grants the public: every one is fixed, already right, or
+        // already locks the account's own principals out (and stays refused for that).
+        if let Decision::Refused { reason, .. } = &decision {
+            prop_assert!(reason.contains("S3-VPCE-REACHABLE"), "refused {}: {}", current, reason);
+        }
+        if let Decision::Write(p) = decision {
+            let sts = p.policy["Statement"].as_array().unwrap().clone();
+            for st in &statements {
+                let guard = st.get("Sid").and_then(Value::as_str).is_some_and(|s| p.added.contains(&s));
+                if !guard {
+                    prop_assert!(sts.contains(st), "lost {st}");
+                }
+            }
+            for sid in GUARD_SIDS {
+                prop_assert!(sts.iter().filter(|s| s["Sid"] == sid).count() <= 1);
+            }
+            let add: Vec<Value> = sts.iter().filter(|s| s.get("Sid").and_then(Value::as_str).is_some_and(|x| p.added.contains(&x))).cloned().collect();
+            let again = merge(Some(&p.policy), &add).unwrap();
+            prop_assert_eq!(&again, &p.policy);
+            for rule in [RuleId::S3VpceDeny, RuleId::S3VpceReachable, RuleId::S3GuardAccess] {
+                prop_assert_eq!(status(&p.verdicts_after, rule), Status::Pass, "{} {}", rule, reason(&p.verdicts_after, rule));
+            }
+            prop_assert!(denies_caller(&i, &p.policy.to_string(), REMEDIATOR).is_none());
+            // And a second plan on the written policy has nothing left to do.
+            let mut next = i.clone();
+            next.current = Some(p.policy.to_string());
+            let settled = matches!(plan(&next), Decision::NoChange { .. });
+            prop_assert!(settled, "a second plan still writes on {}", p.policy);
+        }
+    }
+}
