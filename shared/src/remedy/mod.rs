@@ -397,3 +397,44 @@ fn denies_caller(input: &RemedyInput, policy: &str, caller: &str) -> Option<Stri
 
 #[cfg(test)]
 mod tests;
+
+/// A readable line diff of two policies, pretty-printed: `- ` removed, `+ ` added, `  ` kept.
+pub fn render_diff(previous: Option<&Value>, new: &Value) -> String {
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    let old_text = previous.map(pretty).unwrap_or_default();
+    let new_text = pretty(new);
+    let a: Vec<&str> = old_text.lines().collect();
+    let b: Vec<&str> = new_text.lines().collect();
+    // Longest common subsequence of lines (policies are at most 20 KB).
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            let v = if a.get(i) == b.get(j) {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+            lcs[i][j] = v;
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = String::new();
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str("  ");
+            out.push_str(a[i]);
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str("+ ");
+            out.push_str(b[j]);
+            j += 1;
+        } else {
+            out.push_str("- ");
+            out.push_str(a[i]);
+            i += 1;
+        }
+        out.push('\n');
+    }
+    out
+}
