@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod ec2;
+pub mod policy_store;
 pub mod s3;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,8 @@
 //! and the principals the rules accept as exemptions (configured exempt principals, the guard's
 //! principals, AWS Config's recorder role) — and, when `S3-TLS` FAILs, `VpceGuardDenyPlainHttp`.
 
+pub mod apply;
+
 use serde_json::{json, Map, Value};
 use thiserror::Error;
 

@@ -263,3 +263,195 @@ proptest! {
         }
     }
 }
+
+mod apply_tests {
+    use super::*;
+    use crate::aws::policy_store::PolicyStore;
+    use crate::aws::{AwsError, ErrorKind};
+    use crate::remedy::apply::{remediate, rollback, Mode, Outcome, Trigger};
+    use std::sync::Mutex;
+
+    /// An in-memory bucket: its policy, tags, and faults to inject.
+    #[derive(Default)]
+    struct Bucket {
+        policy: Mutex<Option<String>>,
+        tags: Vec<(String, String)>,
+        reads: Mutex<usize>,
+        /// Replace the policy by this at the given read (a concurrent change).
+        change_at_read: Option<(usize, String)>,
+        /// Store this instead of what is written (a write that does not stick).
+        corrupt_write: Option<String>,
+        writes: Mutex<Vec<Option<String>>>,
+    }
+
+    impl PolicyStore for Bucket {
+        async fn get_policy(&self, _: &str, _: &str) -> Result<Option<String>, AwsError> {
+            let mut n = self.reads.lock().unwrap();
+            *n += 1;
+            if let Some((at, p)) = &self.change_at_read {
+                if *n == *at {
+                    *self.policy.lock().unwrap() = Some(p.clone());
+                }
+            }
+            Ok(self.policy.lock().unwrap().clone())
+        }
+        async fn put_policy(&self, _: &str, _: &str, policy: &str) -> Result<(), AwsError> {
+            let stored = self
+                .corrupt_write
+                .clone()
+                .filter(|_| self.writes.lock().unwrap().is_empty());
+            let v = stored.unwrap_or_else(|| policy.to_string());
+            self.writes.lock().unwrap().push(Some(v.clone()));
+            *self.policy.lock().unwrap() = Some(v);
+            Ok(())
+        }
+        async fn delete_policy(&self, _: &str, _: &str) -> Result<(), AwsError> {
+            self.writes.lock().unwrap().push(None);
+            *self.policy.lock().unwrap() = None;
+            Ok(())
+        }
+        async fn bucket_tags(&self, _: &str, _: &str) -> Result<Vec<(String, String)>, AwsError> {
+            Ok(self.tags.clone())
+        }
+    }
+
+    struct Denied;
+    impl PolicyStore for Denied {
+        async fn get_policy(&self, _: &str, _: &str) -> Result<Option<String>, AwsError> {
+            Err(AwsError {
+                call: "s3:GetBucketPolicy",
+                kind: ErrorKind::AccessDenied,
+                code: Some("AccessDenied".into()),
+                message: "AccessDenied (denied)".into(),
+            })
+        }
+        async fn put_policy(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
+            panic!("must not write")
+        }
+        async fn delete_policy(&self, _: &str, _: &str) -> Result<(), AwsError> {
+            panic!("must not delete")
+        }
+        async fn bucket_tags(&self, _: &str, _: &str) -> Result<Vec<(String, String)>, AwsError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    const OLD: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"App","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::amzn-s3-demo-bucket/*"}]}"#;
+
+    fn bucket(policy: Option<&str>) -> Bucket {
+        Bucket {
+            policy: Mutex::new(policy.map(str::to_string)),
+            ..Bucket::default()
+        }
+    }
+
+    #[test]
+    fn dry_run_writes_nothing_and_enforce_writes_and_verifies() {
+        let b = bucket(Some(OLD));
+        let ev = rt().block_on(remediate(&b, input(None), Mode::DryRun, Trigger::Finding));
+        assert_eq!(ev.outcome, Outcome::Planned, "{}", ev.reason);
+        assert!(b.writes.lock().unwrap().is_empty());
+        assert!(ev.new_policy.is_some() && ev.previous_policy.is_some());
+
+        let ev = rt().block_on(remediate(&b, input(None), Mode::Enforce, Trigger::Finding));
+        assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
+        assert_eq!(b.writes.lock().unwrap().len(), 1);
+        let written: Value =
+            serde_json::from_str(b.policy.lock().unwrap().as_deref().unwrap()).unwrap();
+        assert_eq!(Some(&written), ev.new_policy.as_ref());
+        assert_eq!(
+            ev.previous_policy,
+            Some(serde_json::from_str::<Value>(OLD).unwrap())
+        );
+        // A second run has nothing to do.
+        let ev = rt().block_on(remediate(&b, input(None), Mode::Enforce, Trigger::Finding));
+        assert_eq!(ev.outcome, Outcome::NoChange, "{}", ev.reason);
+    }
+
+    #[test]
+    fn modes_decide_who_may_write() {
+        let b = bucket(None);
+        let ev = rt().block_on(remediate(&b, input(None), Mode::Disabled, Trigger::Cli));
+        assert_eq!(ev.outcome, Outcome::Planned);
+        let ev = rt().block_on(remediate(
+            &b,
+            input(None),
+            Mode::DryRun,
+            Trigger::ConfigRemediation,
+        ));
+        assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
+        assert_eq!(ev.previous_policy, None);
+    }
+
+    #[test]
+    fn a_concurrent_change_aborts_the_write() {
+        let mut b = bucket(Some(OLD));
+        b.change_at_read = Some((2, OLD.replace("role/app", "role/other")));
+        let ev = rt().block_on(remediate(&b, input(None), Mode::Enforce, Trigger::Finding));
+        assert_eq!(ev.outcome, Outcome::Refused);
+        assert!(
+            ev.reason.contains("changed between planning and writing"),
+            "{}",
+            ev.reason
+        );
+        assert!(b.writes.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_write_that_does_not_verify_is_rolled_back() {
+        let mut b = bucket(Some(OLD));
+        b.corrupt_write = Some(OLD.to_string());
+        let ev = rt().block_on(remediate(&b, input(None), Mode::Enforce, Trigger::Finding));
+        assert_eq!(ev.outcome, Outcome::Failed);
+        assert!(
+            ev.reason.contains("previous policy was restored"),
+            "{}",
+            ev.reason
+        );
+        assert_eq!(b.policy.lock().unwrap().as_deref(), Some(OLD));
+    }
+
+    #[test]
+    fn the_exempt_tag_and_unreadable_policies_refuse_or_fail_without_writing() {
+        let mut b = bucket(Some(OLD));
+        b.tags = vec![(EXEMPT_TAG.into(), "true".into())];
+        let ev = rt().block_on(remediate(&b, input(None), Mode::Enforce, Trigger::Finding));
+        assert_eq!(ev.outcome, Outcome::Refused);
+        assert!(b.writes.lock().unwrap().is_empty());
+        let ev = rt().block_on(remediate(
+            &Denied,
+            input(None),
+            Mode::Enforce,
+            Trigger::Finding,
+        ));
+        assert_eq!(ev.outcome, Outcome::Failed);
+        assert!(ev.reason.contains("AccessDenied"), "{}", ev.reason);
+    }
+
+    #[test]
+    fn rollback_restores_including_to_no_policy() {
+        let b = bucket(None);
+        let ev = rt().block_on(remediate(&b, input(None), Mode::Enforce, Trigger::Cli));
+        assert_eq!(ev.outcome, Outcome::Applied);
+        let r = rt().block_on(rollback(
+            &b,
+            "amzn-s3-demo-bucket",
+            "us-east-1",
+            ev.previous_policy.as_ref(),
+        ));
+        assert!(r.unwrap().contains("deleted"));
+        assert_eq!(*b.policy.lock().unwrap(), None);
+        let old: Value = serde_json::from_str(OLD).unwrap();
+        let r = rt().block_on(rollback(&b, "amzn-s3-demo-bucket", "us-east-1", Some(&old)));
+        assert!(r.is_ok(), "{r:?}");
+        let now: Value =
+            serde_json::from_str(b.policy.lock().unwrap().as_deref().unwrap()).unwrap();
+        assert_eq!(now, old);
+    }
+}

@@ -1,0 +1,120 @@
+//! The bucket-policy store: what remediation reads and writes (S3), and who is writing (STS).
+
+use super::clients::AwsClients;
+use super::{map_sdk_error, AwsError};
+
+/// Port: read and write one bucket's policy and tags. Reads fail loudly: an unreadable policy
+/// is an error, never "no policy" (a write based on it could drop statements).
+#[allow(async_fn_in_trait)]
+pub trait PolicyStore {
+    /// The policy text; `None` when the bucket has none.
+    async fn get_policy(&self, bucket: &str, region: &str) -> Result<Option<String>, AwsError>;
+    async fn put_policy(&self, bucket: &str, region: &str, policy: &str) -> Result<(), AwsError>;
+    async fn delete_policy(&self, bucket: &str, region: &str) -> Result<(), AwsError>;
+    /// The bucket's tags (none: empty).
+    async fn bucket_tags(
+        &self,
+        bucket: &str,
+        region: &str,
+    ) -> Result<Vec<(String, String)>, AwsError>;
+}
+
+/// Port: the identity the writes are made with.
+#[allow(async_fn_in_trait)]
+pub trait CallerIdentity {
+    /// `GetCallerIdentity`'s ARN (an assumed-role session ARN for a role).
+    async fn caller_arn(&self) -> Result<String, AwsError>;
+}
+
+impl PolicyStore for AwsClients {
+    async fn get_policy(&self, bucket: &str, region: &str) -> Result<Option<String>, AwsError> {
+        self.calls.count("s3:GetBucketPolicy");
+        match self
+            .s3(region)
+            .get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.policy().map(str::to_string)),
+            Err(e) => {
+                let e = map_sdk_error("s3:GetBucketPolicy", &e);
+                if e.code.as_deref() == Some("NoSuchBucketPolicy") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn put_policy(&self, bucket: &str, region: &str, policy: &str) -> Result<(), AwsError> {
+        self.calls.count("s3:PutBucketPolicy");
+        self.s3(region)
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sdk_error("s3:PutBucketPolicy", &e))
+    }
+
+    async fn delete_policy(&self, bucket: &str, region: &str) -> Result<(), AwsError> {
+        self.calls.count("s3:DeleteBucketPolicy");
+        self.s3(region)
+            .delete_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sdk_error("s3:DeleteBucketPolicy", &e))
+    }
+
+    async fn bucket_tags(
+        &self,
+        bucket: &str,
+        region: &str,
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        self.calls.count("s3:GetBucketTagging");
+        match self
+            .s3(region)
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()),
+            Err(e) => {
+                let e = map_sdk_error("s3:GetBucketTagging", &e);
+                if e.code.as_deref() == Some("NoSuchTagSet") {
+                    Ok(Vec::new())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+impl CallerIdentity for AwsClients {
+    async fn caller_arn(&self) -> Result<String, AwsError> {
+        self.calls.count("sts:GetCallerIdentity");
+        let out = self
+            .sts()
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("sts:GetCallerIdentity", &e))?;
+        out.arn().map(str::to_string).ok_or_else(|| AwsError {
+            call: "sts:GetCallerIdentity",
+            kind: super::ErrorKind::Other,
+            code: None,
+            message: "GetCallerIdentity returned no ARN".into(),
+        })
+    }
+}
