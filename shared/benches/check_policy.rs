@@ -1,6 +1,9 @@
 //! The full `check-policy` evaluation (parse, build the context space, all bucket rules) of the
-//! committed fixtures: the reference setup's one-statement policy and a 20 KB policy (S3's
-//! maximum size). Run: `cargo bench -p vpce-guard-shared --bench check_policy`.
+//! committed fixtures (written by `scripts/gen-bench-policy`): the reference setup's
+//! one-statement policy, a 20 KB policy (S3's maximum size; target under 1 ms) and a 20 KB
+//! policy made only of Deny statements with wildcards and ranges on several keys (endpoint ids,
+//! source IPs, principal ARNs, `s3:prefix`; target under 5 ms).
+//! Run: `cargo bench -p vpce-guard-shared --bench check_policy`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use vpce_guard::policy::PolicyDocument;
@@ -9,6 +12,7 @@ use vpce_guard::rules::BucketParams;
 
 const REFERENCE: &str = include_str!("fixtures/reference.json");
 const POLICY_20KB: &str = include_str!("fixtures/policy-20kb.json");
+const DENIES_20KB: &str = include_str!("fixtures/denies-20kb.json");
 
 fn params() -> BucketParams {
     BucketParams {
@@ -33,12 +37,22 @@ fn full_check(text: &str, params: &BucketParams) -> usize {
 fn bench(c: &mut Criterion) {
     let p = params();
     assert!(POLICY_20KB.len() > 19 * 1024, "the 20 KB fixture shrank");
+    assert!(
+        DENIES_20KB.len() > 19 * 1024 && DENIES_20KB.len() < 20 * 1024,
+        "the 20 KB deny fixture is not just under 20 KB"
+    );
+    for (name, text) in [("policy-20kb", POLICY_20KB), ("denies-20kb", DENIES_20KB)] {
+        assert_eq!(full_check(text, &p), 10, "{name} does not parse");
+    }
     let mut g = c.benchmark_group("check_policy");
     g.bench_function("reference_1_statement", |b| {
         b.iter(|| full_check(black_box(REFERENCE), &p))
     });
     g.bench_function("policy_20kb", |b| {
         b.iter(|| full_check(black_box(POLICY_20KB), &p))
+    });
+    g.bench_function("denies_20kb", |b| {
+        b.iter(|| full_check(black_box(DENIES_20KB), &p))
     });
     g.finish();
 }
