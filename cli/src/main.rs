@@ -2,6 +2,7 @@
 
 mod check;
 mod output;
+mod remediate;
 mod scan;
 
 use std::process::ExitCode;
@@ -22,6 +23,67 @@ enum Command {
     CheckPolicy(CheckPolicyArgs),
     /// Sweep an account: every bucket and VPC of the regions, read from S3 and EC2.
     Scan(ScanArgs),
+    /// Plan the missing aws:SourceVpce deny for a bucket and, with --apply, write and verify it.
+    Remediate(RemediateArgs),
+    /// Restore a previous bucket policy (a policy file, or a saved Remediation event).
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemediateArgs {
+    /// The bucket to fix.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: String,
+    /// The bucket's region (default: asked from S3).
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (moto, LocalStack); AWS_ENDPOINT_URL works too.
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Approved endpoints, added to the deployed rule's (default: every available S3 gateway
+    /// endpoint of the bucket's region).
+    #[arg(
+        long = "approved-vpce",
+        value_name = "ID[,ID...]",
+        value_delimiter = ','
+    )]
+    pub approved_vpce: Vec<String>,
+    /// Principals the deny exempts (ArnLike on aws:PrincipalArn), added to the deployed rule's.
+    #[arg(long = "exempt-principal", value_name = "ARN-PATTERN")]
+    pub exempt_principal: Vec<String>,
+    /// The guard's own principals, added to the deployed rule's.
+    #[arg(long = "guard-principal", value_name = "ARN-PATTERN")]
+    pub guard_principal: Vec<String>,
+    /// The deployed vpce-guard bucket rule whose parameters are the defaults.
+    #[arg(
+        long = "rule-name",
+        value_name = "NAME",
+        default_value = "vpce-guard-bucket"
+    )]
+    pub rule_name: String,
+    /// Write the plan (without it nothing is written).
+    #[arg(long)]
+    pub apply: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The bucket.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: String,
+    /// A policy document, or a saved Remediation event whose `previous_policy` is restored
+    /// (`null` deletes the bucket policy).
+    #[arg(long, value_name = "FILE")]
+    pub from: String,
+    /// The bucket's region (default: asked from S3).
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint.
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 /// Output format.
@@ -137,6 +199,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::CheckPolicy(args) => check::run(&args),
         Command::Scan(args) => scan::run(&args),
+        Command::Remediate(args) => remediate::run(&args),
+        Command::Rollback(args) => remediate::run_rollback(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

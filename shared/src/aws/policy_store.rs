@@ -26,6 +26,39 @@ pub trait CallerIdentity {
     async fn caller_arn(&self) -> Result<String, AwsError>;
 }
 
+/// Port: the parameters of a deployed Config rule (`DescribeConfigRules`).
+#[allow(async_fn_in_trait)]
+pub trait DeployedRules {
+    /// The rule's `InputParameters` JSON; `None` when the region has no such rule.
+    async fn rule_parameters(&self, rule_name: &str) -> Result<Option<String>, AwsError>;
+}
+
+impl DeployedRules for AwsClients {
+    async fn rule_parameters(&self, rule_name: &str) -> Result<Option<String>, AwsError> {
+        self.calls.count("config:DescribeConfigRules");
+        match self
+            .config_service()
+            .describe_config_rules()
+            .config_rule_names(rule_name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .config_rules()
+                .first()
+                .map(|r| r.input_parameters().unwrap_or("{}").to_string())),
+            Err(e) => {
+                let e = map_sdk_error("config:DescribeConfigRules", &e);
+                if e.code.as_deref() == Some("NoSuchConfigRuleException") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
 impl PolicyStore for AwsClients {
     async fn get_policy(&self, bucket: &str, region: &str) -> Result<Option<String>, AwsError> {
         self.calls.count("s3:GetBucketPolicy");

@@ -109,15 +109,16 @@ fn passes(findings: &[Finding], rules: &[RuleId]) -> Result<(), String> {
     Ok(())
 }
 
-/// Plan, and with `write`, apply and verify. `input.current` and `input.exempt_tag` are read
-/// from the store here (whatever the caller put there is replaced).
+/// Plan, and with `write` (see [`may_write`]; the CLI writes only with `--apply`), apply and
+/// verify. `input.current` and `input.exempt_tag` are read from the store here (whatever the
+/// caller put there is replaced).
 pub async fn remediate<S: PolicyStore>(
     store: &S,
     mut input: RemedyInput,
     mode: Mode,
     trigger: Trigger,
+    write: bool,
 ) -> RemediationEvent {
-    let write = may_write(mode, trigger);
     let mut ev = RemediationEvent {
         bucket: input.bucket.clone(),
         region: input.region.clone(),
@@ -171,15 +172,7 @@ pub async fn remediate<S: PolicyStore>(
     ev.new_policy = Some(p.policy.clone());
     if !write {
         ev.outcome = Outcome::Planned;
-        ev.reason = format!(
-            "{} mode: planned {}, nothing written",
-            match mode {
-                Mode::Disabled => "Disabled",
-                Mode::DryRun => "DryRun",
-                Mode::Enforce => "Enforce",
-            },
-            p.added.join(" and ")
-        );
+        ev.reason = format!("planned {}; nothing written", p.added.join(" and "));
         return ev;
     }
     // The policy must not have changed since it was planned from.

@@ -1,0 +1,219 @@
+//! `vpce-guard remediate` and `rollback` as users run them: the built binary against moto on
+//! 127.0.0.1. moto.s caller is `arn:aws:sts::123456789012:user/moto`, outside any VPC: it must
+//! be exempt, or the plan is refused (it would lock the caller out).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use vpce_guard::aws::policy_store::PolicyStore;
+use vpce_guard_tests::block_on as run;
+use vpce_guard_tests::moto::Moto;
+use vpce_guard_tests::seed::Seed;
+
+const ME: &str = "arn:aws:sts::123456789012:user/moto";
+const APP: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::rem-app/*"}]}"#;
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vpce-guard"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/vpce-guard/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/vpce-guard/credentials",
+        )
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap()
+}
+
+fn remediate(moto: &Moto, bucket: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let endpoint = moto.endpoint();
+    let mut args = vec![
+        "remediate",
+        "--bucket",
+        bucket,
+        "--endpoint-url",
+        &endpoint,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = cli(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (out.status.code(), v, stderr)
+}
+
+fn policy(seed: &Seed, bucket: &str, region: &str) -> Option<Value> {
+    run(seed.c.get_policy(bucket, region))
+        .unwrap()
+        .map(|t| serde_json::from_str(&t).unwrap())
+}
+
+struct Account {
+    moto: Moto,
+    seed: Seed,
+}
+
+fn account() -> Account {
+    let moto = Moto::start();
+    let seed = run(Seed::new(&moto.endpoint(), "us-east-1"));
+    run(seed.reference_vpc("us-east-1", "10.20.0.0/16"));
+    run(seed.bucket("rem-open", "us-east-1", None, true, None));
+    run(seed.bucket("rem-app", "us-east-1", Some(APP), true, None));
+    run(seed.bucket("rem-far", "eu-west-1", None, true, None));
+    Account { moto, seed }
+}
+
+#[test]
+fn dry_run_plans_apply_writes_and_verifies_rollback_restores() {
+    let a = account();
+    // Without --apply: the plan, nothing written.
+    let (code, ev, err) = remediate(&a.moto, "rem-app", &["--exempt-principal", ME]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(ev["outcome"], "planned", "{ev}");
+    assert_eq!(
+        policy(&a.seed, "rem-app", "us-east-1"),
+        Some(serde_json::from_str(APP).unwrap())
+    );
+
+    // With --apply: written, read back and verified; the event holds both policies.
+    let (code, ev, err) = remediate(&a.moto, "rem-app", &["--exempt-principal", ME, "--apply"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(ev["outcome"], "applied", "{ev}");
+    assert_eq!(
+        ev["previous_policy"],
+        serde_json::from_str::<Value>(APP).unwrap()
+    );
+    let now = policy(&a.seed, "rem-app", "us-east-1").unwrap();
+    assert_eq!(now, ev["new_policy"]);
+    let sts = now["Statement"].as_array().unwrap();
+    assert_eq!(sts.len(), 3, "{now}");
+    assert_eq!(
+        sts[0],
+        serde_json::from_str::<Value>(APP).unwrap()["Statement"][0]
+    );
+    let after: Vec<(String, String)> = ev["verdicts_after"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for rule in [
+        "S3-VPCE-DENY",
+        "S3-VPCE-KNOWN",
+        "S3-VPCE-REACHABLE",
+        "S3-TLS",
+    ] {
+        assert!(
+            after.contains(&(rule.to_string(), "PASS".to_string())),
+            "{rule}: {after:?}"
+        );
+    }
+    // Nothing left to do.
+    let (code, ev, _) = remediate(&a.moto, "rem-app", &["--exempt-principal", ME, "--apply"]);
+    assert_eq!((code, ev["outcome"].as_str()), (Some(0), Some("no-change")));
+
+    // Rollback from the saved event restores the previous policy.
+    let dir = std::env::temp_dir().join(format!("vpce-guard-rollback-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("event.json");
+    std::fs::write(
+        &saved,
+        serde_json::json!({"previous_policy": serde_json::from_str::<Value>(APP).unwrap()})
+            .to_string(),
+    )
+    .unwrap();
+    let out = cli(&[
+        "rollback",
+        "--bucket",
+        "rem-app",
+        "--from",
+        saved.to_str().unwrap(),
+        "--endpoint-url",
+        &a.moto.endpoint(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        policy(&a.seed, "rem-app", "us-east-1"),
+        Some(serde_json::from_str(APP).unwrap())
+    );
+}
+
+#[test]
+fn a_bucket_without_policy_gets_the_plan_and_rolls_back_to_none() {
+    let a = account();
+    let (code, ev, err) = remediate(&a.moto, "rem-open", &["--exempt-principal", ME, "--apply"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(ev["outcome"], "applied", "{ev}");
+    assert_eq!(ev["previous_policy"], Value::Null);
+    assert_eq!(
+        policy(&a.seed, "rem-open", "us-east-1").unwrap(),
+        ev["new_policy"]
+    );
+    let dir = std::env::temp_dir().join(format!("vpce-guard-rollback-none-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("event.json");
+    std::fs::write(&saved, ev.to_string()).unwrap();
+    let out = cli(&[
+        "rollback",
+        "--bucket",
+        "rem-open",
+        "--from",
+        saved.to_str().unwrap(),
+        "--endpoint-url",
+        &a.moto.endpoint(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(policy(&a.seed, "rem-open", "us-east-1"), None);
+}
+
+#[test]
+fn guard_rails_refuse_with_exit_1_and_write_nothing() {
+    let a = account();
+    // The caller itself would be denied from where it runs.
+    let (code, ev, err) = remediate(&a.moto, "rem-open", &["--apply"]);
+    assert_eq!(code, Some(1), "{ev}");
+    assert_eq!(ev["outcome"], "refused");
+    assert!(
+        err.contains("would deny the caller arn:aws:sts::123456789012:user/moto")
+            && err.contains("--exempt-principal"),
+        "{err}"
+    );
+    assert_eq!(policy(&a.seed, "rem-open", "us-east-1"), None);
+    // A region without an S3 gateway endpoint.
+    let (code, ev, err) = remediate(&a.moto, "rem-far", &["--exempt-principal", ME, "--apply"]);
+    assert_eq!(code, Some(1), "{ev}");
+    assert!(
+        err.contains("no approved, available S3 gateway endpoint in eu-west-1"),
+        "{err}"
+    );
+    assert_eq!(policy(&a.seed, "rem-far", "eu-west-1"), None);
+}
