@@ -9,8 +9,8 @@
 //!   random from the question — with fresh values the enumeration never used (other actions,
 //!   keys, addresses, endpoints, principals) — are all denied.
 //!
-//! `ORACLE_CASES` sets the number of generated policies (default 200; the note of issue 13
-//! reports a 10-minute run).
+//! `ORACLE_CASES` sets the number of generated policies (default 200); `ORACLE_SECONDS=600`
+//! keeps generating batches for ten minutes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -456,11 +456,12 @@ fn the_concrete_evaluator_agrees_with_every_verdict() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    // ORACLE_SECONDS=N: keep generating batches of `cases` policies for N seconds (long runs).
+    let seconds: u64 = std::env::var("ORACLE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let started = std::time::Instant::now();
     let reference = json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*",
         "Resource": ["arn:aws:s3:::amzn-s3-demo-bucket", "arn:aws:s3:::amzn-s3-demo-bucket/*"],
         "Condition": {"StringNotEquals": {"aws:SourceVpce": APPROVED}}});
@@ -470,23 +471,38 @@ fn the_concrete_evaluator_agrees_with_every_verdict() {
         prop::collection::vec(draw(), 40),
     );
     let tally = std::cell::RefCell::new(Tally::default());
-    let result = runner.run(&strategy, |(with_reference, rest, draws)| {
-        // Half the policies start from the reference deny, so that many questions PASS.
-        let mut statements = Vec::new();
-        if with_reference {
-            statements.push(reference.clone());
+    loop {
+        // A fresh random seed per batch.
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&strategy, |(with_reference, rest, draws)| {
+            // Half the policies start from the reference deny, so that many questions PASS.
+            let mut statements = Vec::new();
+            if with_reference {
+                statements.push(reference.clone());
+            }
+            statements.extend(rest);
+            check(&statements, &draws, &mut tally.borrow_mut())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
         }
-        statements.extend(rest);
-        check(&statements, &draws, &mut tally.borrow_mut())
-    });
+        if started.elapsed().as_secs() >= seconds {
+            break;
+        }
+    }
     let t = tally.into_inner();
     eprintln!(
-        "oracle: {} policies, {} gaps refereed, {} PASS verdicts checked with {} drawn requests",
-        t.policies, t.gaps, t.denied, t.drawn
+        "oracle: {} policies, {} gaps refereed, {} PASS verdicts checked with {} drawn requests in {:.0} s",
+        t.policies,
+        t.gaps,
+        t.denied,
+        t.drawn,
+        started.elapsed().as_secs_f64()
     );
-    if let Err(e) = result {
-        panic!("{e}");
-    }
     // Evidence that the run exercised both answers.
     assert!(t.gaps > 0 && t.denied > 0 && t.drawn > 0, "{t:?}");
 }
