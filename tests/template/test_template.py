@@ -38,6 +38,18 @@ CLASSES = {
 HOUSEKEEPING = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
 READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Select", "Search", "Lookup")
 BUCKET_POLICY_WRITES = {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}
+# The remediator's only writes besides the bucket policies: its Remediation events.
+REMEDIATOR_WRITES = BUCKET_POLICY_WRITES | {"events:PutEvents"}
+DEFAULT_BUS = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}
+GUARD_PATTERN = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/vpce-guard/*"}
+
+# The manual trigger: what the SSM Automation step sends, and the sample event that is that
+# payload for one bucket (a Rust test invokes the remediator with the file).
+SSM_PAYLOAD = '{"bucket": "{{ BucketName }}", "trigger": "config-remediation"}'
+SAMPLE_BUCKET = "amzn-s3-demo-bucket"
+SAMPLE_PAYLOAD_FILE = os.path.join(ROOT, "events", "remediator-config-remediation.json")
+# Where the remediator reads its environment (RemediatorConfig::from_env).
+REMEDIATOR_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "remedy", "handler.rs")
 
 # The keys the functions accept in InputParameters (shared::config::parse_rule_parameters).
 RULE_PARAMETER_KEYS = {
@@ -251,6 +263,20 @@ class Template(unittest.TestCase):
                             allowed = a in HOUSEKEEPING or verb.startswith(READ_VERBS) or (
                                 cls == "rule" and a == "config:PutEvaluations")
                             self.assertTrue(allowed, f"{a}: evaluators are read-only")
+                        if cls == "remediator":
+                            allowed = a in HOUSEKEEPING or a in REMEDIATOR_WRITES or verb.startswith(READ_VERBS)
+                            self.assertTrue(allowed, f"{a}: the remediator writes bucket policies and events only")
+                            if a == "sqs:SendMessage":
+                                for r in as_list(s["Resource"]):
+                                    self.assertEqual(self.res.get(getatt_target(r), {}).get("Type"),
+                                                     "AWS::SQS::Queue", "dead letters only to the template's queues")
+                            if a == "events:PutEvents":
+                                self.assertEqual(as_list(s["Resource"]), [DEFAULT_BUS],
+                                                 "Remediation events only on the stack's bus (the default bus)")
+                            if a.startswith("s3:") and a != "s3:ListAllMyBuckets":
+                                self.assertEqual(as_list(s["Resource"]),
+                                                 [{"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}],
+                                                 f"{a}: buckets only, never objects")
 
     def test_slack_secret_readable_by_the_notifier_only(self):
         for rid, res in self.res.items():
@@ -262,6 +288,163 @@ class Template(unittest.TestCase):
                 if "secretsmanager:GetSecretValue" in as_list(s["Action"]):
                     self.assertTrue(owners and CLASSES[owners[0]] == "notifier", rid)
                     self.assertEqual(as_list(s["Resource"]), [{"Ref": "SlackWebhookSecretArn"}], rid)
+
+    # -- the remediator ---------------------------------------------------------------------
+    def remediator(self):
+        found = [(fid, res, p) for fid, res, p in functions(self.t)
+                 if CLASSES[res["Metadata"]["BuildProperties"]["Binary"]] == "remediator"]
+        self.assertEqual(len(found), 1, "one remediator function")
+        return found[0]
+
+    def of_type(self, type_):
+        return {k: v for k, v in self.res.items() if v["Type"] == type_}
+
+    def test_remediator_exists_only_when_remediation_is_enabled(self):
+        fid, res, p = self.remediator()
+        self.assertEqual(self.t["Conditions"]["RemediationEnabled"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "RemediationMode"}, "Disabled"]}]})
+        role = getatt_target(p["Role"])
+        parts = {fid, role, p["LoggingConfig"]["LogGroup"]["Ref"]}
+        parts |= set(self.of_type("AWS::SSM::Document")) | set(self.of_type("AWS::Config::RemediationConfiguration"))
+        # Everything that names the function (its triggers, their permissions, the automation role).
+        for rid, r in self.res.items():
+            text = json.dumps(r)
+            if f'"{fid}"' in text or f'"{fid}.Arn"' in text:
+                parts.add(rid)
+        parts.discard("FailedEventsQueuePolicy")  # names the triggers inside !If RemediationEnabled
+        for rid in sorted(parts):
+            with self.subTest(resource=rid):
+                self.assertEqual(self.res[rid].get("Condition"), "RemediationEnabled")
+        for name, out in self.t["Outputs"].items():
+            if "Remediator" in name:
+                self.assertEqual(out.get("Condition"), "RemediationEnabled", name)
+
+    def test_remediator_environment_is_the_bucket_rules_configuration(self):
+        fid, res, p = self.remediator()
+        env = p.get("Environment", {}).get("Variables", {})
+        with open(REMEDIATOR_CONFIG_SOURCE, encoding="utf-8") as f:
+            read = set(re.findall(r'(?:val|nonempty)\(\s*"([A-Z][A-Z0-9_]+)"', f.read()))
+        self.assertGreaterEqual(len(read), 10, f"environment names not found in {REMEDIATOR_CONFIG_SOURCE}")
+        self.assertEqual(set(env), read, "set exactly the variables the remediator reads")
+        rule = self.res["BucketRule"]["Properties"]["InputParameters"]
+        same = {
+            "APPROVED_VPCE_IDS": "ApprovedVpceIds",
+            "EXEMPT_PRINCIPAL_ARNS": "ExemptPrincipalArns",
+            "GUARD_PRINCIPAL_ARNS": "GuardPrincipalArns",
+            "REQUIRE_SIGV4": "RequireSigV4",
+            "REQUIRE_TLS_VERSION": "RequireTlsVersion",
+            "DISABLED_RULES": "DisabledRules",
+        }
+        for var, key in same.items():
+            self.assertEqual(env[var], rule[key], f"{var}: the bucket rule's {key}")
+        self.assertEqual(env["GUARD_PRINCIPAL_ARNS"], GUARD_PATTERN)
+        self.assertEqual(env["REMEDIATION_MODE"], {"Ref": "RemediationMode"})
+        self.assertEqual(env["BUCKET_RULE_NAME"], {"Ref": "BucketRule"})
+        self.assertEqual(env["EVENT_BUS_NAME"], "", "the default bus (its ARN is the one PutEvents may use)")
+        self.assertEqual(env["CALLER_PRINCIPAL_ARN"], {"Fn::GetAtt": [getatt_target(p["Role"]), "Arn"]},
+                         "the function's own role ARN, with its /vpce-guard/ path")
+
+    def test_remediator_triggers(self):
+        fid, res, p = self.remediator()
+        rules = {rid: r for rid, r in self.of_type("AWS::Events::Rule").items()
+                 if any(getatt_target(t["Arn"]) == fid for t in r["Properties"]["Targets"])}
+        patterns = {}
+        for rid, r in rules.items():
+            with self.subTest(rule=rid):
+                rp = r["Properties"]
+                self.assertNotIn("EventBusName", rp, "the stack's bus is the default bus")
+                self.assertEqual(rp.get("State"), "ENABLED")
+                (target,) = rp["Targets"]
+                self.assertEqual(self.res[getatt_target(target["DeadLetterConfig"]["Arn"])]["Type"],
+                                 "AWS::SQS::Queue")
+                self.assertIn("RetryPolicy", target)
+                perms = [x["Properties"] for x in self.of_type("AWS::Lambda::Permission").values()
+                         if getatt_target(x["Properties"].get("SourceArn")) == rid]
+                self.assertEqual(len(perms), 1, "one invoke permission per rule, scoped to it")
+                self.assertEqual(perms[0]["Principal"], "events.amazonaws.com")
+                self.assertEqual(getatt_target(perms[0]["FunctionName"]), fid)
+                patterns[json.dumps(rp["EventPattern"]["detail-type"])] = rp["EventPattern"]
+        self.assertEqual(len(patterns), 2, "findings and Config compliance changes")
+        self.assertEqual(patterns['["vpce-guard Finding"]'], {
+            "source": ["vpce-guard"],
+            "detail-type": ["vpce-guard Finding"],
+            "detail": {"resource_type": ["AWS::S3::Bucket"], "compliance": ["NON_COMPLIANT"]},
+        })
+        self.assertEqual(patterns['["Config Rules Compliance Change"]'], {
+            "source": ["aws.config"],
+            "detail-type": ["Config Rules Compliance Change"],
+            "detail": {
+                "configRuleName": [{"Ref": "BucketRule"}],
+                "resourceType": ["AWS::S3::Bucket"],
+                "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]},
+            },
+        })
+        # The dead-letter queue admits exactly these rules (besides the forwarding rule).
+        admitted = []
+        for s in self.res["FailedEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]:
+            if "Fn::If" in s and s["Fn::If"][0] == "RemediationEnabled":
+                admitted += [getatt_target(a) for a in
+                             as_list(s["Fn::If"][1]["Condition"]["ArnEquals"]["aws:SourceArn"])]
+        self.assertEqual(sorted(admitted), sorted(rules))
+
+    def test_ssm_document_invokes_the_remediator_with_the_sample_payload(self):
+        fid, res, p = self.remediator()
+        docs = self.of_type("AWS::SSM::Document")
+        self.assertEqual(len(docs), 1)
+        (doc,) = docs.values()
+        self.assertEqual(doc["Properties"]["DocumentType"], "Automation")
+        c = doc["Properties"]["Content"]
+        self.assertEqual(c["schemaVersion"], "0.3")
+        self.assertEqual(c["assumeRole"], "{{ AutomationAssumeRole }}")
+        self.assertEqual(set(c["parameters"]), {"BucketName", "AutomationAssumeRole"})
+        for name, spec in c["parameters"].items():
+            self.assertEqual(spec["type"], "String", name)
+        bucket_pattern = c["parameters"]["BucketName"].get("allowedPattern")
+        if bucket_pattern:
+            self.assertRegex(SAMPLE_BUCKET, bucket_pattern)
+            self.assertNotRegex('a", "trigger": "x', bucket_pattern)
+        (step,) = c["mainSteps"]
+        self.assertEqual(step["action"], "aws:invokeLambdaFunction")
+        inputs = step["inputs"]
+        self.assertIn(getatt_target(inputs["FunctionName"]) or inputs["FunctionName"].get("Ref"), [fid])
+        self.assertEqual(inputs.get("InvocationType"), "RequestResponse")
+        self.assertEqual(inputs["Payload"], SSM_PAYLOAD)
+        # The sample event is that payload for one bucket, byte for byte (one trailing newline).
+        with open(SAMPLE_PAYLOAD_FILE, encoding="utf-8") as f:
+            sample = f.read()
+        rendered = inputs["Payload"].replace("{{ BucketName }}", SAMPLE_BUCKET)
+        self.assertEqual(sample.rstrip("\n"), rendered)
+        self.assertEqual(json.loads(sample), {"bucket": SAMPLE_BUCKET, "trigger": "config-remediation"})
+
+    def test_automation_role_may_only_invoke_the_remediator(self):
+        fid, res, p = self.remediator()
+        (conf,) = self.of_type("AWS::Config::RemediationConfiguration").values()
+        role = getatt_target(conf["Properties"]["Parameters"]["AutomationAssumeRole"]["StaticValue"]["Values"][0])
+        rp = self.res[role]["Properties"]
+        (trust,) = rp["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual(trust["Principal"], {"Service": "ssm.amazonaws.com"})
+        self.assertEqual(trust["Action"], "sts:AssumeRole")
+        self.assertEqual(trust["Condition"]["StringEquals"]["aws:SourceAccount"], {"Ref": "AWS::AccountId"})
+        statements = role_statements(self.t, role)
+        self.assertEqual(len(statements), 1)
+        self.assertEqual(as_list(statements[0]["Action"]), ["lambda:InvokeFunction"])
+        self.assertEqual(as_list(statements[0]["Resource"]), [{"Fn::GetAtt": [fid, "Arn"]}])
+        self.assertNotEqual(rp.get("Path"), "/vpce-guard/", "no guard principal: it never reads a bucket")
+
+    def test_config_remediation_is_automatic_only_in_enforce(self):
+        (conf,) = self.of_type("AWS::Config::RemediationConfiguration").values()
+        cp = conf["Properties"]
+        self.assertEqual(cp["ConfigRuleName"], {"Ref": "BucketRule"})
+        self.assertEqual(cp["TargetType"], "SSM_DOCUMENT")
+        doc = cp["TargetId"]["Ref"]
+        self.assertEqual(self.res[doc]["Type"], "AWS::SSM::Document")
+        self.assertEqual(cp["Parameters"]["BucketName"], {"ResourceValue": {"Value": "RESOURCE_ID"}})
+        self.assertIn("StaticValue", cp["Parameters"]["AutomationAssumeRole"])
+        cond, when, otherwise = cp["Automatic"]["Fn::If"]
+        self.assertEqual(self.t["Conditions"][cond], {"Fn::Equals": [{"Ref": "RemediationMode"}, "Enforce"]})
+        self.assertEqual((when, otherwise), (True, False))
+        self.assertTrue(1 <= cp["MaximumAutomaticAttempts"] <= 25)
+        self.assertTrue(1 <= cp["RetryAttemptSeconds"] <= 2678000)
 
     # -- Config rules -----------------------------------------------------------------------
     def config_rules(self):
