@@ -19,10 +19,10 @@ fn input(policy: &Value) -> RemedyInput {
         current: Some(policy.to_string()),
         endpoints: vec!["vpce-1a2b3c4d".into()],
         exempt_principals: vec!["arn:aws:iam::111122223333:role/BreakGlass".into()],
-        guard_principals: vec!["arn:aws:iam::111122223333:role/vpce-guard-*".into()],
+        guard_principals: vec!["arn:aws:iam::111122223333:role/vpce-guard/*".into()],
         config_role: None,
         require: BucketParams::default(),
-        caller: Some("arn:aws:sts::111122223333:assumed-role/vpce-guard-Remediator/s".into()),
+        caller: Some("arn:aws:iam::111122223333:role/vpce-guard/Remediator".into()),
         exempt_tag: false,
         now: 1_795_000_000.0,
     }

@@ -133,6 +133,10 @@ impl AwsClients {
     pub fn config_service(&self) -> aws_sdk_config::Client {
         aws_sdk_config::Client::new(&self.sdk)
     }
+
+    pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::new(&self.sdk)
+    }
 }
 
 /// An endpoint resolver that always answers one URL.

@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod ec2;
+pub mod events;
 pub mod policy_store;
 pub mod s3;
 

@@ -8,6 +8,7 @@
 //! principals, AWS Config's recorder role) — and, when `S3-TLS` FAILs, `VpceGuardDenyPlainHttp`.
 
 pub mod apply;
+pub mod handler;
 
 use serde_json::{json, Map, Value};
 use thiserror::Error;

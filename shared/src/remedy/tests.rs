@@ -505,3 +505,211 @@ mod apply_tests {
         assert_eq!(now, old);
     }
 }
+
+mod handler_tests {
+    use super::*;
+    use crate::aws::events::{EventPublisher, OutEvent};
+    use crate::aws::policy_store::{CallerIdentity, PolicyStore};
+    use crate::aws::{AccountReader, AwsError, BucketReader, ListedBucket, NetworkReader};
+    use crate::facts::{BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock};
+    use crate::remedy::apply::{Mode, Outcome};
+    use crate::remedy::handler::{bucket_of, handle, RemediatorConfig, RemediatorEvent};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Fake {
+        policy: Mutex<Option<String>>,
+        published: Mutex<Vec<OutEvent>>,
+    }
+
+    impl PolicyStore for Fake {
+        async fn get_policy(&self, _: &str, _: &str) -> Result<Option<String>, AwsError> {
+            Ok(self.policy.lock().unwrap().clone())
+        }
+        async fn put_policy(&self, _: &str, _: &str, p: &str) -> Result<(), AwsError> {
+            *self.policy.lock().unwrap() = Some(p.into());
+            Ok(())
+        }
+        async fn delete_policy(&self, _: &str, _: &str) -> Result<(), AwsError> {
+            *self.policy.lock().unwrap() = None;
+            Ok(())
+        }
+        async fn bucket_tags(&self, _: &str, _: &str) -> Result<Vec<(String, String)>, AwsError> {
+            Ok(Vec::new())
+        }
+    }
+    impl CallerIdentity for Fake {
+        async fn caller_arn(&self) -> Result<String, AwsError> {
+            Ok("arn:aws:sts::111122223333:assumed-role/Remediator/fn".into())
+        }
+    }
+    impl NetworkReader for Fake {
+        async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
+            Ok(NetworkFacts {
+                region: region.into(),
+                endpoints: vec![Endpoint {
+                    id: "vpce-1a2b3c4d".into(),
+                    vpc_id: "vpc-0a1b2c3d".into(),
+                    service_name: format!("com.amazonaws.{region}.s3"),
+                    endpoint_type: "Gateway".into(),
+                    state: "available".into(),
+                    policy: None,
+                    route_table_ids: Vec::new(),
+                }],
+                ..NetworkFacts::default()
+            })
+        }
+    }
+    impl AccountReader for Fake {
+        async fn account_id(&self) -> Result<String, AwsError> {
+            Ok(A.into())
+        }
+        async fn account_public_access_block(&self, _: &str) -> Fact<PublicAccessBlock> {
+            Fact::NotConfigured
+        }
+    }
+    impl BucketReader for Fake {
+        async fn list_buckets(&self, _: Option<&str>) -> Result<Vec<ListedBucket>, AwsError> {
+            Ok(Vec::new())
+        }
+        async fn bucket_region(&self, _: &str) -> Result<Option<String>, AwsError> {
+            Ok(Some("us-east-1".into()))
+        }
+        async fn bucket_facts(&self, bucket: &str, region: &str) -> BucketObservation {
+            BucketObservation::Deleted {
+                name: bucket.into(),
+                region: region.into(),
+            }
+        }
+        async fn read_policy(&self, _: &str, _: &str) -> Option<Fact<String>> {
+            None
+        }
+        async fn read_public_access_block(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Option<Fact<PublicAccessBlock>> {
+            None
+        }
+        async fn read_ownership(&self, _: &str, _: &str) -> Option<Fact<String>> {
+            None
+        }
+    }
+    impl EventPublisher for Fake {
+        async fn put_events(
+            &self,
+            _: Option<&str>,
+            batch: &[OutEvent],
+        ) -> Result<Vec<usize>, AwsError> {
+            self.published.lock().unwrap().extend(batch.iter().cloned());
+            Ok(Vec::new())
+        }
+    }
+
+    fn cfg(mode: &str) -> RemediatorConfig {
+        let env = |k: &str| match k {
+            "REMEDIATION_MODE" => Some(mode.to_string()),
+            "GUARD_PRINCIPAL_ARNS" => Some("arn:aws:iam::111122223333:role/vpce-guard/*".into()),
+            "CALLER_PRINCIPAL_ARN" => {
+                Some("arn:aws:iam::111122223333:role/vpce-guard/Remediator".into())
+            }
+            "BUCKET_RULE_NAME" => Some("vpce-guard-bucket".into()),
+            _ => None,
+        };
+        RemediatorConfig::from_env(env).unwrap()
+    }
+
+    fn parse(v: serde_json::Value) -> RemediatorEvent {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn finding(compliance: &str) -> RemediatorEvent {
+        parse(
+            json!({"version": "0", "id": "1", "detail-type": "vpce-guard Finding", "source": "vpce-guard",
+            "account": A, "time": "2026-11-28T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"resource": B, "resource_type": "AWS::S3::Bucket", "account": A, "region": "us-east-1",
+                "compliance": compliance, "annotation": "", "findings": []}}),
+        )
+    }
+
+    #[test]
+    fn events_name_the_bucket_or_are_ignored() {
+        let c = cfg("DryRun");
+        let (b, r, t) = bucket_of(&finding("NON_COMPLIANT"), &c).unwrap().unwrap();
+        assert_eq!(
+            (b.as_str(), r.as_deref(), t),
+            (B, Some("us-east-1"), crate::remedy::apply::Trigger::Finding)
+        );
+        assert!(bucket_of(&finding("COMPLIANT"), &c).unwrap().is_none());
+        let config = |rule: &str| {
+            parse(
+                json!({"version": "0", "id": "2", "detail-type": "Config Rules Compliance Change",
+            "source": "aws.config", "account": A, "time": "2026-11-28T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"resourceId": B, "awsRegion": "us-east-1", "awsAccountId": A, "configRuleName": rule,
+                "resourceType": "AWS::S3::Bucket", "messageType": "ComplianceChangeNotification",
+                "newEvaluationResult": {"complianceType": "NON_COMPLIANT"}}}),
+            )
+        };
+        assert!(bucket_of(&config("vpce-guard-bucket"), &c)
+            .unwrap()
+            .is_some());
+        assert!(bucket_of(&config("someone-elses-rule"), &c)
+            .unwrap()
+            .is_none());
+        let manual = parse(json!({"bucket": B, "trigger": "config-remediation"}));
+        assert_eq!(
+            bucket_of(&manual, &c).unwrap().unwrap().2,
+            crate::remedy::apply::Trigger::ConfigRemediation
+        );
+        let bad = parse(json!({"bucket": B, "trigger": "please"}));
+        assert!(bucket_of(&bad, &c)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown trigger `please`"));
+        let e = RemediatorConfig::from_env(|k| {
+            (k == "REMEDIATION_MODE").then(|| "Sometimes".to_string())
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("REMEDIATION_MODE `Sometimes`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dry_run_findings_plan_and_the_manual_trigger_writes_and_both_publish() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let f = Fake::default();
+        let ev = rt
+            .block_on(handle(&f, &cfg("DryRun"), &finding("NON_COMPLIANT"), NOW))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.outcome, Outcome::Planned, "{}", ev.reason);
+        assert!(f.policy.lock().unwrap().is_none());
+        let manual = parse(json!({"bucket": B, "trigger": "config-remediation"}));
+        let ev = rt
+            .block_on(handle(&f, &cfg("DryRun"), &manual, NOW))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
+        assert!(f.policy.lock().unwrap().is_some());
+        let published = f.published.lock().unwrap();
+        assert_eq!(published.len(), 2);
+        assert_eq!(published[1].detail_type, "vpce-guard Remediation");
+        let detail: Value = serde_json::from_str(&published[1].detail).unwrap();
+        assert_eq!(detail["outcome"], "applied");
+        assert_eq!(detail["previous_policy"], Value::Null);
+        assert!(detail["new_policy"]["Statement"].is_array());
+        // Disabled never writes, whoever asks.
+        let g = Fake::default();
+        let ev = rt
+            .block_on(handle(&g, &cfg("Disabled"), &manual, NOW))
+            .unwrap()
+            .unwrap();
+        assert_eq!((ev.outcome, ev.mode), (Outcome::Planned, Mode::Disabled));
+        assert!(g.policy.lock().unwrap().is_none());
+    }
+}

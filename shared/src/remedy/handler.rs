@@ -1,0 +1,274 @@
+//! The remediator function's handler, generic over the ports: which bucket an event asks
+//! about, the configuration from the environment, and one remediation published as a
+//! `vpce-guard Remediation` event.
+
+use serde::Deserialize;
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::aws::events::{publish, EventPublisher, OutEvent};
+use crate::aws::policy_store::{CallerIdentity, PolicyStore};
+use crate::aws::{AccountReader, AwsError, BucketReader, NetworkReader};
+use crate::rules::bucket::region_view;
+use crate::rules::params::{split_list, Partition};
+use crate::rules::{BucketParams, ParamError};
+
+use super::apply::{may_write, remediate, Mode, Outcome, RemediationEvent, Trigger};
+use super::RemedyInput;
+
+/// The detail-type of the events the remediator publishes.
+pub const REMEDIATION_DETAIL_TYPE: &str = "vpce-guard Remediation";
+/// The detail-type of the change-watcher's findings.
+pub const FINDING_DETAIL_TYPE: &str = "vpce-guard Finding";
+/// AWS Config's compliance-change detail-type.
+pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
+const S3_BUCKET: &str = "AWS::S3::Bucket";
+
+/// What fails an invocation.
+#[derive(Debug, Error)]
+pub enum RemediatorError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error("the event is not one the remediator takes: {0}")]
+    Event(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The remediation itself failed (the bucket keeps its previous policy).
+    #[error("remediation of `{bucket}` failed: {reason}")]
+    Failed { bucket: String, reason: String },
+}
+
+/// The remediator's configuration (environment variables the template sets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemediatorConfig {
+    /// `REMEDIATION_MODE`: `Disabled`, `DryRun` (default) or `Enforce`.
+    pub mode: Mode,
+    /// `APPROVED_VPCE_IDS`, `EXEMPT_PRINCIPAL_ARNS`, `GUARD_PRINCIPAL_ARNS`, `REQUIRE_SIGV4`,
+    /// `REQUIRE_TLS_VERSION`, `DISABLED_RULES`: the bucket rule's parameters.
+    pub params: BucketParams,
+    /// `EVENT_BUS_NAME` (empty: the default bus).
+    pub bus: Option<String>,
+    /// `BUCKET_RULE_NAME`: the Config rule whose compliance changes trigger a remediation.
+    pub bucket_rule_name: Option<String>,
+    /// `CALLER_PRINCIPAL_ARN`: the function's own role ARN (`aws:PrincipalArn`, with the role's
+    /// path, which STS does not report); empty: derived from `GetCallerIdentity`.
+    pub caller_principal_arn: Option<String>,
+}
+
+impl RemediatorConfig {
+    /// Read the configuration; an invalid value is an error naming it.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, RemediatorError> {
+        let val = |k: &str| get(k).unwrap_or_default();
+        let mode = Mode::parse(&val("REMEDIATION_MODE")).ok_or_else(|| {
+            RemediatorError::Config(format!(
+                "REMEDIATION_MODE `{}` must be Disabled, DryRun or Enforce",
+                val("REMEDIATION_MODE")
+            ))
+        })?;
+        let tls = val("REQUIRE_TLS_VERSION");
+        let params = BucketParams {
+            approved_vpce: split_list(&val("APPROVED_VPCE_IDS")),
+            exempt_principals: split_list(&val("EXEMPT_PRINCIPAL_ARNS")),
+            guard_principals: split_list(&val("GUARD_PRINCIPAL_ARNS")),
+            require_sigv4: BucketParams::parse_bool(
+                "RequireSigV4",
+                "REQUIRE_SIGV4",
+                &val("REQUIRE_SIGV4"),
+            )?,
+            require_tls_version: if tls.trim().is_empty() {
+                None
+            } else {
+                Some(BucketParams::parse_tls_version(&tls)?)
+            },
+            disabled_rules: BucketParams::parse_disabled_rules(&split_list(&val(
+                "DISABLED_RULES",
+            )))?,
+            ..BucketParams::default()
+        };
+        params.validate()?;
+        let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        Ok(RemediatorConfig {
+            mode,
+            params,
+            bus: nonempty("EVENT_BUS_NAME"),
+            bucket_rule_name: nonempty("BUCKET_RULE_NAME"),
+            caller_principal_arn: nonempty("CALLER_PRINCIPAL_ARN"),
+        })
+    }
+}
+
+/// A manual request: the SSM Automation document's payload, or a person's invoke.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ManualRequest {
+    pub bucket: String,
+    /// `config-remediation` (Config's "Remediate" button).
+    pub trigger: String,
+}
+
+/// What the remediator receives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RemediatorEvent {
+    Manual(ManualRequest),
+    EventBridge(Box<aws_lambda_events::event::eventbridge::EventBridgeEvent<Value>>),
+}
+
+/// The bucket an event asks to remediate, its region when the event says, and the trigger;
+/// `Ok(None)` for an event about something else (ignored, not an error).
+pub fn bucket_of(
+    ev: &RemediatorEvent,
+    cfg: &RemediatorConfig,
+) -> Result<Option<(String, Option<String>, Trigger)>, RemediatorError> {
+    match ev {
+        RemediatorEvent::Manual(m) => match m.trigger.as_str() {
+            "config-remediation" => Ok(Some((m.bucket.clone(), None, Trigger::ConfigRemediation))),
+            other => Err(RemediatorError::Event(format!(
+                "unknown trigger `{other}` (expected `config-remediation`)"
+            ))),
+        },
+        RemediatorEvent::EventBridge(e) => {
+            let d = &e.detail;
+            let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+            match Some(e.detail_type.as_str()) {
+                Some(FINDING_DETAIL_TYPE) => {
+                    if text(d.get("resource_type")).as_deref() != Some(S3_BUCKET)
+                        || text(d.get("compliance")).as_deref() != Some("NON_COMPLIANT")
+                    {
+                        return Ok(None);
+                    }
+                    let bucket = text(d.get("resource")).ok_or_else(|| {
+                        RemediatorError::Event("the finding has no `resource`".into())
+                    })?;
+                    Ok(Some((bucket, text(d.get("region")), Trigger::Finding)))
+                }
+                Some(CONFIG_COMPLIANCE_DETAIL_TYPE) => {
+                    let rule = text(d.get("configRuleName"));
+                    if cfg.bucket_rule_name.is_some() && rule != cfg.bucket_rule_name {
+                        return Ok(None);
+                    }
+                    let compliance = d
+                        .get("newEvaluationResult")
+                        .and_then(|r| r.get("complianceType"))
+                        .and_then(Value::as_str);
+                    if text(d.get("resourceType")).as_deref() != Some(S3_BUCKET)
+                        || compliance != Some("NON_COMPLIANT")
+                    {
+                        return Ok(None);
+                    }
+                    let bucket = text(d.get("resourceId")).ok_or_else(|| {
+                        RemediatorError::Event("the compliance change has no `resourceId`".into())
+                    })?;
+                    Ok(Some((
+                        bucket,
+                        text(d.get("awsRegion")),
+                        Trigger::ConfigCompliance,
+                    )))
+                }
+                _ => Ok(None),
+            }
+        }
+    }
+}
+
+/// Everything the remediator needs from AWS.
+pub trait RemediatorPorts:
+    PolicyStore + CallerIdentity + NetworkReader + AccountReader + BucketReader + EventPublisher
+{
+}
+
+impl<T> RemediatorPorts for T where
+    T: PolicyStore + CallerIdentity + NetworkReader + AccountReader + BucketReader + EventPublisher
+{
+}
+
+/// Handle one event: remediate the bucket it names and publish the Remediation event. A
+/// remediation that failed fails the invocation (Lambda, SSM or EventBridge retries).
+pub async fn handle<P: RemediatorPorts>(
+    p: &P,
+    cfg: &RemediatorConfig,
+    event: &RemediatorEvent,
+    now: f64,
+) -> Result<Option<RemediationEvent>, RemediatorError> {
+    let Some((bucket, region, trigger)) = bucket_of(event, cfg)? else {
+        tracing::debug!("event ignored: not a non-compliant bucket");
+        return Ok(None);
+    };
+    let region = match region {
+        Some(r) => r,
+        None => p
+            .bucket_region(&bucket)
+            .await?
+            .ok_or_else(|| RemediatorError::Failed {
+                bucket: bucket.clone(),
+                reason: "the bucket does not exist".into(),
+            })?,
+    };
+    let account = p.account_id().await?;
+    let net = p.network(&region).await?;
+    let available = region_view(&net).available;
+    let endpoints: Vec<String> = if cfg.params.approved_vpce.is_empty() {
+        available
+    } else {
+        cfg.params
+            .approved_vpce
+            .iter()
+            .filter(|e| available.contains(e))
+            .cloned()
+            .collect()
+    };
+    let caller = match &cfg.caller_principal_arn {
+        Some(arn) => arn.clone(),
+        None => p.caller_arn().await?,
+    };
+    let mut require = cfg.params.clone();
+    require.partition = Partition::of_region(&region);
+    let input = RemedyInput {
+        bucket: bucket.clone(),
+        region,
+        account,
+        current: None,
+        endpoints,
+        exempt_principals: cfg.params.exempt_principals.clone(),
+        guard_principals: cfg.params.guard_principals.clone(),
+        config_role: cfg.params.config_role.clone(),
+        require,
+        caller: Some(caller),
+        exempt_tag: false,
+        now,
+    };
+    let ev = remediate(p, input, cfg.mode, trigger, may_write(cfg.mode, trigger)).await;
+    tracing::info!(
+        bucket = %ev.bucket,
+        region = %ev.region,
+        mode = ?ev.mode,
+        trigger = ?ev.trigger,
+        outcome = ?ev.outcome,
+        reason = %ev.reason,
+        "remediation"
+    );
+    let detail = serde_json::to_string(&ev).map_err(|e| RemediatorError::Failed {
+        bucket: bucket.clone(),
+        reason: format!("cannot render the event: {e}"),
+    })?;
+    let partition = Partition::of_region(&ev.region);
+    publish(
+        p,
+        cfg.bus.as_deref(),
+        &[OutEvent {
+            detail_type: REMEDIATION_DETAIL_TYPE.into(),
+            detail,
+            resources: vec![format!("arn:{partition}:s3:::{bucket}")],
+        }],
+    )
+    .await?;
+    if ev.outcome == Outcome::Failed {
+        return Err(RemediatorError::Failed {
+            bucket,
+            reason: ev.reason,
+        });
+    }
+    Ok(Some(ev))
+}
