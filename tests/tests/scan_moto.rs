@@ -232,19 +232,20 @@ fn security_group_egress_without_prefix_list_fails() {
     run(async {
         let seed = Seed::new(&moto.endpoint(), "ca-central-1").await;
         let (v, _) = seed.reference_vpc("ca-central-1", "10.70.0.0/16").await;
-        let pl = seed.s3_prefix_list("ca-central-1").await;
+        let pl = seed
+            .s3_prefix_list("ca-central-1")
+            .await
+            .expect("moto has the S3 prefix list of ca-central-1");
         let bad = seed
             .restricted_security_group(&v, "only-corp-proxy", Some("10.99.0.0/16"), None)
             .await;
+        // HTTPS to the S3 prefix list only: enough, so this group is not reported.
         let good = seed
-            .restricted_security_group(&v, "https-to-s3", None, pl.as_deref())
+            .restricted_security_group(&v, "https-to-s3", None, Some(&pl))
             .await;
         let r = sweep(&moto, &["ca-central-1"], BucketParams::default()).await;
         let vpc = find(&r, &v.vpc_id);
         let why = reason(&vpc.evaluation, "NET-SG-EGRESS");
-        if pl.is_some() {
-            assert!(!why.contains(&good), "{why}");
-        }
         assert_eq!(
             statuses(&vpc.evaluation),
             s(&[
@@ -255,7 +256,14 @@ fn security_group_egress_without_prefix_list_fails() {
                 "NET-SG-EGRESS=FAIL"
             ])
         );
-        assert!(why.contains(&bad), "{why}");
+        // Exactly the blocking group, and the prefix list the scan read is the seeded one.
+        assert_eq!(
+            why,
+            format!(
+                "security group {bad} (only-corp-proxy) blocks HTTPS egress to the S3 prefix list {pl}"
+            ),
+            "{good} lets HTTPS reach S3"
+        );
     });
 }
 
@@ -396,11 +404,26 @@ fn two_regions_in_one_scan() {
                 "S3-VPCE-REACHABLE=FAIL"
             ])
         );
+        // The request that gets through is the one via the us-east-1 endpoint the policy names:
+        // a non-approved origin (S3-VPCE-DENY) and a non-approved endpoint (S3-VPCE-KNOWN).
+        let through_e1 = format!("not denied: TLS 1.2 via {e1} (an endpoint the policy names): ");
+        for rule in ["S3-VPCE-DENY", "S3-VPCE-KNOWN"] {
+            let why = reason(north, rule);
+            assert!(why.starts_with(&through_e1), "{rule}: {why}");
+        }
+        // eu-north-1's own endpoint, the approved one there, is denied.
+        let why = reason(north, "S3-VPCE-REACHABLE");
         assert!(
-            reason(north, "S3-VPCE-KNOWN").contains(&e1)
-                || reason(north, "S3-VPCE-DENY").contains(&e1)
+            why.starts_with(
+                "s3:GetObject by a same-account role session through the approved endpoints is denied"
+            ),
+            "{why}"
         );
-        let _ = e2;
+        assert!(
+            why.contains(&format!("via {e2} (approved endpoint) in {}", v2.vpc_id)),
+            "{why}"
+        );
+        assert!(!why.contains(&e1), "{why}");
         assert_eq!(find(&r, &v1.vpc_id).region, "us-east-1");
         assert_eq!(find(&r, &v2.vpc_id).region, "eu-north-1");
         // Network facts are read once per region, not per bucket.
