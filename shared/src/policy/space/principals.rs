@@ -144,7 +144,18 @@ impl Builder {
         }
         for c in self.clauses_of(PRINCIPAL_ARN) {
             for v in &c.raw_values {
-                if let Some(caller) = self.caller_from_pattern(v, account) {
+                // A wildcard account matches the bucket's account and others: a witness in each
+                // (a deny naming the bucket's account must not hide the other accounts).
+                let wild_account =
+                    glob::arn_parts(v).is_some_and(|parts| glob::is_pattern(parts[4]));
+                let mut accounts = vec![account];
+                if wild_account {
+                    accounts.push(other_acct.as_str());
+                }
+                for caller in accounts
+                    .into_iter()
+                    .filter_map(|a| self.caller_from_pattern(v, a))
+                {
                     // Name the principal as the policy writes it (a pattern stays a pattern).
                     let label = match &caller {
                         Caller::RoleSession { role_arn, .. } if glob::is_pattern(v) => {
