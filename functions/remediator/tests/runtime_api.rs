@@ -1,0 +1,80 @@
+//! The remediator run as Lambda runs it: the built binary against a local Runtime API, with S3,
+//! EC2, STS and EventBridge in moto. The manual trigger's payload is the file the SSM Automation
+//! document of template.yaml sends (tests/template checks the two agree); moto implements
+//! neither SSM Automation executions nor Config remediation, so this is where the payload
+//! reaches the function.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use vpce_guard::aws::policy_store::PolicyStore;
+use vpce_guard_tests::block_on as run;
+use vpce_guard_tests::moto::Moto;
+use vpce_guard_tests::recorder::ConfigRecorder;
+use vpce_guard_tests::runtime::LambdaRuntime;
+use vpce_guard_tests::seed::Seed;
+use vpce_guard_tests::{function_env, sample_event};
+
+const REGION: &str = "us-east-1";
+const BUCKET: &str = "amzn-s3-demo-bucket";
+const TIMEOUT: Duration = Duration::from_secs(120);
+/// moto's caller, as the function's own role ARN stands in the template.
+const CALLER: &str = "arn:aws:sts::123456789012:user/moto";
+
+fn start(mode: &str) -> (Moto, ConfigRecorder, LambdaRuntime, Seed) {
+    let moto = Moto::start();
+    let seed = run(async {
+        let seed = Seed::new(&moto.endpoint(), REGION).await;
+        seed.reference_vpc(REGION, "10.30.0.0/16").await;
+        seed.bucket(BUCKET, REGION, None, true, None).await;
+        seed
+    });
+    let recorder = ConfigRecorder::start(moto.port);
+    let mut env = function_env(&moto, &recorder, REGION);
+    env.push(("REMEDIATION_MODE", mode.to_string()));
+    env.push(("CALLER_PRINCIPAL_ARN", CALLER.to_string()));
+    env.push(("EXEMPT_PRINCIPAL_ARNS", CALLER.to_string()));
+    env.push((
+        "GUARD_PRINCIPAL_ARNS",
+        "arn:aws:iam::123456789012:role/vpce-guard/*".to_string(),
+    ));
+    env.push(("BUCKET_RULE_NAME", "vpce-guard-bucket".to_string()));
+    let lambda = LambdaRuntime::start(Path::new(env!("CARGO_BIN_EXE_remediator")), &env);
+    (moto, recorder, lambda, seed)
+}
+
+#[test]
+fn the_ssm_payload_writes_in_dry_run_and_nothing_is_written_when_disabled() {
+    let payload = sample_event("remediator-config-remediation.json");
+    let (_moto, _rec, mut lambda, seed) = start("DryRun");
+    let out = lambda
+        .invoke(&payload, TIMEOUT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out["outcome"], "applied", "{out}");
+    assert_eq!(out["trigger"], "config-remediation");
+    assert_eq!(out["previous_policy"], Value::Null);
+    let written: Value =
+        serde_json::from_str(&run(seed.c.get_policy(BUCKET, REGION)).unwrap().unwrap()).unwrap();
+    assert_eq!(written, out["new_policy"]);
+    lambda.stop();
+
+    let (_moto, _rec, mut lambda, seed) = start("Disabled");
+    let out = lambda
+        .invoke(&payload, TIMEOUT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out["outcome"], "planned", "{out}");
+    assert!(run(seed.c.get_policy(BUCKET, REGION)).unwrap().is_none());
+    lambda.stop();
+}
+
+#[test]
+fn an_unknown_trigger_fails_the_invocation() {
+    let (_moto, _rec, mut lambda, _seed) = start("Enforce");
+    let bad = serde_json::json!({"bucket": BUCKET, "trigger": "please"});
+    let err = lambda.invoke(&bad, TIMEOUT).unwrap_err();
+    assert!(err.to_string().contains("unknown trigger"), "{err}");
+    lambda.stop();
+}
