@@ -62,6 +62,33 @@ fn policy(seed: &Seed, bucket: &str, region: &str) -> Option<Value> {
         .map(|t| serde_json::from_str(&t).unwrap())
 }
 
+/// `vpce-guard rollback --from` a saved event, which must succeed.
+fn rollback_from(a: &Account, bucket: &str, saved: &Value) {
+    let dir = std::env::temp_dir().join(format!(
+        "vpce-guard-rollback-{bucket}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("event.json");
+    std::fs::write(&file, saved.to_string()).unwrap();
+    let endpoint = a.moto.endpoint();
+    let out = cli(&[
+        "rollback",
+        "--bucket",
+        bucket,
+        "--from",
+        file.to_str().unwrap(),
+        "--endpoint-url",
+        &endpoint,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 struct Account {
     moto: Moto,
     seed: Seed,
@@ -132,30 +159,8 @@ fn dry_run_plans_apply_writes_and_verifies_rollback_restores() {
     assert_eq!((code, ev["outcome"].as_str()), (Some(0), Some("no-change")));
 
     // Rollback from the saved event restores the previous policy.
-    let dir = std::env::temp_dir().join(format!("vpce-guard-rollback-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let saved = dir.join("event.json");
-    std::fs::write(
-        &saved,
-        serde_json::json!({"previous_policy": serde_json::from_str::<Value>(APP).unwrap()})
-            .to_string(),
-    )
-    .unwrap();
-    let out = cli(&[
-        "rollback",
-        "--bucket",
-        "rem-app",
-        "--from",
-        saved.to_str().unwrap(),
-        "--endpoint-url",
-        &a.moto.endpoint(),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let saved = serde_json::json!({"previous_policy": serde_json::from_str::<Value>(APP).unwrap()});
+    rollback_from(&a, "rem-app", &saved);
     assert_eq!(
         policy(&a.seed, "rem-app", "us-east-1"),
         Some(serde_json::from_str(APP).unwrap())
@@ -173,25 +178,7 @@ fn a_bucket_without_policy_gets_the_plan_and_rolls_back_to_none() {
         policy(&a.seed, "rem-open", "us-east-1").unwrap(),
         ev["new_policy"]
     );
-    let dir = std::env::temp_dir().join(format!("vpce-guard-rollback-none-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let saved = dir.join("event.json");
-    std::fs::write(&saved, ev.to_string()).unwrap();
-    let out = cli(&[
-        "rollback",
-        "--bucket",
-        "rem-open",
-        "--from",
-        saved.to_str().unwrap(),
-        "--endpoint-url",
-        &a.moto.endpoint(),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rollback_from(&a, "rem-open", &ev);
     assert_eq!(policy(&a.seed, "rem-open", "us-east-1"), None);
 }
 

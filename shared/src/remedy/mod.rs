@@ -401,9 +401,34 @@ fn denies_caller(input: &RemedyInput, policy: &str, caller: &str) -> Option<Stri
 #[cfg(test)]
 mod tests;
 
-/// A readable line diff of two policies, pretty-printed: `- ` removed, `+ ` added, `  ` kept.
+/// The same JSON value with every object's keys in sorted order, whatever map type serde_json
+/// was built with (feature unification can turn on `preserve_order`): diffs and docs are then
+/// the same in every build.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for k in keys {
+                if let Some(x) = m.get(k) {
+                    out.insert(k.clone(), canonical(x));
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A readable line diff of two policies, pretty-printed with sorted keys: `- ` removed, `+ `
+/// added, `  ` kept.
 pub fn render_diff(previous: Option<&Value>, new: &Value) -> String {
-    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    let pretty = |v: &Value| {
+        let c = canonical(v);
+        serde_json::to_string_pretty(&c).unwrap_or_else(|_| c.to_string())
+    };
     let old_text = previous.map(pretty).unwrap_or_default();
     let new_text = pretty(new);
     let a: Vec<&str> = old_text.lines().collect();

@@ -342,6 +342,21 @@ mod apply_tests {
             .unwrap()
     }
 
+    /// Remediate the test bucket as `mode` lets `trigger` do.
+    fn run_as<S: PolicyStore>(
+        store: &S,
+        mode: Mode,
+        trigger: Trigger,
+    ) -> crate::remedy::apply::RemediationEvent {
+        rt().block_on(remediate(
+            store,
+            input(None),
+            mode,
+            trigger,
+            may_write(mode, trigger),
+        ))
+    }
+
     const OLD: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"App","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::amzn-s3-demo-bucket/*"}]}"#;
 
     fn bucket(policy: Option<&str>) -> Bucket {
@@ -354,24 +369,12 @@ mod apply_tests {
     #[test]
     fn dry_run_writes_nothing_and_enforce_writes_and_verifies() {
         let b = bucket(Some(OLD));
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::DryRun,
-            Trigger::Finding,
-            may_write(Mode::DryRun, Trigger::Finding),
-        ));
+        let ev = run_as(&b, Mode::DryRun, Trigger::Finding);
         assert_eq!(ev.outcome, Outcome::Planned, "{}", ev.reason);
         assert!(b.writes.lock().unwrap().is_empty());
         assert!(ev.new_policy.is_some() && ev.previous_policy.is_some());
 
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::Enforce,
-            Trigger::Finding,
-            may_write(Mode::Enforce, Trigger::Finding),
-        ));
+        let ev = run_as(&b, Mode::Enforce, Trigger::Finding);
         assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
         assert_eq!(b.writes.lock().unwrap().len(), 1);
         let written: Value =
@@ -382,34 +385,16 @@ mod apply_tests {
             Some(serde_json::from_str::<Value>(OLD).unwrap())
         );
         // A second run has nothing to do.
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::Enforce,
-            Trigger::Finding,
-            may_write(Mode::Enforce, Trigger::Finding),
-        ));
+        let ev = run_as(&b, Mode::Enforce, Trigger::Finding);
         assert_eq!(ev.outcome, Outcome::NoChange, "{}", ev.reason);
     }
 
     #[test]
     fn modes_decide_who_may_write() {
         let b = bucket(None);
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::Disabled,
-            Trigger::Cli,
-            may_write(Mode::Disabled, Trigger::Cli),
-        ));
+        let ev = run_as(&b, Mode::Disabled, Trigger::Cli);
         assert_eq!(ev.outcome, Outcome::Planned);
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::DryRun,
-            Trigger::ConfigRemediation,
-            may_write(Mode::DryRun, Trigger::ConfigRemediation),
-        ));
+        let ev = run_as(&b, Mode::DryRun, Trigger::ConfigRemediation);
         assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
         assert_eq!(ev.previous_policy, None);
     }
@@ -418,13 +403,7 @@ mod apply_tests {
     fn a_concurrent_change_aborts_the_write() {
         let mut b = bucket(Some(OLD));
         b.change_at_read = Some((2, OLD.replace("role/app", "role/other")));
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::Enforce,
-            Trigger::Finding,
-            may_write(Mode::Enforce, Trigger::Finding),
-        ));
+        let ev = run_as(&b, Mode::Enforce, Trigger::Finding);
         assert_eq!(ev.outcome, Outcome::Refused);
         assert!(
             ev.reason.contains("changed between planning and writing"),
@@ -438,13 +417,7 @@ mod apply_tests {
     fn a_write_that_does_not_verify_is_rolled_back() {
         let mut b = bucket(Some(OLD));
         b.corrupt_write = Some(OLD.to_string());
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::Enforce,
-            Trigger::Finding,
-            may_write(Mode::Enforce, Trigger::Finding),
-        ));
+        let ev = run_as(&b, Mode::Enforce, Trigger::Finding);
         assert_eq!(ev.outcome, Outcome::Failed);
         assert!(
             ev.reason.contains("previous policy was restored"),
@@ -458,13 +431,7 @@ mod apply_tests {
     fn the_exempt_tag_and_unreadable_policies_refuse_or_fail_without_writing() {
         let mut b = bucket(Some(OLD));
         b.tags = vec![(EXEMPT_TAG.into(), "true".into())];
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::Enforce,
-            Trigger::Finding,
-            may_write(Mode::Enforce, Trigger::Finding),
-        ));
+        let ev = run_as(&b, Mode::Enforce, Trigger::Finding);
         assert_eq!(ev.outcome, Outcome::Refused);
         assert!(b.writes.lock().unwrap().is_empty());
         let ev = rt().block_on(remediate(
@@ -481,13 +448,7 @@ mod apply_tests {
     #[test]
     fn rollback_restores_including_to_no_policy() {
         let b = bucket(None);
-        let ev = rt().block_on(remediate(
-            &b,
-            input(None),
-            Mode::Enforce,
-            Trigger::Cli,
-            may_write(Mode::Enforce, Trigger::Cli),
-        ));
+        let ev = run_as(&b, Mode::Enforce, Trigger::Cli);
         assert_eq!(ev.outcome, Outcome::Applied);
         let r = rt().block_on(rollback(
             &b,
