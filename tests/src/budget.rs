@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::moto::Moto;
 use crate::recorder::ConfigRecorder;
 use crate::runtime::LambdaRuntime;
-use crate::seed::{private_bucket_policy, Seed, SeededAccount, MOTO_ACCOUNT};
+use crate::seed::{private_bucket_policy, Seed, SeededAccount};
 use crate::{block_on, edit_invoking_event, function_env, sample_event};
 
 /// AWS calls by `service:Operation`.
@@ -152,21 +152,19 @@ impl BudgetAccount {
         ]
     }
 
-    /// A network change event for `resource_type` `id` in the default VPC.
-    fn network_change(&self, resource_type: &str, id: &str) -> Value {
+    /// A network change event of `events/` for `id` (its `id_field` in the configuration too),
+    /// in the default VPC.
+    fn network_change(&self, sample: &str, id: &str, id_field: &str) -> Value {
         let vpc = &self.account.default_vpc.vpc_id;
-        let mut ev = sample_event("network-rule-change-route-table.json");
+        let mut ev = sample_event(sample);
         edit_invoking_event(&mut ev, |inv| {
             let item = &mut inv["configurationItem"];
-            item["resourceType"] = json!(resource_type);
+            let arn = item["ARN"].as_str().unwrap_or_default().to_string();
+            let old = item["resourceId"].as_str().unwrap_or_default().to_string();
+            item["ARN"] = json!(arn.replace(&old, id));
             item["resourceId"] = json!(id);
-            item["configuration"] = json!({"vpcId": vpc});
-            item["ARN"] = json!(format!(
-                "arn:aws:ec2:{REGION}:{MOTO_ACCOUNT}:{}/{id}",
-                resource_type
-                    .trim_start_matches("AWS::EC2::")
-                    .to_ascii_lowercase()
-            ));
+            item["configuration"][id_field] = json!(id);
+            item["configuration"]["vpcId"] = json!(vpc);
         });
         ev
     }
@@ -197,20 +195,26 @@ impl BudgetAccount {
             Notification {
                 name: "change: route table",
                 event: self.network_change(
-                    "AWS::EC2::RouteTable",
+                    "network-rule-change-route-table.json",
                     &self.account.default_vpc.route_table_id,
+                    "routeTableId",
                 ),
             },
             Notification {
                 name: "change: security group",
                 event: self.network_change(
-                    "AWS::EC2::SecurityGroup",
+                    "network-rule-change-security-group.json",
                     &self.account.default_security_group,
+                    "groupId",
                 ),
             },
             Notification {
                 name: "change: VPC endpoint",
-                event: self.network_change("AWS::EC2::VPCEndpoint", &self.account.endpoints[0]),
+                event: self.network_change(
+                    "network-rule-change-vpc-endpoint.json",
+                    &self.account.endpoints[0],
+                    "vpcEndpointId",
+                ),
             },
             Notification {
                 name: "oversized: VPC",
