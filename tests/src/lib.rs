@@ -1,8 +1,9 @@
 //! Shared helpers of the end-to-end and corpus tests: the case corpus, a moto server per test,
-//! and seeding through the real SDK.
+//! seeding through the real SDK, and the call budgets of the Config rule functions.
 
 #![allow(clippy::panic)]
 
+pub mod budget;
 pub mod cases;
 pub mod moto;
 pub mod recorder;

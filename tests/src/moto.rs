@@ -1,6 +1,9 @@
 //! A moto server on a free 127.0.0.1 port for one test: started from the project's `.venv`
-//! (installed by `scripts/setup`), stopped when dropped.
+//! (installed by `scripts/setup`), stopped when dropped. Its request recorder counts the calls
+//! a function makes (`start_recording`, `recorded_calls`).
 
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -30,6 +33,8 @@ pub fn moto_server_path() -> PathBuf {
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// Where moto's request recorder appends (one JSON line per request once started).
+    recording: PathBuf,
 }
 
 impl Moto {
@@ -51,8 +56,14 @@ impl Moto {
         }
         for _attempt in 0..5 {
             let port = free_port();
+            let recording = std::env::temp_dir().join(format!(
+                "vpce-guard-moto-{}-{port}.jsonl",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_file(&recording);
             let mut child = Command::new(&path)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_RECORDER_FILEPATH", &recording)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -61,7 +72,11 @@ impl Moto {
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Moto { child, port };
+                    return Moto {
+                        child,
+                        port,
+                        recording,
+                    };
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // the port was taken meanwhile: try another
@@ -79,14 +94,194 @@ impl Moto {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// Record every request from now on (moto's own recorder), starting from an empty log.
+    pub fn start_recording(&self) {
+        self.moto_api("reset-recording");
+        self.moto_api("start-recording");
+    }
+
+    /// Forget what was recorded so far (recording goes on).
+    pub fn reset_recording(&self) {
+        self.moto_api("reset-recording");
+    }
+
+    /// The calls recorded since the last reset, by `service:Operation` (S3, S3 Control, EC2,
+    /// STS; Config calls are left to the Config recorder, which forwards some of them here).
+    pub fn recorded_calls(&self) -> BTreeMap<String, u64> {
+        let text = match http(self.port, "GET", "/moto-api/recorder/download-recording") {
+            Some((200, body)) => body,
+            other => panic!("moto's recorder did not answer: {other:?}"),
+        };
+        let mut calls = BTreeMap::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("moto recorded an unreadable line ({e}): {line}"));
+            if let Some(op) = operation(&entry) {
+                *calls.entry(op).or_insert(0) += 1;
+            }
+        }
+        calls
+    }
+
+    fn moto_api(&self, action: &str) {
+        match http(self.port, "POST", &format!("/moto-api/recorder/{action}")) {
+            Some((200, _)) => {}
+            other => panic!("moto recorder {action}: {other:?}"),
+        }
+    }
 }
 
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.recording);
         release();
     }
+}
+
+/// One plain HTTP/1.1 request to 127.0.0.1:`port`; returns status and body.
+fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    let mut resp = Vec::new();
+    stream.read_to_end(&mut resp).ok()?;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n")?;
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    Some((
+        status,
+        if chunked {
+            crate::recorder::dechunk(rest)
+        } else {
+            rest.to_string()
+        },
+    ))
+}
+
+/// The `service:Operation` of one recorded request: the service from the signature's
+/// credential scope, the operation from `Action=` (EC2, STS: query protocol) or from the
+/// method and sub-resource (S3 and S3 Control: REST). `None` for Config (counted by the
+/// Config recorder) and for unsigned requests.
+fn operation(entry: &serde_json::Value) -> Option<String> {
+    let header = |name: &str| {
+        entry["headers"].as_object().and_then(|h| {
+            h.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str())
+        })
+    };
+    let service = header("Authorization")?
+        .split("Credential=")
+        .nth(1)?
+        .split('/')
+        .nth(3)?
+        .to_string();
+    let method = entry["method"].as_str().unwrap_or("GET");
+    let url = entry["url"].as_str().unwrap_or("");
+    let path_and_query = url
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_else(|| "/".into());
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query.as_str(), ""));
+    match service.as_str() {
+        "config" => None,
+        "ec2" | "sts" => {
+            let raw = entry["body"].as_str().unwrap_or("");
+            let body = if entry["body_encoded"].as_bool() == Some(true) {
+                String::from_utf8_lossy(&base64_decode(raw)).to_string()
+            } else {
+                raw.to_string()
+            };
+            let action = body
+                .split('&')
+                .chain(query.split('&'))
+                .find_map(|kv| kv.strip_prefix("Action="))?
+                .to_string();
+            Some(format!("{service}:{action}"))
+        }
+        "s3" if path.starts_with("/v20180820/") => Some(format!(
+            "s3control:{}{}",
+            rest_verb(method),
+            path.rsplit('/').next().map(upper_first).unwrap_or_default()
+        )),
+        "s3" => {
+            let sub = query
+                .split('&')
+                .map(|kv| kv.split('=').next().unwrap_or(""))
+                .find(|k| {
+                    !k.is_empty() && !k.starts_with("x-id") && !k.starts_with("bucket-region")
+                });
+            let bucket_level = path.trim_matches('/').split('/').count() <= 1;
+            let op = match (method, sub, path == "/") {
+                ("GET", None, true) => "ListBuckets".to_string(),
+                ("GET", Some("policy"), _) => "GetBucketPolicy".into(),
+                ("GET", Some("publicAccessBlock"), _) => "GetPublicAccessBlock".into(),
+                ("GET", Some("ownershipControls"), _) => "GetBucketOwnershipControls".into(),
+                ("GET", Some("location"), _) => "GetBucketLocation".into(),
+                (m, Some(s), _) => format!("{}Bucket{}", rest_verb(m), upper_first(s)),
+                ("HEAD", None, _) if bucket_level => "HeadBucket".into(),
+                (m, None, _) if bucket_level => format!("{}Bucket", rest_verb(m)),
+                (m, None, _) => format!("{}Object", rest_verb(m)),
+            };
+            Some(format!("s3:{op}"))
+        }
+        other => Some(format!("{other}:{method} {path}")),
+    }
+}
+
+fn rest_verb(method: &str) -> &'static str {
+    match method {
+        "GET" => "Get",
+        "PUT" => "Put",
+        "DELETE" => "Delete",
+        "HEAD" => "Head",
+        _ => "Post",
+    }
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Standard base64 (moto records request bodies so).
+fn base64_decode(s: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    };
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for v in s.bytes().filter_map(value) {
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }
 
 fn release() {

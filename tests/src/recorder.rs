@@ -1,6 +1,7 @@
-//! A recording AWS Config endpoint (AWS JSON 1.1 on 127.0.0.1): records `PutEvaluations`,
-//! `GetComplianceDetailsByConfigRule` and `StartConfigRulesEvaluation`, can inject
-//! `FailedEvaluations` and throttling, and forwards the inventory calls
+//! A recording AWS Config endpoint (AWS JSON 1.1 on 127.0.0.1): records every call, answers
+//! `PutEvaluations`, `GetComplianceDetailsByConfigRule`, `DescribeConfigurationRecorders` and
+//! `StartConfigRulesEvaluation` itself, can inject `FailedEvaluations` and throttling, and
+//! forwards the inventory calls
 //! (`ListDiscoveredResources`, `BatchGetResourceConfig`, `GetResourceConfigHistory`) to moto,
 //! which implements them for S3 buckets.
 
@@ -21,6 +22,9 @@ pub struct Recorded {
     pub throttle: usize,
     /// Resources `GetComplianceDetailsByConfigRule` reports as evaluated before.
     pub previously_evaluated: Vec<(String, String)>,
+    /// The role of the account's configuration recorder (`DescribeConfigurationRecorders`);
+    /// `None`: the account has no recorder.
+    pub recorder_role: Option<String>,
 }
 
 impl Recorded {
@@ -35,6 +39,15 @@ impl Recorded {
 
     pub fn count(&self, op: &str) -> usize {
         self.calls.iter().filter(|(o, _)| o == op).count()
+    }
+
+    /// Every call by `config:Operation`.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut m = std::collections::BTreeMap::new();
+        for (op, _) in &self.calls {
+            *m.entry(format!("config:{op}")).or_insert(0) += 1;
+        }
+        m
     }
 }
 
@@ -139,6 +152,14 @@ fn serve(server: &tiny_http::Server, state: &Mutex<Recorded>, moto_port: u16) {
                     .collect();
                 json_response(200, &json!({"EvaluationResults": results}))
             }
+            "DescribeConfigurationRecorders" => {
+                let recorders: Vec<Value> = s
+                    .recorder_role
+                    .iter()
+                    .map(|role| json!({"name": "default", "roleARN": role}))
+                    .collect();
+                json_response(200, &json!({"ConfigurationRecorders": recorders}))
+            }
             "StartConfigRulesEvaluation" => json_response(200, &json!({})),
             "ListDiscoveredResources" | "BatchGetResourceConfig" | "GetResourceConfigHistory" => {
                 drop(s);
@@ -240,7 +261,7 @@ fn epoch_times(v: &mut Value) {
     }
 }
 
-fn dechunk(mut s: &str) -> String {
+pub(crate) fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
         let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);

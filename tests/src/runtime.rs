@@ -1,8 +1,8 @@
 //! A local Lambda Runtime API (the real protocol, on 127.0.0.1): run a function binary as Lambda
-//! runs it, hand it events, collect its responses and errors, and time its start.
+//! runs it, hand it events, collect its responses, errors and log lines, and time its start.
 
 use std::collections::VecDeque;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
@@ -27,6 +27,10 @@ pub struct LambdaRuntime {
     pub started: Instant,
     pub port: u16,
     counter: usize,
+    /// What the function wrote on stdout and stderr, line by line (drained as it runs, so a
+    /// chatty function never blocks on a full pipe).
+    logs: Arc<Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 fn header(name: &str, value: &str) -> tiny_http::Header {
@@ -64,14 +68,35 @@ impl LambdaRuntime {
                 "/nonexistent/vpce-guard/credentials",
             )
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let logs: Arc<Mutex<Vec<String>>> = Arc::default();
+        let mut readers = Vec::new();
+        let out = child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn Read + Send>);
+        let err = child
+            .stderr
+            .take()
+            .map(|e| Box::new(e) as Box<dyn Read + Send>);
+        for pipe in [out, err].into_iter().flatten() {
+            let logs = logs.clone();
+            readers.push(std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines() {
+                    match line {
+                        Ok(l) => logs.lock().unwrap_or_else(|p| p.into_inner()).push(l),
+                        Err(_) => break,
+                    }
+                }
+            }));
+        }
         LambdaRuntime {
             state,
             server,
@@ -79,7 +104,23 @@ impl LambdaRuntime {
             started,
             port,
             counter: 0,
+            logs,
+            readers,
         }
+    }
+
+    /// The log lines the function wrote so far (stdout and stderr).
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The log lines that are JSON objects (the format under `AWS_LAMBDA_LOG_FORMAT=JSON`).
+    pub fn json_logs(&self) -> Vec<Value> {
+        self.logs()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(Value::is_object)
+            .collect()
     }
 
     /// Time from process start to its first request for an event (the init phase).
@@ -141,18 +182,17 @@ impl LambdaRuntime {
             .and_then(|v| v.parse().ok())
     }
 
-    /// Stop the function; returns what it wrote on stderr (its logs).
+    /// Stop the function; returns what it wrote (its logs).
     pub fn stop(&mut self) -> String {
-        let mut logs = String::new();
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
-            if let Some(mut e) = c.stderr.take() {
-                let _ = e.read_to_string(&mut logs);
-            }
             let _ = c.wait();
         }
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
         self.server.unblock();
-        logs
+        self.logs().join("\n")
     }
 }
 

@@ -41,6 +41,21 @@ pub struct SeededVpc {
     pub route_table_id: String,
 }
 
+/// An account seeded for call budgets: moto's default VPC of the region made compliant plus
+/// reference VPCs, `vpcs` in all.
+#[derive(Debug, Clone)]
+pub struct SeededAccount {
+    pub region: String,
+    /// moto's default VPC (its `route_table_id` is the main table; it has no own subnet).
+    pub default_vpc: SeededVpc,
+    /// The default VPC's `default` security group.
+    pub default_security_group: String,
+    /// Every VPC id, the default VPC first.
+    pub vpc_ids: Vec<String>,
+    /// The S3 gateway endpoint of each VPC, in the same order.
+    pub endpoints: Vec<String>,
+}
+
 /// A seeding helper over one moto server.
 #[derive(Debug, Clone)]
 pub struct Seed {
@@ -350,6 +365,91 @@ impl Seed {
         self.gateway_endpoint(&v, &[&main], Some(&locked_endpoint_policy(account)))
             .await;
         vpc
+    }
+
+    /// An account of `vpcs` VPCs in `region` (at least one): moto's default VPC with a locked
+    /// S3 gateway endpoint on its main route table, plus `vpcs - 1` reference VPCs.
+    pub async fn account_with_vpcs(&self, region: &str, vpcs: usize) -> SeededAccount {
+        let ec2 = self.c.ec2(region);
+        let out = ok("DescribeVpcs", ec2.describe_vpcs().send().await);
+        let vpc_id = out
+            .vpcs()
+            .iter()
+            .find(|v| v.is_default() == Some(true))
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_else(|| panic!("moto has no default VPC in {region}"))
+            .to_string();
+        let tables = ok(
+            "DescribeRouteTables",
+            ec2.describe_route_tables().send().await,
+        );
+        let main = tables
+            .route_tables()
+            .iter()
+            .find(|t| {
+                t.vpc_id() == Some(vpc_id.as_str())
+                    && t.associations().iter().any(|a| a.main() == Some(true))
+            })
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_string();
+        let groups = ok(
+            "DescribeSecurityGroups",
+            ec2.describe_security_groups().send().await,
+        );
+        let default_security_group = groups
+            .security_groups()
+            .iter()
+            .find(|g| g.vpc_id() == Some(vpc_id.as_str()) && g.group_name() == Some("default"))
+            .and_then(|g| g.group_id())
+            .unwrap_or_default()
+            .to_string();
+        let default_vpc = SeededVpc {
+            region: region.to_string(),
+            vpc_id: vpc_id.clone(),
+            subnet_id: String::new(),
+            route_table_id: main.clone(),
+        };
+        let endpoint = self
+            .gateway_endpoint(
+                &default_vpc,
+                &[&main],
+                Some(&locked_endpoint_policy(MOTO_ACCOUNT)),
+            )
+            .await;
+        let mut vpc_ids = vec![vpc_id];
+        let mut endpoints = vec![endpoint];
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 1..vpcs.max(1) {
+            let (seed, region) = (self.clone(), region.to_string());
+            // 10.<i>.0.0/16, then 192.<i-200>.0.0/16: never moto's default 172.31.0.0/16.
+            let cidr = if i < 200 {
+                format!("10.{i}.0.0/16")
+            } else {
+                format!("192.{}.0.0/16", i - 200)
+            };
+            tasks.spawn(async move {
+                let (v, e) = seed.reference_vpc(&region, &cidr).await;
+                (i, v.vpc_id, e)
+            });
+            while tasks.len() >= 8 || (i + 1 == vpcs && !tasks.is_empty()) {
+                match tasks.join_next().await {
+                    Some(Ok((_, v, e))) => {
+                        vpc_ids.push(v);
+                        endpoints.push(e);
+                    }
+                    Some(Err(e)) => panic!("seeding a VPC: {e}"),
+                    None => break,
+                }
+            }
+        }
+        SeededAccount {
+            region: region.to_string(),
+            default_vpc,
+            default_security_group,
+            vpc_ids,
+            endpoints,
+        }
     }
 
     /// The id of the AWS-managed S3 prefix list of a region.

@@ -129,6 +129,42 @@ fn change_notification_evaluates_from_the_item_and_reports_exactly() {
     let puts = h.recorder.with(|r| r.put_evaluations());
     let a = puts[1]["Evaluations"][0]["Annotation"].as_str().unwrap();
     assert!(a.starts_with("S3-VPCE-DENY: no bucket policy"), "{a}");
+
+    // The log an operator queries: one JSON line per evaluated resource, one summary line.
+    let logs = h.lambda.json_logs();
+    let fields = |message: &str| -> Vec<Value> {
+        logs.iter()
+            .filter(|l| l["fields"]["message"] == message)
+            .map(|l| l["fields"].clone())
+            .collect()
+    };
+    let evaluations = fields("evaluation");
+    assert_eq!(evaluations.len(), 2, "{logs:#?}");
+    assert_eq!(evaluations[0]["resource"], "change-bucket");
+    assert_eq!(evaluations[0]["resource_type"], "AWS::S3::Bucket");
+    assert_eq!(evaluations[0]["compliance"], "COMPLIANT");
+    assert_eq!(evaluations[0]["failing_rules"], "");
+    assert_eq!(evaluations[1]["compliance"], "NON_COMPLIANT");
+    assert!(
+        evaluations[1]["failing_rules"]
+            .as_str()
+            .unwrap()
+            .contains("S3-VPCE-DENY"),
+        "{}",
+        evaluations[1]
+    );
+    let summaries = fields("invocation");
+    assert_eq!(summaries.len(), 2, "{logs:#?}");
+    let s = &summaries[0];
+    assert_eq!(s["notification"], "ConfigurationItemChangeNotification");
+    assert_eq!(s["rule"], "bucket-rule");
+    assert_eq!(s["resources"], 1);
+    assert_eq!(s["evaluations_sent"], 1);
+    assert_eq!(s["aws_calls"], 4, "{s}");
+    let by_op: Value = serde_json::from_str(s["api_calls"].as_str().unwrap()).unwrap();
+    assert_eq!(by_op["ec2:DescribeVpcEndpoints"], 1, "{s}");
+    assert!(s["duration_ms"].is_u64(), "{s}");
+    assert!(logs.iter().all(|l| l["level"] != "ERROR"), "{logs:#?}");
 }
 
 #[test]
@@ -265,8 +301,12 @@ fn failed_evaluations_are_retried_then_fail_the_invocation() {
         .lambda
         .invoke(&change_event("retry-bucket", Some(&policy)), TIMEOUT)
         .unwrap_err();
+    assert_eq!(err["errorType"], "VpceGuard.Transient.EvaluationsRejected");
     assert!(
-        err.to_string().contains("FailedEvaluations") || err.to_string().contains("rejected"),
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("rejected 1 evaluation(s) after 3 attempts: retry-bucket"),
         "{err}"
     );
     assert_eq!(h.recorder.with(|r| r.count("PutEvaluations")), 2 + 3);
@@ -291,7 +331,21 @@ fn throttled_put_evaluations_is_retried_then_fails_the_invocation() {
         .lambda
         .invoke(&change_event("throttle-bucket", Some(&policy)), TIMEOUT)
         .unwrap_err();
-    assert!(err.to_string().contains("Throttling"), "{err}");
+    assert_eq!(err["errorType"], "VpceGuard.Transient.Throttled", "{err}");
+    assert!(err.to_string().contains("ThrottlingException"), "{err}");
+    // The failure is logged with its type and whether it is transient.
+    let logged = h
+        .lambda
+        .json_logs()
+        .into_iter()
+        .find(|l| l["fields"]["message"] == "invocation failed")
+        .unwrap();
+    assert_eq!(logged["level"], "ERROR");
+    assert_eq!(
+        logged["fields"]["error_type"],
+        "VpceGuard.Transient.Throttled"
+    );
+    assert_eq!(logged["fields"]["transient"], true);
 }
 
 #[test]
@@ -300,11 +354,36 @@ fn an_invalid_rule_parameter_fails_the_invocation_naming_it() {
     let mut ev = change_event("any-bucket", None);
     ev["ruleParameters"] = json!("{\"ApprovedVpceIds\":\"not-an-endpoint\"}");
     let err = h.lambda.invoke(&ev, TIMEOUT).unwrap_err();
-    assert!(err.to_string().contains("ApprovedVpceIds"), "{err}");
+    assert_eq!(err["errorType"], "VpceGuard.InvalidParameter", "{err}");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("ApprovedVpceIds"),
+        "{err}"
+    );
     let err = h
         .lambda
         .invoke(&json!({"hello": "world"}), TIMEOUT)
         .unwrap_err();
-    assert!(err.to_string().contains("invalid rule event"), "{err}");
+    assert_eq!(err["errorType"], "VpceGuard.InvalidEvent", "{err}");
+    assert_eq!(
+        err["errorMessage"],
+        "invalid rule event: `invokingEvent` is missing"
+    );
+    // A capture time that is not a date fails the invocation rather than ordering at 1970.
+    let mut ev = change_event("any-bucket", None);
+    edit_invoking_event(&mut ev, |inv| {
+        inv["configurationItem"]["configurationItemCaptureTime"] = json!("27/11/2026 10:15")
+    });
+    let err = h.lambda.invoke(&ev, TIMEOUT).unwrap_err();
+    assert_eq!(err["errorType"], "VpceGuard.InvalidEvent", "{err}");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("`configurationItemCaptureTime` is not a date"),
+        "{err}"
+    );
     assert_eq!(h.recorder.with(|r| r.count("PutEvaluations")), 0);
 }

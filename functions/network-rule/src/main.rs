@@ -1,10 +1,18 @@
 //! AWS Config custom rule for `AWS::EC2::VPC` (triggered by VPC, endpoint, route table and
 //! security group changes): the network rules of RULES.md.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::config::handler::{handle_network_rule, HandlerOutput};
+use vpce_guard::config::handler::{handle_network_rule, HandlerError};
+use vpce_guard::config::ConfigRuleEvent;
+
+/// Lambda's `errorType` says what failed (`VpceGuard.Transient.Throttled`, …).
+fn diagnostic(e: HandlerError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().to_string(),
+        error_message: e.to_string(),
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,19 +21,13 @@ async fn main() -> Result<(), Error> {
     let clients = AwsClients::load(None, None).await;
     let region = clients.default_region();
     let (clients, region) = (&clients, region.as_deref());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let out: Result<HandlerOutput, Error> = handle_network_rule(
-            clients,
-            &event.payload,
-            region,
-            vpce_guard::now_epoch_seconds(),
-        )
-        .await
-        .map_err(|e| {
-            lambda_runtime::tracing::error!(error = %e, "network rule invocation failed");
-            Error::from(e.to_string())
-        });
-        out
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ConfigRuleEvent>| async move {
+            let now = vpce_guard::now_epoch_seconds();
+            handle_network_rule(clients, &event.payload, region, now)
+                .await
+                .map_err(diagnostic)
+        },
+    ))
     .await
 }

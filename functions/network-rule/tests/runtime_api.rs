@@ -120,6 +120,30 @@ fn vpc_and_route_table_changes_evaluate_the_vpc() {
         .unwrap();
     let e = last_evaluations(&h);
     assert_eq!(e[0]["ComplianceType"], "NOT_APPLICABLE");
+
+    // One log line per evaluated VPC and one summary per invocation: that VPC's facts only.
+    let logs = h.lambda.json_logs();
+    let summaries: Vec<&Value> = logs
+        .iter()
+        .filter(|l| l["fields"]["message"] == "invocation")
+        .map(|l| &l["fields"])
+        .collect();
+    assert_eq!(summaries.len(), 3, "{logs:#?}");
+    assert_eq!(summaries[0]["rule"], "network-rule");
+    assert_eq!(summaries[0]["aws_calls"], 9, "{}", summaries[0]);
+    assert_eq!(summaries[1]["aws_calls"], 9, "{}", summaries[1]);
+    assert_eq!(summaries[2]["aws_calls"], 1, "{}", summaries[2]);
+    let bad = logs
+        .iter()
+        .find(|l| {
+            l["fields"]["message"] == "evaluation" && l["fields"]["compliance"] == "NON_COMPLIANT"
+        })
+        .unwrap();
+    assert_eq!(bad["fields"]["resource"], h.bad.vpc_id.as_str());
+    assert!(bad["fields"]["failing_rules"]
+        .as_str()
+        .unwrap()
+        .starts_with("NET-S3-GATEWAY"));
 }
 
 #[test]

@@ -1,5 +1,11 @@
-//! EC2 adapter: the network facts of a region, read once per sweep with a constant number of
-//! paginated calls (plus two attribute reads per VPC).
+//! EC2 adapter: network facts with a number of calls that does not grow with the account,
+//! except where EC2 has no batch read (`DescribeVpcAttribute`, two per VPC of a region sweep).
+//!
+//! - the region (a periodic sweep, the CLI): six paginated reads plus two per VPC;
+//! - one VPC (a change to it, its endpoints, route tables or security groups): the same reads
+//!   filtered by `vpc-id`, eight calls;
+//! - the region's S3 endpoints (a bucket change): one paginated `DescribeVpcEndpoints`
+//!   filtered by service name.
 
 use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 
@@ -8,7 +14,7 @@ use crate::facts::{
 };
 
 use super::clients::AwsClients;
-use super::{map_sdk_error, ApiCalls, AwsError, NetworkReader};
+use super::{map_sdk_error, ApiCalls, AwsError, ErrorKind, NetworkReader};
 
 /// The EC2 reads of one region.
 #[derive(Debug)]
@@ -32,21 +38,39 @@ macro_rules! paginate {
     }};
 }
 
+/// `name = value`, or nothing.
+fn filter(name: &str, value: Option<&str>) -> Option<Vec<Filter>> {
+    value.map(|v| vec![Filter::builder().name(name).values(v).build()])
+}
+
+/// The service name of S3's endpoints in a region.
+pub fn s3_service_name(region: &str) -> String {
+    format!("com.amazonaws.{region}.s3")
+}
+
 impl NetworkCalls<'_> {
-    async fn vpcs(&self) -> Result<Vec<aws_sdk_ec2::types::Vpc>, AwsError> {
-        Ok(paginate!(
+    async fn vpcs(&self, vpc: Option<&str>) -> Result<Vec<String>, AwsError> {
+        let raw = paginate!(
             self,
             "ec2:DescribeVpcs",
-            self.client.describe_vpcs(),
+            self.client
+                .describe_vpcs()
+                .set_filters(filter("vpc-id", vpc)),
             vpcs
-        ))
+        );
+        Ok(raw
+            .iter()
+            .filter_map(|v| v.vpc_id().map(str::to_string))
+            .collect())
     }
 
-    async fn endpoints(&self) -> Result<Vec<Endpoint>, AwsError> {
+    /// Endpoints, filtered by `name = value` when given.
+    async fn endpoints(&self, by: Option<(&str, &str)>) -> Result<Vec<Endpoint>, AwsError> {
+        let filters = by.and_then(|(n, v)| filter(n, Some(v)));
         let raw = paginate!(
             self,
             "ec2:DescribeVpcEndpoints",
-            self.client.describe_vpc_endpoints(),
+            self.client.describe_vpc_endpoints().set_filters(filters),
             vpc_endpoints
         );
         Ok(raw
@@ -69,11 +93,13 @@ impl NetworkCalls<'_> {
             .collect())
     }
 
-    async fn route_tables(&self) -> Result<Vec<RouteTable>, AwsError> {
+    async fn route_tables(&self, vpc: Option<&str>) -> Result<Vec<RouteTable>, AwsError> {
         let raw = paginate!(
             self,
             "ec2:DescribeRouteTables",
-            self.client.describe_route_tables(),
+            self.client
+                .describe_route_tables()
+                .set_filters(filter("vpc-id", vpc)),
             route_tables
         );
         Ok(raw
@@ -102,11 +128,13 @@ impl NetworkCalls<'_> {
             .collect())
     }
 
-    async fn subnets(&self) -> Result<Vec<Subnet>, AwsError> {
+    async fn subnets(&self, vpc: Option<&str>) -> Result<Vec<Subnet>, AwsError> {
         let raw = paginate!(
             self,
             "ec2:DescribeSubnets",
-            self.client.describe_subnets(),
+            self.client
+                .describe_subnets()
+                .set_filters(filter("vpc-id", vpc)),
             subnets
         );
         Ok(raw
@@ -118,11 +146,13 @@ impl NetworkCalls<'_> {
             .collect())
     }
 
-    async fn security_groups(&self) -> Result<Vec<SecurityGroup>, AwsError> {
+    async fn security_groups(&self, vpc: Option<&str>) -> Result<Vec<SecurityGroup>, AwsError> {
         let raw = paginate!(
             self,
             "ec2:DescribeSecurityGroups",
-            self.client.describe_security_groups(),
+            self.client
+                .describe_security_groups()
+                .set_filters(filter("vpc-id", vpc)),
             security_groups
         );
         Ok(raw
@@ -160,13 +190,11 @@ impl NetworkCalls<'_> {
     }
 
     async fn s3_prefix_list(&self, region: &str) -> Result<Option<String>, AwsError> {
-        let name = format!("com.amazonaws.{region}.s3");
-        let req = self.client.describe_prefix_lists().filters(
-            Filter::builder()
-                .name("prefix-list-name")
-                .values(name.clone())
-                .build(),
-        );
+        let name = s3_service_name(region);
+        let req = self
+            .client
+            .describe_prefix_lists()
+            .set_filters(filter("prefix-list-name", Some(&name)));
         let lists = paginate!(self, "ec2:DescribePrefixLists", req, prefix_lists);
         Ok(lists
             .iter()
@@ -196,20 +224,17 @@ impl NetworkCalls<'_> {
         })
     }
 
-    /// Everything, concurrently.
+    /// Every network fact of the region, concurrently.
     pub async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
         let (vpcs, endpoints, route_tables, subnets, security_groups, pl) = tokio::join!(
-            self.vpcs(),
-            self.endpoints(),
-            self.route_tables(),
-            self.subnets(),
-            self.security_groups(),
+            self.vpcs(None),
+            self.endpoints(None),
+            self.route_tables(None),
+            self.subnets(None),
+            self.security_groups(None),
             self.s3_prefix_list(region)
         );
-        let vpc_ids: Vec<String> = vpcs?
-            .iter()
-            .filter_map(|v| v.vpc_id().map(str::to_string))
-            .collect();
+        let vpc_ids = vpcs?;
         let mut vpcs = Vec::with_capacity(vpc_ids.len());
         for chunk in vpc_ids.chunks(8) {
             let got = futures_util::future::join_all(chunk.iter().map(|v| self.dns(v))).await;
@@ -227,16 +252,72 @@ impl NetworkCalls<'_> {
             s3_prefix_list: pl?,
         })
     }
+
+    /// One VPC's facts, every read filtered by `vpc-id`, all eight concurrently. A VPC that
+    /// does not exist comes back with no `vpcs` (its attribute reads' not-found is expected).
+    pub async fn vpc_network(&self, region: &str, vpc: &str) -> Result<NetworkFacts, AwsError> {
+        let (vpcs, dns, endpoints, route_tables, subnets, security_groups, pl) = tokio::join!(
+            self.vpcs(Some(vpc)),
+            self.dns(vpc),
+            self.endpoints(Some(("vpc-id", vpc))),
+            self.route_tables(Some(vpc)),
+            self.subnets(Some(vpc)),
+            self.security_groups(Some(vpc)),
+            self.s3_prefix_list(region)
+        );
+        let exists = vpcs?.iter().any(|v| v == vpc);
+        let vpcs = match dns {
+            Ok(v) if exists => vec![v],
+            Err(e) if exists || e.kind != ErrorKind::NotFound => return Err(e),
+            _ => Vec::new(),
+        };
+        Ok(NetworkFacts {
+            region: region.to_string(),
+            vpcs,
+            endpoints: endpoints?,
+            route_tables: route_tables?,
+            subnets: subnets?,
+            security_groups: security_groups?,
+            s3_prefix_list: pl?,
+        })
+    }
+
+    /// The region's S3 endpoints, gateway and interface: one paginated `DescribeVpcEndpoints`
+    /// filtered by service name.
+    pub async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError> {
+        self.endpoints(Some(("service-name", &s3_service_name(region))))
+            .await
+    }
 }
 
 impl NetworkReader for AwsClients {
     async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
         let client = self.ec2(region);
+        let calls = NetworkCalls {
+            client: &client,
+            calls: &self.calls,
+        };
+        // Boxed: the joined SDK futures are deep types; a handler awaiting them inline
+        // overflows the compiler's layout query depth.
+        Box::pin(calls.network(region)).await
+    }
+
+    async fn vpc_network(&self, region: &str, vpc_id: &str) -> Result<NetworkFacts, AwsError> {
+        let client = self.ec2(region);
+        let calls = NetworkCalls {
+            client: &client,
+            calls: &self.calls,
+        };
+        Box::pin(calls.vpc_network(region, vpc_id)).await
+    }
+
+    async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError> {
+        let client = self.ec2(region);
         NetworkCalls {
             client: &client,
             calls: &self.calls,
         }
-        .network(region)
+        .s3_endpoints(region)
         .await
     }
 }

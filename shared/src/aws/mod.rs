@@ -1,9 +1,12 @@
 //! Adapters: the AWS SDK clients behind narrow ports that return the project's own types. All
-//! AWS calls of the project live here.
+//! AWS calls of the project live here; `memory` is an in-memory stand-in behind the same ports,
+//! for fast tests of the handlers.
 
 pub mod clients;
+pub mod config;
 pub mod ec2;
 pub mod events;
+pub mod memory;
 pub mod policy_store;
 pub mod s3;
 
@@ -13,7 +16,7 @@ use std::sync::Mutex;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use thiserror::Error;
 
-use crate::facts::{BucketObservation, Fact, NetworkFacts, PublicAccessBlock};
+use crate::facts::{BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock};
 
 /// What kind of failure an AWS call had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +29,9 @@ pub enum ErrorKind {
     /// Throttled even after the SDK's retries.
     Throttled,
     NotFound,
+    /// The service took the call but refused part of it (Config's `FailedEvaluations`), even
+    /// after retries.
+    Rejected,
     Other,
 }
 
@@ -47,7 +53,10 @@ impl AwsError {
 
     /// Transient: worth a retry by the caller (Lambda, Config).
     pub fn is_transient(&self) -> bool {
-        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Unreachable)
+        matches!(
+            self.kind,
+            ErrorKind::Throttled | ErrorKind::Unreachable | ErrorKind::Rejected
+        )
     }
 }
 
@@ -110,10 +119,17 @@ pub trait AccountReader {
     async fn account_public_access_block(&self, account_id: &str) -> Fact<PublicAccessBlock>;
 }
 
-/// Port: the network of a region, read once per sweep.
+/// Port: network facts, as much as a notification needs and no more (docs/COST.md).
 #[allow(async_fn_in_trait)]
 pub trait NetworkReader {
+    /// Every network fact of a region (a sweep: read once, shared by every resource).
     async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError>;
+    /// One VPC's facts, read with `vpc-id` filters: the VPC (none when it does not exist), its
+    /// endpoints, route tables, subnets and security groups, and the region's S3 prefix list.
+    async fn vpc_network(&self, region: &str, vpc_id: &str) -> Result<NetworkFacts, AwsError>;
+    /// The region's S3 endpoints (`com.amazonaws.<region>.s3`, gateway and interface), whatever
+    /// the number of VPCs.
+    async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError>;
 }
 
 /// Map an SDK error to an [`AwsError`] from its code and its kind of failure.

@@ -1,44 +1,86 @@
-//! The two Config rule handlers, generic over the ports: parse the event, gather facts (from
-//! the configuration item first, AWS only for what it lacks), evaluate, report.
+//! The two Config rule handlers, generic over the ports. Each notification reads only what its
+//! rules need (docs/COST.md): a bucket change, what its configuration item lacks and the
+//! region's S3 endpoints; a VPC, endpoint, route table or security group change, that VPC's
+//! facts; a periodic sweep, the region's facts once. Every invocation logs one line per
+//! evaluated resource and one summary line (JSON under `AWS_LAMBDA_LOG_FORMAT=JSON`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
-use serde_json::Value;
 use thiserror::Error;
+use tokio::sync::OnceCell;
 
-use crate::aws::{AccountReader, AwsError, BucketReader, NetworkReader};
-use crate::facts::{AccountFacts, BucketObservation, NetworkFacts};
-use crate::rules::bucket::{evaluate_bucket, region_view};
+use crate::aws::{AccountReader, AwsError, BucketReader, ErrorKind, NetworkReader};
+use crate::facts::{AccountFacts, BucketObservation, Fact, PublicAccessBlock};
+use crate::rules::bucket::{evaluate_bucket, RegionView};
 use crate::rules::network::evaluate_vpc;
-use crate::rules::BucketParams;
+use crate::rules::{BucketParams, Compliance, ParamError};
 
 use super::port::{report, ConfigPort, MAX_KEYS};
 use super::{
-    parse_event, ConfigEvaluation, ConfigItem, EventError, Invocation, PartialBucket, RuleEvent,
-    EC2_ROUTE_TABLE, EC2_SECURITY_GROUP, EC2_VPC, EC2_VPC_ENDPOINT, S3_BUCKET,
+    ConfigEvaluation, ConfigItem, ConfigRuleEvent, EventError, Invocation, PartialBucket,
+    ResourceType, RuleEvent, Timestamp,
 };
 
-/// Why an invocation fails (Lambda reports it; Config retries the invocation).
+/// Why an invocation fails. Lambda reports [`HandlerError::error_type`] as `errorType` and
+/// retries the invocation; [`HandlerError::is_transient`] says whether a retry can help.
 #[derive(Debug, Error)]
 pub enum HandlerError {
-    /// The event or a rule parameter is invalid: permanent.
+    /// The event is unusable.
     #[error("invalid rule event: {0}")]
-    Event(#[from] EventError),
-    /// An AWS call failed in a way that leaves nothing to evaluate: transient or not, the
-    /// invocation fails loudly rather than losing an evaluation.
+    Event(EventError),
+    /// A rule parameter is invalid (until the rule is fixed).
+    #[error(transparent)]
+    Param(ParamError),
+    /// An AWS call failed in a way that leaves nothing to evaluate: the invocation fails loudly
+    /// rather than losing an evaluation.
     #[error(transparent)]
     Aws(#[from] AwsError),
 }
 
-/// What one invocation did.
+impl From<EventError> for HandlerError {
+    fn from(e: EventError) -> Self {
+        match e {
+            EventError::Param(p) => HandlerError::Param(p),
+            other => HandlerError::Event(other),
+        }
+    }
+}
+
+impl HandlerError {
+    /// What failed, as an operator reads it in Lambda's `errorType`; transient failures are
+    /// `VpceGuard.Transient.*`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Event(_) => "VpceGuard.InvalidEvent",
+            HandlerError::Param(_) => "VpceGuard.InvalidParameter",
+            HandlerError::Aws(e) => match e.kind {
+                ErrorKind::Throttled => "VpceGuard.Transient.Throttled",
+                ErrorKind::Unreachable => "VpceGuard.Transient.Unreachable",
+                ErrorKind::Rejected => "VpceGuard.Transient.EvaluationsRejected",
+                ErrorKind::AccessDenied => "VpceGuard.AccessDenied",
+                ErrorKind::Credentials => "VpceGuard.Credentials",
+                ErrorKind::NotFound => "VpceGuard.NotFound",
+                ErrorKind::Other => "VpceGuard.AwsError",
+            },
+        }
+    }
+
+    /// A retry may succeed (throttling, an unreachable endpoint, evaluations Config rejected).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, HandlerError::Aws(e) if e.is_transient())
+    }
+}
+
+/// What one invocation did (the function's response).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HandlerOutput {
     pub evaluations: usize,
     pub put_evaluations_calls: usize,
-    pub compliance: BTreeMap<String, String>,
-    /// AWS calls this invocation made (S3, EC2, STS; Config calls included).
+    pub compliance: BTreeMap<String, Compliance>,
+    /// AWS calls this invocation made, by `service:Operation` (Config calls included).
     pub api_calls: BTreeMap<String, u64>,
 }
 
@@ -56,6 +98,39 @@ impl Ports for crate::aws::clients::AwsClients {
     }
 }
 
+impl Ports for crate::aws::memory::MemoryAws {
+    fn api_calls(&self) -> BTreeMap<String, u64> {
+        self.calls.snapshot()
+    }
+}
+
+/// What a function keeps between the invocations of one container: AWS Config's recorder
+/// role, read on the first invocation that evaluates a bucket (not at init: init stays fast).
+#[derive(Debug, Default)]
+pub struct Warm {
+    recorder_role: OnceCell<Option<String>>,
+}
+
+impl Warm {
+    /// The role, read once; a failed read is logged, not cached, and leaves `None` (the rules
+    /// then use Config's service-linked role).
+    async fn recorder_role<P: ConfigPort>(&self, p: &P) -> Option<String> {
+        if let Some(role) = self.recorder_role.get() {
+            return role.clone();
+        }
+        match p.recorder_role().await {
+            Ok(role) => {
+                let _ = self.recorder_role.set(role.clone());
+                role
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read AWS Config's recorder role: S3-GUARD-ACCESS checks the service-linked role");
+                None
+            }
+        }
+    }
+}
+
 /// Calls made since `before`.
 fn delta(before: &BTreeMap<String, u64>, after: BTreeMap<String, u64>) -> BTreeMap<String, u64> {
     after
@@ -68,72 +143,392 @@ fn delta(before: &BTreeMap<String, u64>, after: BTreeMap<String, u64>) -> BTreeM
         .collect()
 }
 
+/// Bucket reads in flight at once.
 const CONCURRENCY: usize = 16;
 
-fn now_iso(now: f64) -> String {
-    crate::policy::condition::format_date(now)
+/// One invocation's bookkeeping: time, calls, logs.
+struct Tracker {
+    rule: &'static str,
+    started: Instant,
+    before: BTreeMap<String, u64>,
 }
 
-async fn finish<P: Ports>(
+impl Tracker {
+    fn start<P: Ports>(p: &P, rule: &'static str) -> Tracker {
+        Tracker {
+            rule,
+            started: Instant::now(),
+            before: p.api_calls(),
+        }
+    }
+
+    /// Log the outcome (one line per evaluation and a summary, or the failure) and build the
+    /// response.
+    fn finish<P: Ports>(
+        self,
+        p: &P,
+        event: &ConfigRuleEvent,
+        outcome: Result<(Vec<ConfigEvaluation>, usize), HandlerError>,
+    ) -> Result<HandlerOutput, HandlerError> {
+        let api_calls = delta(&self.before, p.api_calls());
+        let aws_calls: u64 = api_calls.values().sum();
+        let calls_json = serde_json::to_string(&api_calls).unwrap_or_default();
+        let duration_ms = self.started.elapsed().as_millis() as u64;
+        let notification = event
+            .rule_event()
+            .map(|e| e.invocation.notification_type().as_str())
+            .unwrap_or("unknown");
+        let rule = self.rule;
+        match outcome {
+            Ok((evals, put_evaluations_calls)) => {
+                for e in &evals {
+                    let failing: Vec<&str> = e.failing_rules.iter().map(|r| r.as_str()).collect();
+                    tracing::info!(
+                        rule,
+                        resource_type = e.resource_type.as_str(),
+                        resource = e.resource_id.as_str(),
+                        compliance = e.compliance.as_str(),
+                        failing_rules = failing.join(",").as_str(),
+                        "evaluation"
+                    );
+                }
+                let resources: BTreeSet<&str> =
+                    evals.iter().map(|e| e.resource_id.as_str()).collect();
+                tracing::info!(
+                    rule,
+                    notification,
+                    resources = resources.len() as u64,
+                    evaluations_sent = evals.len() as u64,
+                    put_evaluations_calls = put_evaluations_calls as u64,
+                    aws_calls,
+                    api_calls = calls_json.as_str(),
+                    duration_ms,
+                    "invocation"
+                );
+                Ok(HandlerOutput {
+                    evaluations: evals.len(),
+                    put_evaluations_calls,
+                    compliance: evals
+                        .iter()
+                        .map(|e| (e.resource_id.clone(), e.compliance))
+                        .collect(),
+                    api_calls,
+                })
+            }
+            Err(e) => {
+                tracing::error!(
+                    rule,
+                    notification,
+                    error_type = e.error_type(),
+                    transient = e.is_transient(),
+                    error = %e,
+                    aws_calls,
+                    api_calls = calls_json.as_str(),
+                    duration_ms,
+                    "invocation failed"
+                );
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Evaluate, then report: the evaluations and the number of `PutEvaluations` calls.
+async fn evaluate_and_report<P: Ports>(
     p: &P,
     ev: &RuleEvent,
-    evals: Vec<ConfigEvaluation>,
-    before: &BTreeMap<String, u64>,
-) -> Result<HandlerOutput, HandlerError> {
+    evaluated: Result<Vec<ConfigEvaluation>, HandlerError>,
+) -> Result<(Vec<ConfigEvaluation>, usize), HandlerError> {
+    let evals = evaluated?;
     let calls = report(p, &evals, &ev.result_token, ev.test_mode()).await?;
-    Ok(HandlerOutput {
-        api_calls: delta(before, p.api_calls()),
-        evaluations: evals.len(),
-        put_evaluations_calls: calls,
-        compliance: evals
-            .iter()
-            .map(|e| (e.resource_id.clone(), e.compliance.as_str().to_string()))
-            .collect(),
-    })
+    Ok((evals, calls))
 }
 
 /// The item of an oversized notification, fetched from Config's history; the notification's
 /// capture time stands in when the item has none.
 async fn oversized_item<P: Ports>(
     p: &P,
-    resource_type: &str,
+    resource_type: &ResourceType,
     resource_id: &str,
-    capture_time: &Option<String>,
+    capture_time: Option<Timestamp>,
 ) -> Result<Option<ConfigItem>, HandlerError> {
     let mut item = p.latest_item(resource_type, resource_id).await?;
     if let Some(i) = item.as_mut().filter(|i| i.capture_time.is_none()) {
-        i.capture_time = capture_time.clone();
+        i.capture_time = capture_time;
     }
     Ok(item)
 }
 
-async fn account<P: Ports>(p: &P, hint: Option<&str>) -> Result<AccountFacts, HandlerError> {
-    let id = match hint {
-        Some(a) if !a.is_empty() => a.to_string(),
-        _ => p.account_id().await?,
+/// Resources this rule evaluated before that are not evaluated now: `NOT_APPLICABLE`.
+async fn mark_vanished<P: Ports>(
+    p: &P,
+    ev: &RuleEvent,
+    resource_type: ResourceType,
+    evals: &mut Vec<ConfigEvaluation>,
+    ts: Timestamp,
+) -> Result<(), HandlerError> {
+    let Some(rule) = ev.rule_name.as_deref() else {
+        return Ok(());
     };
-    Ok(AccountFacts {
-        public_access_block: p.account_public_access_block(&id).await,
-        account_id: Some(id),
-    })
+    let seen: BTreeSet<String> = evals.iter().map(|e| e.resource_id.clone()).collect();
+    for (t, id) in p.evaluated_resources(rule).await? {
+        if t == resource_type && !seen.contains(&id) {
+            evals.push(ConfigEvaluation::not_applicable(
+                resource_type.clone(),
+                &id,
+                "the resource no longer exists",
+                ts,
+            ));
+        }
+    }
+    Ok(())
 }
 
-/// Complete a bucket's facts: AWS is called only for what the item lacks.
+// ----- The bucket rule -----------------------------------------------------------------------
+
+/// The bucket rule (`AWS::S3::Bucket`).
+pub async fn handle_bucket_rule<P: Ports>(
+    p: &P,
+    warm: &Warm,
+    event: &ConfigRuleEvent,
+    now: f64,
+) -> Result<HandlerOutput, HandlerError> {
+    let tracker = Tracker::start(p, "bucket-rule");
+    let outcome = match event.rule_event() {
+        Ok(ev) => evaluate_and_report(p, ev, bucket_rule(p, warm, ev, now).await).await,
+        Err(e) => Err(e.into()),
+    };
+    tracker.finish(p, event, outcome)
+}
+
+async fn bucket_rule<P: Ports>(
+    p: &P,
+    warm: &Warm,
+    ev: &RuleEvent,
+    now: f64,
+) -> Result<Vec<ConfigEvaluation>, HandlerError> {
+    let now_ts = Timestamp::from_epoch_seconds(now);
+    match &ev.invocation {
+        Invocation::Change { item } => change_bucket(p, warm, ev, item, now).await,
+        Invocation::Oversized {
+            resource_type,
+            resource_id,
+            capture_time,
+            ..
+        } => {
+            if *resource_type != ResourceType::S3Bucket {
+                return Ok(Vec::new());
+            }
+            let ts = capture_time.unwrap_or(now_ts);
+            if ev.event_left_scope {
+                return Ok(vec![left_scope(resource_id, ts)]);
+            }
+            match oversized_item(p, resource_type, resource_id, *capture_time).await? {
+                Some(item) => change_bucket(p, warm, ev, &item, now).await,
+                None => Ok(vec![ConfigEvaluation::not_applicable(
+                    ResourceType::S3Bucket,
+                    resource_id,
+                    "AWS Config has no configuration item for the resource",
+                    ts,
+                )]),
+            }
+        }
+        Invocation::Scheduled { notification_time } => {
+            sweep_buckets(p, warm, ev, notification_time.unwrap_or(now_ts), now).await
+        }
+    }
+}
+
+fn left_scope(bucket: &str, ts: Timestamp) -> ConfigEvaluation {
+    ConfigEvaluation::not_applicable(
+        ResourceType::S3Bucket,
+        bucket,
+        "the bucket left the rule's scope",
+        ts,
+    )
+}
+
+fn gone(bucket: &str, ts: Timestamp) -> ConfigEvaluation {
+    ConfigEvaluation::not_applicable(
+        ResourceType::S3Bucket,
+        bucket,
+        "the bucket no longer exists",
+        ts,
+    )
+}
+
+async fn change_bucket<P: Ports>(
+    p: &P,
+    warm: &Warm,
+    ev: &RuleEvent,
+    item: &ConfigItem,
+    now: f64,
+) -> Result<Vec<ConfigEvaluation>, HandlerError> {
+    let ts = item
+        .capture_time
+        .unwrap_or(Timestamp::from_epoch_seconds(now));
+    if item.resource_type != ResourceType::S3Bucket {
+        return Ok(Vec::new());
+    }
+    if ev.event_left_scope {
+        return Ok(vec![left_scope(&item.resource_id, ts)]);
+    }
+    if item.is_deleted() {
+        return Ok(vec![gone(&item.resource_id, ts)]);
+    }
+    let regions = item.region.iter().cloned().collect();
+    // The shared reads and the bucket's own, concurrently.
+    let (buckets, obs) = tokio::join!(
+        Buckets::prepare(p, warm, ev, item.account_id.as_deref(), regions),
+        bucket_observation(p, item.bucket_facts())
+    );
+    Ok(vec![
+        buckets?
+            .evaluate_observed(&item.resource_id, obs, ts, now)
+            .await,
+    ])
+}
+
+/// What the bucket evaluations of one invocation share, each read at most once and only when
+/// a bucket needs it: the account (its id; its Block Public Access only for a bucket whose own
+/// settings do not turn all four on), each region's S3 endpoints, Config's recorder role.
+struct Buckets<'a, P> {
+    p: &'a P,
+    params: BucketParams,
+    account_id: String,
+    account_block: OnceCell<Fact<PublicAccessBlock>>,
+    views: BTreeMap<String, Result<RegionView, String>>,
+}
+
+impl<'a, P: Ports> Buckets<'a, P> {
+    async fn prepare(
+        p: &'a P,
+        warm: &Warm,
+        ev: &RuleEvent,
+        account_hint: Option<&str>,
+        regions: BTreeSet<String>,
+    ) -> Result<Buckets<'a, P>, HandlerError> {
+        let account_id = match account_hint
+            .filter(|a| !a.is_empty())
+            .or(ev.account_id.as_deref())
+        {
+            Some(a) => a.to_string(),
+            None => p.account_id().await?,
+        };
+        let views = async {
+            let mut views = BTreeMap::new();
+            for region in regions {
+                let view = match p.s3_endpoints(&region).await {
+                    Ok(endpoints) => Ok(RegionView::from_endpoints(&region, &endpoints)),
+                    Err(e) if e.is_transient() || e.is_fatal() => return Err(e),
+                    Err(e) => Err(e.to_string()),
+                };
+                views.insert(region, view);
+            }
+            Ok(views)
+        };
+        let (config_role, views) = tokio::join!(warm.recorder_role(p), views);
+        let params = BucketParams {
+            config_role,
+            ..ev.params.clone()
+        };
+        Ok(Buckets {
+            views: views?,
+            p,
+            params,
+            account_id,
+            account_block: OnceCell::new(),
+        })
+    }
+
+    /// The account facts a bucket needs: Block Public Access at account level is read (once)
+    /// only when the bucket's own settings leave one of the four off.
+    async fn account(&self, bucket_block: &Fact<PublicAccessBlock>) -> AccountFacts {
+        let all_on = matches!(bucket_block, Fact::Known(b) if b.missing().is_empty());
+        // Not read: the bucket's own settings already decide S3-PUBLIC-ACCESS-BLOCK.
+        let public_access_block = if all_on {
+            Fact::NotConfigured
+        } else {
+            self.account_block
+                .get_or_init(|| self.p.account_public_access_block(&self.account_id))
+                .await
+                .clone()
+        };
+        AccountFacts {
+            account_id: Some(self.account_id.clone()),
+            public_access_block,
+        }
+    }
+
+    /// Complete the item's facts (S3 only for what it lacks), then evaluate.
+    async fn evaluate(&self, item: ConfigItem, ts: Timestamp, now: f64) -> ConfigEvaluation {
+        if item.is_deleted() {
+            return gone(&item.resource_id, ts);
+        }
+        let obs = bucket_observation(self.p, item.bucket_facts()).await;
+        self.evaluate_observed(&item.resource_id, obs, ts, now)
+            .await
+    }
+
+    async fn evaluate_observed(
+        &self,
+        id: &str,
+        obs: BucketObservation,
+        ts: Timestamp,
+        now: f64,
+    ) -> ConfigEvaluation {
+        let (account, region) = match &obs {
+            BucketObservation::Exists(f) => (
+                self.account(&f.public_access_block).await,
+                f.region.as_str(),
+            ),
+            // Gone: NOT_APPLICABLE whatever the account says.
+            BucketObservation::Deleted { region, .. } => (
+                AccountFacts {
+                    account_id: Some(self.account_id.clone()),
+                    public_access_block: Fact::NotConfigured,
+                },
+                region.as_str(),
+            ),
+        };
+        let view = match self.views.get(region) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(format!("the network of {region} was not read")),
+        };
+        let e = evaluate_bucket(
+            &obs,
+            &account,
+            view.as_ref().map(|v| *v).map_err(String::as_str),
+            &self.params,
+            now,
+        );
+        ConfigEvaluation::new(ResourceType::S3Bucket, id, &e, ts)
+    }
+}
+
+/// Complete a bucket's facts: S3 is called only for what the item lacks, concurrently.
 async fn bucket_observation<P: Ports>(p: &P, partial: PartialBucket) -> BucketObservation {
     let (name, region) = (partial.name.clone(), partial.region.clone());
-    let policy = match &partial.policy {
-        Some(f) => Some(f.clone()),
-        None => p.read_policy(&name, &region).await,
+    let policy = async {
+        match &partial.policy {
+            Some(f) => Some(f.clone()),
+            None => p.read_policy(&name, &region).await,
+        }
     };
-    let pab = match &partial.public_access_block {
-        Some(f) => Some(f.clone()),
-        None => p.read_public_access_block(&name, &region).await,
+    let block = async {
+        match &partial.public_access_block {
+            Some(f) => Some(f.clone()),
+            None => p.read_public_access_block(&name, &region).await,
+        }
     };
-    let own = match &partial.ownership {
-        Some(f) => Some(f.clone()),
-        None => p.read_ownership(&name, &region).await,
+    let ownership = async {
+        match &partial.ownership {
+            Some(f) => Some(f.clone()),
+            None => p.read_ownership(&name, &region).await,
+        }
     };
-    match (policy, pab, own) {
+    match tokio::join!(policy, block, ownership) {
         (Some(policy), Some(public_access_block), Some(ownership)) => {
             BucketObservation::Exists(crate::facts::BucketFacts {
                 name,
@@ -147,152 +542,17 @@ async fn bucket_observation<P: Ports>(p: &P, partial: PartialBucket) -> BucketOb
     }
 }
 
-fn network_ref<'a>(
-    nets: &'a BTreeMap<String, Result<NetworkFacts, AwsError>>,
-    region: &str,
-) -> Result<&'a NetworkFacts, String> {
-    match nets.get(region) {
-        Some(Ok(n)) => Ok(n),
-        Some(Err(e)) => Err(e.to_string()),
-        None => Err(format!("the network of {region} was not read")),
-    }
-}
-
-/// Evaluate bucket items (read from Config) and buckets Config did not return (read directly).
-async fn evaluate_buckets<P: Ports>(
-    p: &P,
-    params: &BucketParams,
-    account: &AccountFacts,
-    items: Vec<ConfigItem>,
-    ordering: Option<&str>,
-    now: f64,
-) -> Result<Vec<ConfigEvaluation>, HandlerError> {
-    let mut regions: BTreeSet<String> = BTreeSet::new();
-    for i in &items {
-        if let Some(r) = &i.region {
-            regions.insert(r.clone());
-        }
-    }
-    let mut nets: BTreeMap<String, Result<NetworkFacts, AwsError>> = BTreeMap::new();
-    for r in regions {
-        let n = p.network(&r).await;
-        if let Err(e) = &n {
-            if e.is_transient() || e.is_fatal() {
-                return Err(e.clone().into());
-            }
-        }
-        nets.insert(r, n);
-    }
-    let nets = &nets;
-    let evals: Vec<ConfigEvaluation> = stream::iter(items)
-        .map(|item| async move {
-            let ts = ordering
-                .map(str::to_string)
-                .or_else(|| item.capture_time.clone())
-                .unwrap_or_else(|| now_iso(now));
-            if item.is_deleted() {
-                return ConfigEvaluation::not_applicable(
-                    S3_BUCKET,
-                    &item.resource_id,
-                    "the bucket no longer exists",
-                    &ts,
-                );
-            }
-            let partial = item.bucket_facts();
-            let region = partial.region.clone();
-            let obs = bucket_observation(p, partial).await;
-            let view = network_ref(nets, &region).map(region_view);
-            let e = evaluate_bucket(
-                &obs,
-                account,
-                view.as_ref().map_err(String::as_str),
-                params,
-                now,
-            );
-            ConfigEvaluation::new(S3_BUCKET, &item.resource_id, &e, &ts)
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    Ok(evals)
-}
-
-/// The bucket rule (`AWS::S3::Bucket`).
-pub async fn handle_bucket_rule<P: Ports>(
-    p: &P,
-    event: &Value,
-    now: f64,
-) -> Result<HandlerOutput, HandlerError> {
-    let before = p.api_calls();
-    let ev = parse_event(event)?;
-    let account_hint = event.get("accountId").and_then(Value::as_str);
-    let evals = match &ev.invocation {
-        Invocation::Change { item } => {
-            change_bucket(p, &ev, (**item).clone(), account_hint, now).await?
-        }
-        Invocation::Oversized {
-            resource_type,
-            resource_id,
-            capture_time,
-        } => match oversized_item(p, resource_type, resource_id, capture_time).await? {
-            Some(item) => change_bucket(p, &ev, item, account_hint, now).await?,
-            None => vec![ConfigEvaluation::not_applicable(
-                resource_type,
-                resource_id,
-                "AWS Config has no configuration item for the resource",
-                capture_time.as_deref().unwrap_or(&now_iso(now)),
-            )],
-        },
-        Invocation::Scheduled { notification_time } => {
-            let ts = notification_time.clone().unwrap_or_else(|| now_iso(now));
-            sweep_buckets(p, &ev, account_hint, &ts, now).await?
-        }
-    };
-    finish(p, &ev, evals, &before).await
-}
-
-async fn change_bucket<P: Ports>(
-    p: &P,
-    ev: &RuleEvent,
-    item: ConfigItem,
-    account_hint: Option<&str>,
-    now: f64,
-) -> Result<Vec<ConfigEvaluation>, HandlerError> {
-    let ts = item.capture_time.clone().unwrap_or_else(|| now_iso(now));
-    if item.resource_type != S3_BUCKET {
-        return Ok(Vec::new());
-    }
-    if ev.event_left_scope {
-        return Ok(vec![ConfigEvaluation::not_applicable(
-            S3_BUCKET,
-            &item.resource_id,
-            "the bucket left the rule's scope",
-            &ts,
-        )]);
-    }
-    if item.is_deleted() {
-        return Ok(vec![ConfigEvaluation::not_applicable(
-            S3_BUCKET,
-            &item.resource_id,
-            "the bucket no longer exists",
-            &ts,
-        )]);
-    }
-    let acct = account(p, item.account_id.as_deref().or(account_hint)).await?;
-    evaluate_buckets(p, &ev.params, &acct, vec![item], None, now).await
-}
-
 /// A periodic sweep from Config's own inventory: `ListDiscoveredResources`, then
 /// `BatchGetResourceConfig` 100 at a time; direct reads for what Config did not return;
 /// resources evaluated before that are gone become `NOT_APPLICABLE`.
 async fn sweep_buckets<P: Ports>(
     p: &P,
+    warm: &Warm,
     ev: &RuleEvent,
-    account_hint: Option<&str>,
-    ts: &str,
+    ts: Timestamp,
     now: f64,
 ) -> Result<Vec<ConfigEvaluation>, HandlerError> {
-    let discovered = p.list_discovered(S3_BUCKET).await?;
+    let discovered = p.list_discovered(&ResourceType::S3Bucket).await?;
     let live: Vec<String> = discovered
         .iter()
         .filter(|d| !d.deleted)
@@ -301,19 +561,12 @@ async fn sweep_buckets<P: Ports>(
     let mut evals: Vec<ConfigEvaluation> = discovered
         .iter()
         .filter(|d| d.deleted)
-        .map(|d| {
-            ConfigEvaluation::not_applicable(
-                S3_BUCKET,
-                &d.resource_id,
-                "the bucket no longer exists",
-                ts,
-            )
-        })
+        .map(|d| gone(&d.resource_id, ts))
         .collect();
     let mut items = Vec::with_capacity(live.len());
     let mut unrecorded = Vec::new();
     for chunk in live.chunks(MAX_KEYS) {
-        let (got, missing) = p.batch_items(S3_BUCKET, chunk).await?;
+        let (got, missing) = p.batch_items(&ResourceType::S3Bucket, chunk).await?;
         let returned: BTreeSet<String> = got.iter().map(|i| i.resource_id.clone()).collect();
         items.extend(got);
         unrecorded.extend(missing);
@@ -327,131 +580,132 @@ async fn sweep_buckets<P: Ports>(
             continue;
         }
         match p.bucket_region(&id).await? {
-            Some(region) => items.push(ConfigItem::bare(S3_BUCKET, &id, Some(region), None)),
-            None => evals.push(ConfigEvaluation::not_applicable(
-                S3_BUCKET,
+            Some(region) => items.push(ConfigItem::bare(
+                ResourceType::S3Bucket,
                 &id,
-                "the bucket no longer exists",
-                ts,
+                Some(region),
+                None,
             )),
+            None => evals.push(gone(&id, ts)),
         }
     }
-    let acct = account(p, account_hint).await?;
-    evals.extend(evaluate_buckets(p, &ev.params, &acct, items, Some(ts), now).await?);
-    mark_vanished(p, ev, S3_BUCKET, &mut evals, ts).await?;
+    let (deleted, live): (Vec<ConfigItem>, Vec<ConfigItem>) =
+        items.into_iter().partition(ConfigItem::is_deleted);
+    evals.extend(deleted.iter().map(|i| gone(&i.resource_id, ts)));
+    if !live.is_empty() {
+        let regions = live.iter().filter_map(|i| i.region.clone()).collect();
+        let buckets = Buckets::prepare(p, warm, ev, None, regions).await?;
+        let buckets = &buckets;
+        let evaluated: Vec<ConfigEvaluation> = stream::iter(live)
+            .map(|item| buckets.evaluate(item, ts, now))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        evals.extend(evaluated);
+    }
+    mark_vanished(p, ev, ResourceType::S3Bucket, &mut evals, ts).await?;
     Ok(evals)
 }
 
-/// Resources this rule evaluated before that are not evaluated now: `NOT_APPLICABLE`.
-async fn mark_vanished<P: Ports>(
-    p: &P,
-    ev: &RuleEvent,
-    resource_type: &str,
-    evals: &mut Vec<ConfigEvaluation>,
-    ts: &str,
-) -> Result<(), HandlerError> {
-    let Some(rule) = ev.rule_name.as_deref() else {
-        return Ok(());
-    };
-    let seen: BTreeSet<String> = evals.iter().map(|e| e.resource_id.clone()).collect();
-    for (t, id) in p.evaluated_resources(rule).await? {
-        if t == resource_type && !seen.contains(&id) {
-            evals.push(ConfigEvaluation::not_applicable(
-                resource_type,
-                &id,
-                "the resource no longer exists",
-                ts,
-            ));
-        }
-    }
-    Ok(())
-}
+// ----- The network rule ----------------------------------------------------------------------
 
 /// The network rule: triggered by VPC, endpoint, route table and security group changes,
-/// evaluating the VPC.
+/// evaluating the VPC. `region_hint`: the function's region, for items that lack one.
 pub async fn handle_network_rule<P: Ports>(
     p: &P,
-    event: &Value,
+    event: &ConfigRuleEvent,
     region_hint: Option<&str>,
     now: f64,
 ) -> Result<HandlerOutput, HandlerError> {
-    let before = p.api_calls();
-    let ev = parse_event(event)?;
-    let account_hint = event.get("accountId").and_then(Value::as_str);
-    let evals = match &ev.invocation {
-        Invocation::Change { item } => {
-            change_network(p, &ev, (**item).clone(), region_hint, account_hint, now).await?
-        }
+    let tracker = Tracker::start(p, "network-rule");
+    let outcome = match event.rule_event() {
+        Ok(ev) => evaluate_and_report(p, ev, network_rule(p, ev, region_hint, now).await).await,
+        Err(e) => Err(e.into()),
+    };
+    tracker.finish(p, event, outcome)
+}
+
+async fn network_rule<P: Ports>(
+    p: &P,
+    ev: &RuleEvent,
+    region_hint: Option<&str>,
+    now: f64,
+) -> Result<Vec<ConfigEvaluation>, HandlerError> {
+    match &ev.invocation {
+        Invocation::Change { item } => change_network(p, ev, item, region_hint, now).await,
         // A VPC's summary already names the VPC; other types need the item for its `vpcId`.
         Invocation::Oversized {
-            resource_type,
+            resource_type: ResourceType::Ec2Vpc,
             resource_id,
+            region,
             capture_time,
-        } if resource_type == EC2_VPC => {
-            let item = ConfigItem::bare(EC2_VPC, resource_id, None, capture_time.clone());
-            change_network(p, &ev, item, region_hint, account_hint, now).await?
+        } => {
+            let item = ConfigItem::bare(
+                ResourceType::Ec2Vpc,
+                resource_id,
+                region.clone(),
+                *capture_time,
+            );
+            change_network(p, ev, &item, region_hint, now).await
         }
         Invocation::Oversized {
             resource_type,
             resource_id,
             capture_time,
-        } => match oversized_item(p, resource_type, resource_id, capture_time).await? {
-            Some(item) => change_network(p, &ev, item, region_hint, account_hint, now).await?,
-            None => Vec::new(),
-        },
+            ..
+        } if resource_type.triggers_network_rule() => {
+            match oversized_item(p, resource_type, resource_id, *capture_time).await? {
+                Some(item) => change_network(p, ev, &item, region_hint, now).await,
+                None => Ok(Vec::new()),
+            }
+        }
+        Invocation::Oversized { .. } => Ok(Vec::new()),
         Invocation::Scheduled { notification_time } => {
-            let ts = notification_time.clone().unwrap_or_else(|| now_iso(now));
+            let ts = notification_time.unwrap_or(Timestamp::from_epoch_seconds(now));
             let region = region_hint.ok_or(EventError::MissingField("awsRegion"))?;
             let net = p.network(region).await?;
+            let account = ev.account_id.as_deref();
             let mut evals: Vec<ConfigEvaluation> = net
                 .vpcs
                 .iter()
                 .map(|v| {
-                    ConfigEvaluation::new(
-                        EC2_VPC,
-                        &v.id,
-                        &evaluate_vpc(v, &net, account_hint, &ev.params.disabled_rules, now),
-                        &ts,
-                    )
+                    let e = evaluate_vpc(v, &net, account, &ev.params.disabled_rules, now);
+                    ConfigEvaluation::new(ResourceType::Ec2Vpc, &v.id, &e, ts)
                 })
                 .collect();
-            mark_vanished(p, &ev, EC2_VPC, &mut evals, &ts).await?;
-            evals
+            mark_vanished(p, ev, ResourceType::Ec2Vpc, &mut evals, ts).await?;
+            Ok(evals)
         }
-    };
-    finish(p, &ev, evals, &before).await
+    }
 }
 
 async fn change_network<P: Ports>(
     p: &P,
     ev: &RuleEvent,
-    item: ConfigItem,
+    item: &ConfigItem,
     region_hint: Option<&str>,
-    account_hint: Option<&str>,
     now: f64,
 ) -> Result<Vec<ConfigEvaluation>, HandlerError> {
-    let ts = item.capture_time.clone().unwrap_or_else(|| now_iso(now));
-    if ![
-        EC2_VPC,
-        EC2_VPC_ENDPOINT,
-        EC2_ROUTE_TABLE,
-        EC2_SECURITY_GROUP,
-    ]
-    .contains(&item.resource_type.as_str())
-    {
+    let ts = item
+        .capture_time
+        .unwrap_or(Timestamp::from_epoch_seconds(now));
+    if !item.resource_type.triggers_network_rule() {
         return Ok(Vec::new());
     }
     let Some(vpc_id) = item.vpc_id() else {
         return Ok(Vec::new());
     };
-    if item.resource_type == EC2_VPC && (ev.event_left_scope || item.is_deleted()) {
+    if item.resource_type == ResourceType::Ec2Vpc && (ev.event_left_scope || item.is_deleted()) {
         let why = if ev.event_left_scope {
             "the VPC left the rule's scope"
         } else {
             "the VPC no longer exists"
         };
         return Ok(vec![ConfigEvaluation::not_applicable(
-            EC2_VPC, &vpc_id, why, &ts,
+            ResourceType::Ec2Vpc,
+            &vpc_id,
+            why,
+            ts,
         )]);
     }
     let region = item
@@ -459,15 +713,20 @@ async fn change_network<P: Ports>(
         .clone()
         .or_else(|| region_hint.map(str::to_string))
         .ok_or(EventError::MissingField("awsRegion"))?;
-    let net = p.network(&region).await?;
-    let acct = item.account_id.as_deref().or(account_hint);
+    let net = p.vpc_network(&region, &vpc_id).await?;
+    let account = item.account_id.as_deref().or(ev.account_id.as_deref());
     Ok(vec![match net.vpcs.iter().find(|v| v.id == vpc_id) {
         Some(v) => ConfigEvaluation::new(
-            EC2_VPC,
+            ResourceType::Ec2Vpc,
             &vpc_id,
-            &evaluate_vpc(v, &net, acct, &ev.params.disabled_rules, now),
-            &ts,
+            &evaluate_vpc(v, &net, account, &ev.params.disabled_rules, now),
+            ts,
         ),
-        None => ConfigEvaluation::not_applicable(EC2_VPC, &vpc_id, "the VPC no longer exists", &ts),
+        None => ConfigEvaluation::not_applicable(
+            ResourceType::Ec2Vpc,
+            &vpc_id,
+            "the VPC no longer exists",
+            ts,
+        ),
     }])
 }

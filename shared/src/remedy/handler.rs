@@ -9,7 +9,7 @@ use thiserror::Error;
 use crate::aws::events::{publish, EventPublisher, OutEvent};
 use crate::aws::policy_store::{CallerIdentity, PolicyStore};
 use crate::aws::{AccountReader, AwsError, BucketReader, NetworkReader};
-use crate::rules::bucket::region_view;
+use crate::rules::bucket::RegionView;
 use crate::rules::params::{split_list, Partition};
 use crate::rules::{BucketParams, ParamError};
 
@@ -207,8 +207,9 @@ pub async fn handle<P: RemediatorPorts>(
             })?,
     };
     let account = p.account_id().await?;
-    let net = p.network(&region).await?;
-    let available = region_view(&net).available;
+    // The region's S3 endpoints only: one call, whatever the number of VPCs (docs/COST.md).
+    let s3_endpoints = p.s3_endpoints(&region).await?;
+    let available = RegionView::from_endpoints(&region, &s3_endpoints).available;
     let endpoints: Vec<String> = if cfg.params.approved_vpce.is_empty() {
         available
     } else {

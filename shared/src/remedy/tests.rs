@@ -505,20 +505,32 @@ mod handler_tests {
         }
     }
     impl NetworkReader for Fake {
-        async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
-            Ok(NetworkFacts {
-                region: region.into(),
-                endpoints: vec![Endpoint {
-                    id: "vpce-1a2b3c4d".into(),
-                    vpc_id: "vpc-0a1b2c3d".into(),
-                    service_name: format!("com.amazonaws.{region}.s3"),
-                    endpoint_type: "Gateway".into(),
-                    state: "available".into(),
-                    policy: None,
-                    route_table_ids: Vec::new(),
-                }],
-                ..NetworkFacts::default()
+        async fn network(&self, _: &str) -> Result<NetworkFacts, AwsError> {
+            Err(AwsError {
+                call: "DescribeVpcs",
+                kind: crate::aws::ErrorKind::Other,
+                code: None,
+                message: "the remediator must not read the whole region".into(),
             })
+        }
+        async fn vpc_network(&self, _: &str, _: &str) -> Result<NetworkFacts, AwsError> {
+            Err(AwsError {
+                call: "DescribeVpcs",
+                kind: crate::aws::ErrorKind::Other,
+                code: None,
+                message: "the remediator must not read a VPC".into(),
+            })
+        }
+        async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError> {
+            Ok(vec![Endpoint {
+                id: "vpce-1a2b3c4d".into(),
+                vpc_id: "vpc-0a1b2c3d".into(),
+                service_name: format!("com.amazonaws.{region}.s3"),
+                endpoint_type: "Gateway".into(),
+                state: "available".into(),
+                policy: None,
+                route_table_ids: Vec::new(),
+            }])
         }
     }
     impl AccountReader for Fake {

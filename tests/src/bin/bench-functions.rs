@@ -1,6 +1,7 @@
 //! For each function binary (built in release mode), run through a local Lambda Runtime API
 //! against moto and the recording Config endpoint: init (process start → its first request for
-//! an event), the first (cold) invocation's duration, a warm invocation's, and peak RSS.
+//! an event), the first (cold) invocation's duration, a warm invocation's, and peak RSS; then
+//! the AWS calls of each notification type on an account of 1 VPC and of 50 (docs/COST.md).
 //! Run through `scripts/bench-functions`.
 
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::ObjectOwnership;
 use serde_json::json;
+use vpce_guard_tests::budget::{measure_all, table, BudgetAccount};
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;
 use vpce_guard_tests::runtime::LambdaRuntime;
@@ -108,4 +110,23 @@ fn main() {
         );
     }
     println!("(median of {RUNS} process starts; cold/warm include moto's and the recorder's response time)");
+    drop(moto);
+
+    println!();
+    println!("AWS calls per notification (a cold start each; moto's request log and the Config recorder):");
+    let accounts = [BudgetAccount::seed(1), BudgetAccount::seed(50)];
+    let accounts: Vec<&BudgetAccount> = accounts.iter().collect();
+    let bucket = measure_all(
+        &dir.join("bucket-rule"),
+        &accounts,
+        BudgetAccount::bucket_notifications,
+    );
+    println!();
+    println!("{}", table("bucket-rule", &[1, 50], &bucket));
+    let network = measure_all(
+        &dir.join("network-rule"),
+        &accounts,
+        BudgetAccount::network_notifications,
+    );
+    println!("{}", table("network-rule", &[1, 50], &network));
 }

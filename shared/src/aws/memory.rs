@@ -1,0 +1,584 @@
+//! In-memory ports: an account held in memory behind the same traits as the AWS adapters
+//! (buckets, account settings, each region's network, AWS Config's inventory and the
+//! evaluations it receives). Calls are counted under the adapters' names, and any call can be
+//! made to fail (throttling, access denied, `FailedEvaluations`). The handlers' unit tests run
+//! on it in milliseconds; the adapters themselves are tested against moto.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use serde_json::{json, Map, Value};
+
+use crate::config::port::{ConfigPort, Discovered};
+use crate::config::{ConfigEvaluation, ConfigItem, ItemStatus, ResourceType, Timestamp};
+use crate::facts::{
+    BucketFacts, BucketObservation, EgressRule, Endpoint, Fact, NetworkFacts, PublicAccessBlock,
+    RouteTable, SecurityGroup, Subnet, Vpc,
+};
+
+use super::ec2::s3_service_name;
+use super::{
+    AccountReader, ApiCalls, AwsError, BucketReader, ErrorKind, ListedBucket, NetworkReader,
+};
+
+/// Config's page size for the listings the rules read.
+const CONFIG_PAGE: usize = 100;
+
+/// A bucket as S3 would answer for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryBucket {
+    pub region: String,
+    pub policy: Fact<String>,
+    pub public_access_block: Fact<PublicAccessBlock>,
+    pub ownership: Fact<String>,
+}
+
+impl MemoryBucket {
+    /// A bucket with `policy`, Block Public Access all on and ACLs disabled.
+    pub fn private(region: &str, policy: &str) -> MemoryBucket {
+        MemoryBucket {
+            region: region.to_string(),
+            policy: Fact::Known(policy.to_string()),
+            public_access_block: Fact::Known(ALL_ON),
+            ownership: Fact::Known("BucketOwnerEnforced".into()),
+        }
+    }
+}
+
+/// Block Public Access with all four settings on.
+pub const ALL_ON: PublicAccessBlock = PublicAccessBlock {
+    block_public_acls: true,
+    ignore_public_acls: true,
+    block_public_policy: true,
+    restrict_public_buckets: true,
+};
+
+/// One `PutEvaluations` call as Config received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEvaluations {
+    pub evaluations: Vec<ConfigEvaluation>,
+    pub token: String,
+    pub test_mode: bool,
+}
+
+/// Failures to inject.
+#[derive(Debug, Default)]
+struct Faults {
+    /// Calls (`service:Operation`) that fail, with the kind, for the next `n` calls.
+    failing: BTreeMap<String, (ErrorKind, usize)>,
+    /// The next `n` `PutEvaluations` report every evaluation as failed.
+    reject_evaluations: usize,
+}
+
+/// An account in memory. Fields are public: tests build the account they need.
+#[derive(Debug)]
+pub struct MemoryAws {
+    pub account_id: String,
+    /// The region of the configuration (`ListBuckets`, `GetBucketLocation` go there).
+    pub default_region: String,
+    pub account_public_access_block: Fact<PublicAccessBlock>,
+    pub buckets: BTreeMap<String, MemoryBucket>,
+    /// Each region's network.
+    pub networks: BTreeMap<String, NetworkFacts>,
+    /// Config's inventory: the items it recorded.
+    pub items: BTreeMap<(ResourceType, String), ConfigItem>,
+    /// Resources Config lists as deleted.
+    pub deleted: BTreeSet<(ResourceType, String)>,
+    /// Ids `BatchGetResourceConfig` leaves unprocessed.
+    pub unprocessed: BTreeSet<String>,
+    /// What `GetComplianceDetailsByConfigRule` says this rule evaluated before.
+    pub evaluated_before: Vec<(ResourceType, String)>,
+    /// The configuration recorder's role; `None`: no recorder.
+    pub recorder_role: Option<String>,
+    pub calls: ApiCalls,
+    faults: Mutex<Faults>,
+    sent: Mutex<Vec<SentEvaluations>>,
+}
+
+impl MemoryAws {
+    /// An empty account.
+    pub fn new(account_id: &str, region: &str) -> MemoryAws {
+        MemoryAws {
+            account_id: account_id.to_string(),
+            default_region: region.to_string(),
+            account_public_access_block: Fact::NotConfigured,
+            buckets: BTreeMap::new(),
+            networks: BTreeMap::new(),
+            items: BTreeMap::new(),
+            deleted: BTreeSet::new(),
+            unprocessed: BTreeSet::new(),
+            evaluated_before: Vec::new(),
+            recorder_role: None,
+            calls: ApiCalls::default(),
+            faults: Mutex::default(),
+            sent: Mutex::default(),
+        }
+    }
+
+    /// Add `n` VPCs to `region`, each the reference setup of RULES.md: DNS on, a subnet whose
+    /// route table carries an available S3 gateway endpoint with the locked policy, egress
+    /// open. Returns their (VPC id, endpoint id), in order.
+    pub fn add_reference_vpcs(&mut self, region: &str, n: usize) -> Vec<(String, String)> {
+        let account = self.account_id.clone();
+        let net = self
+            .networks
+            .entry(region.to_string())
+            .or_insert_with(|| NetworkFacts {
+                region: region.to_string(),
+                s3_prefix_list: Some("pl-63a5400a".into()),
+                ..NetworkFacts::default()
+            });
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let i = net.vpcs.len();
+            let (vpc, subnet, rt, vpce, sg) = (
+                format!("vpc-{i:017x}"),
+                format!("subnet-{i:017x}"),
+                format!("rtb-{i:017x}"),
+                format!("vpce-{i:017x}"),
+                format!("sg-{i:017x}"),
+            );
+            net.vpcs.push(Vpc {
+                id: vpc.clone(),
+                dns_support: Some(true),
+                dns_hostnames: Some(true),
+            });
+            net.subnets.push(Subnet {
+                id: subnet.clone(),
+                vpc_id: vpc.clone(),
+            });
+            net.route_tables.push(RouteTable {
+                id: rt.clone(),
+                vpc_id: vpc.clone(),
+                main: false,
+                subnet_ids: vec![subnet],
+                routes: Vec::new(),
+            });
+            net.endpoints.push(Endpoint {
+                id: vpce.clone(),
+                vpc_id: vpc.clone(),
+                service_name: s3_service_name(region),
+                endpoint_type: "Gateway".into(),
+                state: "available".into(),
+                policy: Some(locked_endpoint_policy(&account)),
+                route_table_ids: vec![rt],
+            });
+            net.security_groups.push(SecurityGroup {
+                id: sg,
+                name: "default".into(),
+                vpc_id: vpc.clone(),
+                egress: vec![EgressRule {
+                    protocol: "-1".into(),
+                    cidrs: vec!["0.0.0.0/0".into()],
+                    ..EgressRule::default()
+                }],
+            });
+            out.push((vpc, vpce));
+        }
+        out
+    }
+
+    /// Add a bucket to S3.
+    pub fn add_bucket(&mut self, name: &str, bucket: MemoryBucket) {
+        self.buckets.insert(name.to_string(), bucket);
+    }
+
+    /// Record a bucket in Config's inventory as Config records it: policy and Block Public
+    /// Access in the supplementary configuration (ownership too when `with_ownership`).
+    pub fn record_bucket(&mut self, name: &str, with_ownership: bool) {
+        let Some(b) = self.buckets.get(name) else {
+            return;
+        };
+        let item = bucket_item(name, b, &self.account_id, with_ownership);
+        self.items
+            .insert((ResourceType::S3Bucket, name.to_string()), item);
+    }
+
+    /// Make the next `times` calls of `call` (`service:Operation`) fail with `kind`.
+    pub fn fail(&self, call: &str, kind: ErrorKind, times: usize) {
+        if let Ok(mut f) = self.faults.lock() {
+            f.failing.insert(call.to_string(), (kind, times));
+        }
+    }
+
+    /// Make the next `times` `PutEvaluations` calls report every evaluation as failed.
+    pub fn reject_evaluations(&self, times: usize) {
+        if let Ok(mut f) = self.faults.lock() {
+            f.reject_evaluations = times;
+        }
+    }
+
+    /// Every `PutEvaluations` Config accepted or rejected, in order.
+    pub fn sent(&self) -> Vec<SentEvaluations> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Calls so far, by `service:Operation`.
+    pub fn call_counts(&self) -> BTreeMap<String, u64> {
+        self.calls.snapshot()
+    }
+
+    /// Count a call, then fail it if a failure was injected.
+    fn call(&self, name: &'static str) -> Result<(), AwsError> {
+        self.calls.count(name);
+        let mut f = match self.faults.lock() {
+            Ok(f) => f,
+            Err(p) => p.into_inner(),
+        };
+        match f.failing.get_mut(name) {
+            Some((kind, left)) if *left > 0 => {
+                *left -= 1;
+                let (code, message) = match kind {
+                    ErrorKind::Throttled => ("ThrottlingException", "Rate exceeded"),
+                    ErrorKind::AccessDenied => ("AccessDenied", "Access Denied"),
+                    ErrorKind::NotFound => ("NotFound", "not found"),
+                    ErrorKind::Credentials => ("InvalidClientTokenId", "bad credentials"),
+                    ErrorKind::Unreachable => ("Unreachable", "connection refused"),
+                    ErrorKind::Rejected | ErrorKind::Other => ("InternalError", "failed"),
+                };
+                Err(AwsError {
+                    call: name,
+                    kind: *kind,
+                    code: Some(code.into()),
+                    message: format!("{code} ({message})"),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn pages(&self, name: &'static str, n: usize) -> Result<(), AwsError> {
+        for _ in 0..n.div_ceil(CONFIG_PAGE).max(1) {
+            self.call(name)?;
+        }
+        Ok(())
+    }
+
+    fn read<T: Clone>(
+        &self,
+        name: &'static str,
+        bucket: &str,
+        get: impl Fn(&MemoryBucket) -> Fact<T>,
+    ) -> Option<Fact<T>> {
+        match self.call(name) {
+            Err(e) => Some(Fact::Unreadable(e.to_string())),
+            Ok(()) => self.buckets.get(bucket).map(get),
+        }
+    }
+}
+
+/// The reference endpoint policy: principals outside the account denied.
+pub fn locked_endpoint_policy(account: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "DenyOtherAccounts", "Effect": "Deny", "NotPrincipal": {"AWS": account},
+             "Action": "*", "Resource": "*"},
+            {"Sid": "AllowOwnBuckets", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
+             "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": account}}}
+        ]
+    })
+    .to_string()
+}
+
+/// A bucket's configuration item as Config records it (supplementary values as JSON strings).
+pub fn bucket_item(
+    name: &str,
+    b: &MemoryBucket,
+    account_id: &str,
+    with_ownership: bool,
+) -> ConfigItem {
+    let mut supplementary = Map::new();
+    let policy = match &b.policy {
+        Fact::Known(p) => json!(p),
+        _ => Value::Null,
+    };
+    supplementary.insert("BucketPolicy".into(), json!({ "policyText": policy }));
+    if let Fact::Known(p) = &b.public_access_block {
+        supplementary.insert(
+            "PublicAccessBlockConfiguration".into(),
+            json!({"blockPublicAcls": p.block_public_acls, "ignorePublicAcls": p.ignore_public_acls,
+                   "blockPublicPolicy": p.block_public_policy, "restrictPublicBuckets": p.restrict_public_buckets}),
+        );
+    }
+    if with_ownership {
+        if let Fact::Known(o) = &b.ownership {
+            supplementary.insert(
+                "BucketOwnershipControls".into(),
+                json!({"bucketOwnershipControls": {"rules": [{"objectOwnership": o}]}}),
+            );
+        }
+    }
+    ConfigItem {
+        resource_type: ResourceType::S3Bucket,
+        resource_id: name.to_string(),
+        resource_name: Some(name.to_string()),
+        region: Some(b.region.clone()),
+        account_id: Some(account_id.to_string()),
+        capture_time: Timestamp::parse("2026-11-27T09:00:00Z"),
+        status: Some(ItemStatus::Ok),
+        configuration: json!({ "name": name }),
+        supplementary,
+    }
+}
+
+impl BucketReader for MemoryAws {
+    async fn list_buckets(&self, region: Option<&str>) -> Result<Vec<ListedBucket>, AwsError> {
+        self.call("s3:ListBuckets")?;
+        Ok(self
+            .buckets
+            .iter()
+            .filter(|(_, b)| region.is_none_or(|r| r == b.region))
+            .map(|(name, b)| ListedBucket {
+                name: name.clone(),
+                region: Some(b.region.clone()),
+            })
+            .collect())
+    }
+
+    async fn bucket_region(&self, bucket: &str) -> Result<Option<String>, AwsError> {
+        self.call("s3:GetBucketLocation")?;
+        Ok(self.buckets.get(bucket).map(|b| b.region.clone()))
+    }
+
+    async fn bucket_facts(&self, bucket: &str, region: &str) -> BucketObservation {
+        let (policy, pab, own) = (
+            self.read_policy(bucket, region).await,
+            self.read_public_access_block(bucket, region).await,
+            self.read_ownership(bucket, region).await,
+        );
+        match (policy, pab, own) {
+            (Some(policy), Some(public_access_block), Some(ownership)) => {
+                BucketObservation::Exists(BucketFacts {
+                    name: bucket.to_string(),
+                    region: region.to_string(),
+                    policy,
+                    public_access_block,
+                    ownership,
+                })
+            }
+            _ => BucketObservation::Deleted {
+                name: bucket.to_string(),
+                region: region.to_string(),
+            },
+        }
+    }
+
+    async fn read_policy(&self, bucket: &str, _region: &str) -> Option<Fact<String>> {
+        self.read("s3:GetBucketPolicy", bucket, |b| b.policy.clone())
+    }
+
+    async fn read_public_access_block(
+        &self,
+        bucket: &str,
+        _region: &str,
+    ) -> Option<Fact<PublicAccessBlock>> {
+        self.read("s3:GetPublicAccessBlock", bucket, |b| {
+            b.public_access_block.clone()
+        })
+    }
+
+    async fn read_ownership(&self, bucket: &str, _region: &str) -> Option<Fact<String>> {
+        self.read("s3:GetBucketOwnershipControls", bucket, |b| {
+            b.ownership.clone()
+        })
+    }
+}
+
+impl AccountReader for MemoryAws {
+    async fn account_id(&self) -> Result<String, AwsError> {
+        self.call("sts:GetCallerIdentity")?;
+        Ok(self.account_id.clone())
+    }
+
+    async fn account_public_access_block(&self, _account_id: &str) -> Fact<PublicAccessBlock> {
+        match self.call("s3control:GetPublicAccessBlock") {
+            Ok(()) => self.account_public_access_block.clone(),
+            Err(e) => Fact::Unreadable(e.to_string()),
+        }
+    }
+}
+
+impl MemoryAws {
+    fn region_net(&self, region: &str) -> NetworkFacts {
+        self.networks
+            .get(region)
+            .cloned()
+            .unwrap_or_else(|| NetworkFacts {
+                region: region.to_string(),
+                ..NetworkFacts::default()
+            })
+    }
+}
+
+impl NetworkReader for MemoryAws {
+    async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
+        let net = self.region_net(region);
+        for call in [
+            "ec2:DescribeVpcs",
+            "ec2:DescribeVpcEndpoints",
+            "ec2:DescribeRouteTables",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribePrefixLists",
+        ] {
+            self.call(call)?;
+        }
+        for _ in 0..net.vpcs.len() * 2 {
+            self.call("ec2:DescribeVpcAttribute")?;
+        }
+        Ok(net)
+    }
+
+    async fn vpc_network(&self, region: &str, vpc_id: &str) -> Result<NetworkFacts, AwsError> {
+        let net = self.region_net(region);
+        for call in [
+            "ec2:DescribeVpcs",
+            "ec2:DescribeVpcAttribute",
+            "ec2:DescribeVpcAttribute",
+            "ec2:DescribeVpcEndpoints",
+            "ec2:DescribeRouteTables",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribePrefixLists",
+        ] {
+            self.call(call)?;
+        }
+        Ok(NetworkFacts {
+            region: net.region,
+            vpcs: net.vpcs.into_iter().filter(|v| v.id == vpc_id).collect(),
+            endpoints: net
+                .endpoints
+                .into_iter()
+                .filter(|e| e.vpc_id == vpc_id)
+                .collect(),
+            route_tables: net
+                .route_tables
+                .into_iter()
+                .filter(|t| t.vpc_id == vpc_id)
+                .collect(),
+            subnets: net
+                .subnets
+                .into_iter()
+                .filter(|s| s.vpc_id == vpc_id)
+                .collect(),
+            security_groups: net
+                .security_groups
+                .into_iter()
+                .filter(|g| g.vpc_id == vpc_id)
+                .collect(),
+            s3_prefix_list: net.s3_prefix_list,
+        })
+    }
+
+    async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError> {
+        self.call("ec2:DescribeVpcEndpoints")?;
+        let service = s3_service_name(region);
+        Ok(self
+            .region_net(region)
+            .endpoints
+            .into_iter()
+            .filter(|e| e.service_name == service)
+            .collect())
+    }
+}
+
+impl ConfigPort for MemoryAws {
+    async fn put_evaluations(
+        &self,
+        batch: &[ConfigEvaluation],
+        token: &str,
+        test_mode: bool,
+    ) -> Result<Vec<ConfigEvaluation>, AwsError> {
+        self.call("config:PutEvaluations")?;
+        let rejected = match self.faults.lock() {
+            Ok(mut f) if f.reject_evaluations > 0 => {
+                f.reject_evaluations -= 1;
+                true
+            }
+            _ => false,
+        };
+        if let Ok(mut s) = self.sent.lock() {
+            s.push(SentEvaluations {
+                evaluations: batch.to_vec(),
+                token: token.to_string(),
+                test_mode,
+            });
+        }
+        Ok(if rejected { batch.to_vec() } else { Vec::new() })
+    }
+
+    async fn latest_item(
+        &self,
+        resource_type: &ResourceType,
+        resource_id: &str,
+    ) -> Result<Option<ConfigItem>, AwsError> {
+        self.call("config:GetResourceConfigHistory")?;
+        Ok(self
+            .items
+            .get(&(resource_type.clone(), resource_id.to_string()))
+            .cloned())
+    }
+
+    async fn list_discovered(
+        &self,
+        resource_type: &ResourceType,
+    ) -> Result<Vec<Discovered>, AwsError> {
+        let mut out: Vec<Discovered> = self
+            .items
+            .keys()
+            .filter(|(t, _)| t == resource_type)
+            .map(|(_, id)| Discovered {
+                resource_id: id.clone(),
+                resource_name: Some(id.clone()),
+                deleted: false,
+            })
+            .collect();
+        out.extend(
+            self.deleted
+                .iter()
+                .filter(|(t, _)| t == resource_type)
+                .map(|(_, id)| Discovered {
+                    resource_id: id.clone(),
+                    resource_name: Some(id.clone()),
+                    deleted: true,
+                }),
+        );
+        self.pages("config:ListDiscoveredResources", out.len())?;
+        Ok(out)
+    }
+
+    async fn batch_items(
+        &self,
+        resource_type: &ResourceType,
+        ids: &[String],
+    ) -> Result<(Vec<ConfigItem>, Vec<String>), AwsError> {
+        self.call("config:BatchGetResourceConfig")?;
+        let mut items = Vec::new();
+        let mut unprocessed = Vec::new();
+        for id in ids {
+            if self.unprocessed.contains(id) {
+                unprocessed.push(id.clone());
+            } else if let Some(i) = self.items.get(&(resource_type.clone(), id.clone())) {
+                items.push(i.clone());
+            }
+        }
+        Ok((items, unprocessed))
+    }
+
+    async fn evaluated_resources(
+        &self,
+        _rule_name: &str,
+    ) -> Result<Vec<(ResourceType, String)>, AwsError> {
+        self.pages(
+            "config:GetComplianceDetailsByConfigRule",
+            self.evaluated_before.len(),
+        )?;
+        Ok(self.evaluated_before.clone())
+    }
+
+    async fn recorder_role(&self) -> Result<Option<String>, AwsError> {
+        self.call("config:DescribeConfigurationRecorders")?;
+        Ok(self.recorder_role.clone())
+    }
+}
