@@ -8,10 +8,12 @@
 pub mod aws;
 pub mod config;
 pub mod facts;
+pub mod notify;
 pub mod policy;
 pub mod remedy;
 pub mod rules;
 pub mod scan;
+pub mod watcher;
 
 /// Seconds since the epoch, now (the evaluation time of `aws:CurrentTime`).
 pub fn now_epoch_seconds() -> f64 {

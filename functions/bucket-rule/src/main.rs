@@ -1,5 +1,8 @@
 //! AWS Config custom rule for `AWS::S3::Bucket`: the bucket rules of RULES.md.
 
+// The SDK futures joined by the handlers are deep types; the layout query needs the room.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::config::handler::{handle_bucket_rule, HandlerError, Warm};

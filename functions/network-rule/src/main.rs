@@ -1,6 +1,9 @@
 //! AWS Config custom rule for `AWS::EC2::VPC` (triggered by VPC, endpoint, route table and
 //! security group changes): the network rules of RULES.md.
 
+// The SDK futures joined by the handlers are deep types; the layout query needs the room.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::config::handler::{handle_network_rule, HandlerError};

@@ -2,6 +2,9 @@
 //! (opt-in; `REMEDIATION_MODE` Disabled, DryRun or Enforce), merged, verified, and reported as
 //! a `vpce-guard Remediation` event.
 
+// The SDK futures joined by the handlers are deep types; the layout query needs the room.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::remedy::apply::RemediationEvent;

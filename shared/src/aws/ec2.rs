@@ -14,7 +14,7 @@ use crate::facts::{
 };
 
 use super::clients::AwsClients;
-use super::{map_sdk_error, ApiCalls, AwsError, ErrorKind, NetworkReader};
+use super::{map_sdk_error, ApiCalls, AwsError, ErrorKind, NetworkLocator, NetworkReader};
 
 /// The EC2 reads of one region.
 #[derive(Debug)]
@@ -67,6 +67,13 @@ impl NetworkCalls<'_> {
     /// Endpoints, filtered by `name = value` when given.
     async fn endpoints(&self, by: Option<(&str, &str)>) -> Result<Vec<Endpoint>, AwsError> {
         let filters = by.and_then(|(n, v)| filter(n, Some(v)));
+        self.endpoints_where(filters).await
+    }
+
+    async fn endpoints_where(
+        &self,
+        filters: Option<Vec<Filter>>,
+    ) -> Result<Vec<Endpoint>, AwsError> {
         let raw = paginate!(
             self,
             "ec2:DescribeVpcEndpoints",
@@ -319,5 +326,102 @@ impl NetworkReader for AwsClients {
         }
         .s3_endpoints(region)
         .await
+    }
+}
+
+/// A lookup that finds nothing: `None`, not an error (a resource deleted since the event).
+fn absent_is_none(r: Result<Option<String>, AwsError>) -> Result<Option<String>, AwsError> {
+    match r {
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        other => other,
+    }
+}
+
+impl NetworkCalls<'_> {
+    /// The VPC of the route table matching `name = value`.
+    async fn route_table_vpc(&self, name: &str, value: &str) -> Result<Option<String>, AwsError> {
+        let raw = paginate!(
+            self,
+            "ec2:DescribeRouteTables",
+            self.client
+                .describe_route_tables()
+                .set_filters(filter(name, Some(value))),
+            route_tables
+        );
+        Ok(raw.iter().find_map(|t| t.vpc_id().map(str::to_string)))
+    }
+
+    async fn security_group_vpc(&self, id: &str) -> Result<Option<String>, AwsError> {
+        let raw = paginate!(
+            self,
+            "ec2:DescribeSecurityGroups",
+            self.client
+                .describe_security_groups()
+                .set_filters(filter("group-id", Some(id))),
+            security_groups
+        );
+        Ok(raw.iter().find_map(|g| g.vpc_id().map(str::to_string)))
+    }
+}
+
+impl NetworkLocator for AwsClients {
+    async fn endpoints_by_id(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<Vec<Endpoint>, AwsError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.ec2(region);
+        let calls = NetworkCalls {
+            client: &client,
+            calls: &self.calls,
+        };
+        // A filter, not `VpcEndpointIds`: an unknown id is left out instead of failing the read.
+        let by_id = Filter::builder()
+            .name("vpc-endpoint-id")
+            .set_values(Some(ids.to_vec()))
+            .build();
+        calls.endpoints_where(Some(vec![by_id])).await
+    }
+
+    async fn vpc_of_route_table(&self, region: &str, id: &str) -> Result<Option<String>, AwsError> {
+        let client = self.ec2(region);
+        let calls = NetworkCalls {
+            client: &client,
+            calls: &self.calls,
+        };
+        absent_is_none(calls.route_table_vpc("route-table-id", id).await)
+    }
+
+    async fn vpc_of_route_table_association(
+        &self,
+        region: &str,
+        association_id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let client = self.ec2(region);
+        let calls = NetworkCalls {
+            client: &client,
+            calls: &self.calls,
+        };
+        absent_is_none(
+            calls
+                .route_table_vpc("association.route-table-association-id", association_id)
+                .await,
+        )
+    }
+
+    async fn vpc_of_security_group(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let client = self.ec2(region);
+        let calls = NetworkCalls {
+            client: &client,
+            calls: &self.calls,
+        };
+        absent_is_none(calls.security_group_vpc(id).await)
     }
 }

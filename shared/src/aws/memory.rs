@@ -17,8 +17,10 @@ use crate::facts::{
 };
 
 use super::ec2::s3_service_name;
+use super::events::{EventPublisher, OutEvent};
 use super::{
-    AccountReader, ApiCalls, AwsError, BucketReader, ErrorKind, ListedBucket, NetworkReader,
+    AccountReader, ApiCalls, AwsError, BucketReader, ErrorKind, ListedBucket, NetworkLocator,
+    NetworkReader,
 };
 
 /// Config's page size for the listings the rules read.
@@ -93,6 +95,8 @@ pub struct MemoryAws {
     pub calls: ApiCalls,
     faults: Mutex<Faults>,
     sent: Mutex<Vec<SentEvaluations>>,
+    /// Events put on a bus: (bus, event).
+    published: Mutex<Vec<(Option<String>, OutEvent)>>,
 }
 
 impl MemoryAws {
@@ -112,6 +116,7 @@ impl MemoryAws {
             calls: ApiCalls::default(),
             faults: Mutex::default(),
             sent: Mutex::default(),
+            published: Mutex::default(),
         }
     }
 
@@ -211,6 +216,11 @@ impl MemoryAws {
     /// Every `PutEvaluations` Config accepted or rejected, in order.
     pub fn sent(&self) -> Vec<SentEvaluations> {
         self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Every event put on a bus, in order: (bus, event).
+    pub fn published(&self) -> Vec<(Option<String>, OutEvent)> {
+        self.published.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
     /// Calls so far, by `service:Operation`.
@@ -483,6 +493,81 @@ impl NetworkReader for MemoryAws {
     }
 }
 
+impl EventPublisher for MemoryAws {
+    async fn put_events(
+        &self,
+        bus: Option<&str>,
+        batch: &[OutEvent],
+    ) -> Result<Vec<usize>, AwsError> {
+        self.call("events:PutEvents")?;
+        let mut published = match self.published.lock() {
+            Ok(p) => p,
+            Err(p) => p.into_inner(),
+        };
+        published.extend(batch.iter().map(|e| (bus.map(str::to_string), e.clone())));
+        Ok(Vec::new())
+    }
+}
+
+impl NetworkLocator for MemoryAws {
+    async fn endpoints_by_id(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<Vec<Endpoint>, AwsError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.call("ec2:DescribeVpcEndpoints")?;
+        Ok(self
+            .region_net(region)
+            .endpoints
+            .into_iter()
+            .filter(|e| ids.contains(&e.id))
+            .collect())
+    }
+
+    async fn vpc_of_route_table(&self, region: &str, id: &str) -> Result<Option<String>, AwsError> {
+        self.call("ec2:DescribeRouteTables")?;
+        Ok(self
+            .region_net(region)
+            .route_tables
+            .into_iter()
+            .find(|t| t.id == id)
+            .map(|t| t.vpc_id))
+    }
+
+    async fn vpc_of_route_table_association(
+        &self,
+        region: &str,
+        association_id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        self.call("ec2:DescribeRouteTables")?;
+        // In memory, an association id is `rtbassoc-` and the subnet id it associates.
+        let subnet = association_id.strip_prefix("rtbassoc-").unwrap_or_default();
+        Ok(self
+            .region_net(region)
+            .route_tables
+            .into_iter()
+            .find(|t| t.subnet_ids.iter().any(|s| s == subnet))
+            .map(|t| t.vpc_id))
+    }
+
+    async fn vpc_of_security_group(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        self.call("ec2:DescribeSecurityGroups")?;
+        Ok(self
+            .region_net(region)
+            .security_groups
+            .into_iter()
+            .find(|g| g.id == id)
+            .map(|g| g.vpc_id))
+    }
+}
+
 impl ConfigPort for MemoryAws {
     async fn put_evaluations(
         &self,
@@ -580,5 +665,76 @@ impl ConfigPort for MemoryAws {
     async fn recorder_role(&self) -> Result<Option<String>, AwsError> {
         self.call("config:DescribeConfigurationRecorders")?;
         Ok(self.recorder_role.clone())
+    }
+}
+
+/// The notifier's state table in memory, with DynamoDB's conditional-write semantics and
+/// injectable failures.
+#[derive(Debug, Default)]
+pub struct MemoryStateTable {
+    items: Mutex<BTreeMap<String, crate::notify::SentState>>,
+    /// The next `n` reads fail (the table unreachable).
+    pub fail_reads: Mutex<usize>,
+    /// The next `n` writes fail.
+    pub fail_writes: Mutex<usize>,
+    pub calls: ApiCalls,
+}
+
+impl MemoryStateTable {
+    pub fn items(&self) -> BTreeMap<String, crate::notify::SentState> {
+        self.items.lock().map(|i| i.clone()).unwrap_or_default()
+    }
+
+    fn take(counter: &Mutex<usize>) -> bool {
+        let mut n = match counter.lock() {
+            Ok(n) => n,
+            Err(p) => p.into_inner(),
+        };
+        if *n > 0 {
+            *n -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn unreachable(call: &'static str) -> AwsError {
+        AwsError {
+            call,
+            kind: ErrorKind::Unreachable,
+            code: None,
+            message: "connection refused".into(),
+        }
+    }
+}
+
+impl crate::notify::StateStore for MemoryStateTable {
+    async fn get_state(&self, key: &str) -> Result<Option<crate::notify::SentState>, AwsError> {
+        self.calls.count("dynamodb:GetItem");
+        if Self::take(&self.fail_reads) {
+            return Err(Self::unreachable("dynamodb:GetItem"));
+        }
+        Ok(self.items().get(key).cloned())
+    }
+
+    async fn put_state(
+        &self,
+        key: &str,
+        new: &crate::notify::SentState,
+        expected: Option<u64>,
+    ) -> Result<crate::notify::Written, AwsError> {
+        self.calls.count("dynamodb:PutItem");
+        if Self::take(&self.fail_writes) {
+            return Err(Self::unreachable("dynamodb:PutItem"));
+        }
+        let mut items = match self.items.lock() {
+            Ok(i) => i,
+            Err(p) => p.into_inner(),
+        };
+        if items.get(key).map(|s| s.version) != expected {
+            return Ok(crate::notify::Written::Conflict);
+        }
+        items.insert(key.to_string(), new.clone());
+        Ok(crate::notify::Written::Yes)
     }
 }

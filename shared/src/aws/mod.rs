@@ -9,6 +9,8 @@ pub mod events;
 pub mod memory;
 pub mod policy_store;
 pub mod s3;
+pub mod secrets;
+pub mod state_table;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -130,6 +132,31 @@ pub trait NetworkReader {
     /// The region's S3 endpoints (`com.amazonaws.<region>.s3`, gateway and interface), whatever
     /// the number of VPCs.
     async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError>;
+}
+
+/// Port: which VPC a network resource named in a CloudTrail event belongs to (the change
+/// watcher's one lookup per event, before it reads that VPC). `Ok(None)`: no such resource.
+#[allow(async_fn_in_trait)]
+pub trait NetworkLocator {
+    /// The endpoints with these ids, in any state (a just-deleted endpoint is still described
+    /// for a while, in state `deleted`); ids EC2 does not know are left out.
+    async fn endpoints_by_id(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<Vec<Endpoint>, AwsError>;
+    async fn vpc_of_route_table(&self, region: &str, id: &str) -> Result<Option<String>, AwsError>;
+    /// The VPC of the route table that holds this association (`rtbassoc-…`).
+    async fn vpc_of_route_table_association(
+        &self,
+        region: &str,
+        association_id: &str,
+    ) -> Result<Option<String>, AwsError>;
+    async fn vpc_of_security_group(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<String>, AwsError>;
 }
 
 /// Map an SDK error to an [`AwsError`] from its code and its kind of failure.

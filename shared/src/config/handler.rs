@@ -16,7 +16,7 @@ use crate::aws::{AccountReader, AwsError, BucketReader, ErrorKind, NetworkReader
 use crate::facts::{AccountFacts, BucketObservation, Fact, PublicAccessBlock};
 use crate::rules::bucket::{evaluate_bucket, RegionView};
 use crate::rules::network::evaluate_vpc;
-use crate::rules::{BucketParams, Compliance, ParamError};
+use crate::rules::{BucketParams, Compliance, Evaluation, ParamError};
 
 use super::port::{report, ConfigPort, MAX_KEYS};
 use super::{
@@ -114,7 +114,7 @@ pub struct Warm {
 impl Warm {
     /// The role, read once; a failed read is logged, not cached, and leaves `None` (the rules
     /// then use Config's service-linked role).
-    async fn recorder_role<P: ConfigPort>(&self, p: &P) -> Option<String> {
+    pub(crate) async fn recorder_role<P: ConfigPort>(&self, p: &P) -> Option<String> {
         if let Some(role) = self.recorder_role.get() {
             return role.clone();
         }
@@ -391,8 +391,9 @@ async fn change_bucket<P: Ports>(
 
 /// What the bucket evaluations of one invocation share, each read at most once and only when
 /// a bucket needs it: the account (its id; its Block Public Access only for a bucket whose own
-/// settings do not turn all four on), each region's S3 endpoints, Config's recorder role.
-struct Buckets<'a, P> {
+/// settings do not turn all four on), each region's S3 endpoints, Config's recorder role. The
+/// change watcher evaluates buckets with the same reads.
+pub(crate) struct Buckets<'a, P> {
     p: &'a P,
     params: BucketParams,
     account_id: String,
@@ -400,7 +401,7 @@ struct Buckets<'a, P> {
     views: BTreeMap<String, Result<RegionView, String>>,
 }
 
-impl<'a, P: Ports> Buckets<'a, P> {
+impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort> Buckets<'a, P> {
     async fn prepare(
         p: &'a P,
         warm: &Warm,
@@ -408,10 +409,24 @@ impl<'a, P: Ports> Buckets<'a, P> {
         account_hint: Option<&str>,
         regions: BTreeSet<String>,
     ) -> Result<Buckets<'a, P>, HandlerError> {
-        let account_id = match account_hint
+        let hint = account_hint
             .filter(|a| !a.is_empty())
-            .or(ev.account_id.as_deref())
-        {
+            .or(ev.account_id.as_deref());
+        // Boxed: the joined SDK futures are deep types (see `NetworkReader for AwsClients`).
+        Ok(Box::pin(Buckets::load(p, warm, &ev.params, hint, regions)).await?)
+    }
+
+    /// The account id (from the hint, else STS), the regions' S3 endpoints and the recorder
+    /// role, concurrently. A region whose endpoints cannot be read is kept as its error (the
+    /// rules then FAIL what depends on it), unless the failure is transient or fatal.
+    pub(crate) async fn load(
+        p: &'a P,
+        warm: &Warm,
+        params: &BucketParams,
+        account_hint: Option<&str>,
+        regions: BTreeSet<String>,
+    ) -> Result<Buckets<'a, P>, AwsError> {
+        let account_id = match account_hint.filter(|a| !a.is_empty()) {
             Some(a) => a.to_string(),
             None => p.account_id().await?,
         };
@@ -430,7 +445,7 @@ impl<'a, P: Ports> Buckets<'a, P> {
         let (config_role, views) = tokio::join!(warm.recorder_role(p), views);
         let params = BucketParams {
             config_role,
-            ..ev.params.clone()
+            ..params.clone()
         };
         Ok(Buckets {
             views: views?,
@@ -439,6 +454,21 @@ impl<'a, P: Ports> Buckets<'a, P> {
             account_id,
             account_block: OnceCell::new(),
         })
+    }
+
+    /// The account this invocation judges.
+    pub(crate) fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The parameters in force (with Config's recorder role).
+    pub(crate) fn params(&self) -> &BucketParams {
+        &self.params
+    }
+
+    /// The S3 endpoints view of a region that was loaded.
+    pub(crate) fn view(&self, region: &str) -> Option<&Result<RegionView, String>> {
+        self.views.get(region)
     }
 
     /// The account facts a bucket needs: Block Public Access at account level is read (once)
@@ -477,6 +507,12 @@ impl<'a, P: Ports> Buckets<'a, P> {
         ts: Timestamp,
         now: f64,
     ) -> ConfigEvaluation {
+        let e = Box::pin(self.assess(obs, now)).await;
+        ConfigEvaluation::new(ResourceType::S3Bucket, id, &e, ts)
+    }
+
+    /// Judge one observed bucket by the bucket rules.
+    pub(crate) async fn assess(&self, obs: BucketObservation, now: f64) -> Evaluation {
         let (account, region) = match &obs {
             BucketObservation::Exists(f) => (
                 self.account(&f.public_access_block).await,
@@ -496,19 +532,21 @@ impl<'a, P: Ports> Buckets<'a, P> {
             Some(Err(e)) => Err(e.clone()),
             None => Err(format!("the network of {region} was not read")),
         };
-        let e = evaluate_bucket(
+        evaluate_bucket(
             &obs,
             &account,
             view.as_ref().map(|v| *v).map_err(String::as_str),
             &self.params,
             now,
-        );
-        ConfigEvaluation::new(ResourceType::S3Bucket, id, &e, ts)
+        )
     }
 }
 
 /// Complete a bucket's facts: S3 is called only for what the item lacks, concurrently.
-async fn bucket_observation<P: Ports>(p: &P, partial: PartialBucket) -> BucketObservation {
+pub(crate) async fn bucket_observation<P: BucketReader>(
+    p: &P,
+    partial: PartialBucket,
+) -> BucketObservation {
     let (name, region) = (partial.name.clone(), partial.region.clone());
     let policy = async {
         match &partial.policy {

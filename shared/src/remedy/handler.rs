@@ -10,7 +10,7 @@ use crate::aws::events::{publish, EventPublisher, OutEvent};
 use crate::aws::policy_store::{CallerIdentity, PolicyStore};
 use crate::aws::{AccountReader, AwsError, BucketReader, NetworkReader};
 use crate::rules::bucket::RegionView;
-use crate::rules::params::{split_list, Partition};
+use crate::rules::params::Partition;
 use crate::rules::{BucketParams, ParamError};
 
 use super::apply::{may_write, remediate, Mode, Outcome, RemediationEvent, Trigger};
@@ -67,27 +67,7 @@ impl RemediatorConfig {
                 val("REMEDIATION_MODE")
             ))
         })?;
-        let tls = val("REQUIRE_TLS_VERSION");
-        let params = BucketParams {
-            approved_vpce: split_list(&val("APPROVED_VPCE_IDS")),
-            exempt_principals: split_list(&val("EXEMPT_PRINCIPAL_ARNS")),
-            guard_principals: split_list(&val("GUARD_PRINCIPAL_ARNS")),
-            require_sigv4: BucketParams::parse_bool(
-                "RequireSigV4",
-                "REQUIRE_SIGV4",
-                &val("REQUIRE_SIGV4"),
-            )?,
-            require_tls_version: if tls.trim().is_empty() {
-                None
-            } else {
-                Some(BucketParams::parse_tls_version(&tls)?)
-            },
-            disabled_rules: BucketParams::parse_disabled_rules(&split_list(&val(
-                "DISABLED_RULES",
-            )))?,
-            ..BucketParams::default()
-        };
-        params.validate()?;
+        let params = BucketParams::from_env(&get)?;
         let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         Ok(RemediatorConfig {
             mode,

@@ -101,17 +101,29 @@ fn partition_of(region: &str) -> Partition {
 /// The exemptions the deny carries, exactly the ones the rules accept: configured exempt
 /// principals, the guard's principals and AWS Config's recorder role.
 pub fn exemptions(input: &RemedyInput) -> Vec<String> {
-    let config = input
-        .config_role
-        .clone()
-        .unwrap_or_else(|| config_service_linked_role(partition_of(&input.region), &input.account));
+    exemption_list(
+        &input.exempt_principals,
+        &input.guard_principals,
+        input.config_role.as_deref(),
+        &input.region,
+        &input.account,
+    )
+}
+
+/// [`exemptions`] from the parts: Config's role defaults to its service-linked role in the
+/// account; duplicates are dropped, order kept.
+pub fn exemption_list(
+    exempt: &[String],
+    guard: &[String],
+    config_role: Option<&str>,
+    region: &str,
+    account: &str,
+) -> Vec<String> {
+    let config = config_role
+        .map(str::to_string)
+        .unwrap_or_else(|| config_service_linked_role(partition_of(region), account));
     let mut out: Vec<String> = Vec::new();
-    for p in input
-        .exempt_principals
-        .iter()
-        .chain(&input.guard_principals)
-        .chain(std::iter::once(&config))
-    {
+    for p in exempt.iter().chain(guard).chain(std::iter::once(&config)) {
         if !out.contains(p) {
             out.push(p.clone());
         }

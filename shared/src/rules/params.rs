@@ -194,6 +194,38 @@ impl BucketParams {
     }
 }
 
+impl BucketParams {
+    /// The parameters as a function's environment spells them (`APPROVED_VPCE_IDS`,
+    /// `APPROVED_VPC_IDS`, `EXEMPT_PRINCIPAL_ARNS`, `GUARD_PRINCIPAL_ARNS`, `REQUIRE_SIGV4`,
+    /// `REQUIRE_TLS_VERSION`, `DISABLED_RULES`), validated like the Config rule's parameters.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<BucketParams, ParamError> {
+        let val = |k: &str| get(k).unwrap_or_default();
+        let tls = val("REQUIRE_TLS_VERSION");
+        let params = BucketParams {
+            approved_vpce: split_list(&val("APPROVED_VPCE_IDS")),
+            approved_vpc: split_list(&val("APPROVED_VPC_IDS")),
+            exempt_principals: split_list(&val("EXEMPT_PRINCIPAL_ARNS")),
+            guard_principals: split_list(&val("GUARD_PRINCIPAL_ARNS")),
+            require_sigv4: BucketParams::parse_bool(
+                "RequireSigV4",
+                "REQUIRE_SIGV4",
+                &val("REQUIRE_SIGV4"),
+            )?,
+            require_tls_version: if tls.trim().is_empty() {
+                None
+            } else {
+                Some(BucketParams::parse_tls_version(&tls)?)
+            },
+            disabled_rules: BucketParams::parse_disabled_rules(&split_list(&val(
+                "DISABLED_RULES",
+            )))?,
+            ..BucketParams::default()
+        };
+        params.validate()?;
+        Ok(params)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

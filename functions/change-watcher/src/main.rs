@@ -1,0 +1,44 @@
+//! vpce-guard change watcher: CloudTrail "AWS API Call via CloudTrail" events from EventBridge,
+//! the buckets and VPCs they touched evaluated by the Config rules' own code, one
+//! `vpce-guard Finding` event per resource published within seconds of the call.
+
+// The SDK futures joined by the handlers are deep types; the layout query needs the room.
+#![recursion_limit = "256"]
+
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
+use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::config::handler::Warm;
+use vpce_guard::watcher::handler::{handle, WatcherConfig, WatcherError, WatcherOutput};
+use vpce_guard::watcher::WatcherEvent;
+
+fn diagnostic(e: WatcherError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().to_string(),
+        error_message: e.to_string(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    // Init phase: configuration and clients once, reused by every invocation.
+    let cfg = WatcherConfig::from_env(|k| std::env::var(k).ok())?;
+    let clients = AwsClients::load(None, None).await;
+    let warm = Warm::default();
+    let (clients, warm, cfg) = (&clients, &warm, &cfg);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<WatcherEvent>| async move {
+            let out: Result<WatcherOutput, Diagnostic> = handle(
+                clients,
+                warm,
+                cfg,
+                &event.payload,
+                vpce_guard::now_epoch_seconds(),
+            )
+            .await
+            .map_err(diagnostic);
+            out
+        },
+    ))
+    .await
+}

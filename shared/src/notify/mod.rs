@@ -1,0 +1,233 @@
+//! The Slack notifier: findings and Config compliance changes in (through SQS), one message per
+//! real change of state out. Pure parts: reading the notices ([`Notice`]), deciding what is
+//! worth a message ([`decide`]), rendering Block Kit ([`render`]); the I/O is behind ports: the
+//! last state sent per resource ([`StateStore`], DynamoDB) and the webhook ([`webhook`]).
+
+pub mod handler;
+pub mod render;
+#[cfg(test)]
+mod tests;
+pub mod webhook;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::AwsError;
+use crate::rules::{Compliance, RuleId};
+use crate::watcher::handler::{FindingDetail, FINDING_DETAIL_TYPE};
+
+/// The detail-type of AWS Config's compliance change events.
+pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
+
+/// A compliance change as AWS Config reports it (no rule ids: Config knows only the rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComplianceChange {
+    pub rule_name: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub account: String,
+    pub region: String,
+    pub compliance: Compliance,
+    pub previous: Option<Compliance>,
+    pub annotation: Option<String>,
+    pub time: Option<String>,
+}
+
+/// What the notifier is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The change watcher's finding (failing rules known, the actor when CloudTrail said).
+    Finding(Box<FindingDetail>),
+    /// AWS Config's compliance change for one of the guard's rules.
+    Compliance(ComplianceChange),
+}
+
+impl Notice {
+    /// The state key: resource type and resource id.
+    pub fn key(&self) -> String {
+        match self {
+            Notice::Finding(f) => format!("{}#{}", f.resource_type, f.resource),
+            Notice::Compliance(c) => format!("{}#{}", c.resource_type, c.resource_id),
+        }
+    }
+
+    pub fn compliance(&self) -> Compliance {
+        match self {
+            Notice::Finding(f) => f.compliance,
+            Notice::Compliance(c) => c.compliance,
+        }
+    }
+
+    /// The failing rules when the notice knows them (a finding), else `None`.
+    pub fn failing(&self) -> Option<Vec<RuleId>> {
+        match self {
+            Notice::Finding(f) => Some(f.failing_rules()),
+            Notice::Compliance(_) => None,
+        }
+    }
+
+    pub fn resource(&self) -> (&str, &str) {
+        match self {
+            Notice::Finding(f) => (&f.resource_type, &f.resource),
+            Notice::Compliance(c) => (&c.resource_type, &c.resource_id),
+        }
+    }
+
+    pub fn account(&self) -> &str {
+        match self {
+            Notice::Finding(f) => &f.account,
+            Notice::Compliance(c) => &c.account,
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        match self {
+            Notice::Finding(f) => &f.region,
+            Notice::Compliance(c) => &c.region,
+        }
+    }
+}
+
+/// Read an SQS message body: an EventBridge event. `Ok(None)`: an event the notifier does not
+/// report (another rule's compliance change, `INSUFFICIENT_DATA`); `Err`: not an event of a
+/// known shape (the record fails, and the dead-letter queue keeps it after SQS's retries).
+pub fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<Notice>, String> {
+    let v: Value = serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let detail_type = v
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .ok_or("the body is not an EventBridge event (no detail-type)")?;
+    let detail = v.get("detail").ok_or("the event has no detail")?;
+    match detail_type {
+        FINDING_DETAIL_TYPE => {
+            let f: FindingDetail = serde_json::from_value(detail.clone())
+                .map_err(|e| format!("a vpce-guard Finding of an unknown shape: {e}"))?;
+            Ok(Some(Notice::Finding(Box::new(f))))
+        }
+        CONFIG_COMPLIANCE_DETAIL_TYPE => compliance_change(&v, detail, rule_names),
+        other => Err(format!(
+            "detail-type `{other}` is not one the notifier takes"
+        )),
+    }
+}
+
+fn compliance_of(s: Option<&str>) -> Option<Compliance> {
+    match s? {
+        "COMPLIANT" => Some(Compliance::Compliant),
+        "NON_COMPLIANT" => Some(Compliance::NonCompliant),
+        "NOT_APPLICABLE" => Some(Compliance::NotApplicable),
+        _ => None,
+    }
+}
+
+fn compliance_change(
+    envelope: &Value,
+    d: &Value,
+    rule_names: &[String],
+) -> Result<Option<Notice>, String> {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let rule_name = s(d, "configRuleName").ok_or("the compliance change names no rule")?;
+    if !rule_names.is_empty() && !rule_names.contains(&rule_name) {
+        return Ok(None);
+    }
+    let new = d.get("newEvaluationResult").unwrap_or(&Value::Null);
+    let Some(compliance) = compliance_of(new.get("complianceType").and_then(Value::as_str)) else {
+        // INSUFFICIENT_DATA and the like: nothing to tell a human.
+        return Ok(None);
+    };
+    let previous = compliance_of(
+        d.get("oldEvaluationResult")
+            .and_then(|o| o.get("complianceType"))
+            .and_then(Value::as_str),
+    );
+    Ok(Some(Notice::Compliance(ComplianceChange {
+        rule_name,
+        resource_type: s(d, "resourceType").ok_or("the compliance change has no resourceType")?,
+        resource_id: s(d, "resourceId").ok_or("the compliance change has no resourceId")?,
+        account: s(d, "awsAccountId")
+            .or_else(|| s(envelope, "account"))
+            .unwrap_or_default(),
+        region: s(d, "awsRegion")
+            .or_else(|| s(envelope, "region"))
+            .unwrap_or_default(),
+        compliance,
+        previous,
+        annotation: s(new, "annotation"),
+        time: s(new, "resultRecordedTime").or_else(|| s(envelope, "time")),
+    })))
+}
+
+/// The last state sent for a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentState {
+    pub compliance: Compliance,
+    /// The failing rules of the last message, when it knew them.
+    pub failing: Option<Vec<RuleId>>,
+    /// When DynamoDB may delete the item (epoch seconds); an item past it counts as absent.
+    pub expires_at: i64,
+    /// Bumped on every write: the condition of the next one.
+    pub version: u64,
+}
+
+/// The outcome of a conditional write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// Another invocation wrote first.
+    Conflict,
+}
+
+/// Port: the last state sent per resource (DynamoDB, with conditional writes).
+#[allow(async_fn_in_trait)]
+pub trait StateStore {
+    async fn get_state(&self, key: &str) -> Result<Option<SentState>, AwsError>;
+    /// Write `new` if the stored version is still `expected` (`None`: no item yet).
+    async fn put_state(
+        &self,
+        key: &str,
+        new: &SentState,
+        expected: Option<u64>,
+    ) -> Result<Written, AwsError>;
+}
+
+/// What a change of state deserves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// A non-compliant resource (first seen so, or failing other rules).
+    Alert,
+    /// Back to compliant (or no longer applicable) after a message said non-compliant.
+    Resolved,
+    /// Nothing a human needs; `true`: record the state anyway (new information).
+    Quiet(bool),
+}
+
+/// The rule (docs/NOTIFICATIONS.md): one message per real change of state.
+/// - a finding is not re-sent when its compliance and failing rules equal the last ones sent;
+/// - a Config compliance change (no rule ids) is not re-sent when its compliance equals the
+///   last one sent, whichever path saw the change first;
+/// - a resource back to `COMPLIANT` (or `NOT_APPLICABLE`) after a non-compliant message gets a
+///   short "resolved" message; a compliant resource never messaged before gets none.
+pub fn decide(
+    prev: Option<&SentState>,
+    compliance: Compliance,
+    failing: Option<&[RuleId]>,
+    now: i64,
+) -> Decision {
+    let prev = prev.filter(|p| p.expires_at > now);
+    match (prev, compliance) {
+        (None, Compliance::NonCompliant) => Decision::Alert,
+        (None, _) => Decision::Quiet(true),
+        (Some(p), Compliance::NonCompliant) if p.compliance == Compliance::NonCompliant => {
+            match (p.failing.as_deref(), failing) {
+                (Some(before), Some(now)) if before != now => Decision::Alert,
+                // The same rules, or one side does not know them: no news for a human; the
+                // rules are recorded when newly known.
+                (None, Some(_)) => Decision::Quiet(true),
+                _ => Decision::Quiet(false),
+            }
+        }
+        (Some(_), Compliance::NonCompliant) => Decision::Alert,
+        (Some(p), _) if p.compliance == Compliance::NonCompliant => Decision::Resolved,
+        (Some(p), c) => Decision::Quiet(p.compliance != c),
+    }
+}
