@@ -23,8 +23,9 @@ TEMPLATE = os.path.join(ROOT, "template.yaml")
 
 # What each function is, by its BuildProperties.Binary.
 #   rule        an AWS Config custom rule: read-only, reports with config:PutEvaluations
-#   evaluator   reads and reports findings elsewhere (e.g. EventBridge): read-only
-#   notifier    sends findings to Slack: the only one that may read the webhook secret
+#   evaluator   reads and reports findings on the stack's bus (events:PutEvents): read-only
+#   notifier    sends findings to Slack: the only one that may read the webhook secret; its
+#               only writes are its state table and its queue's messages
 #   remediator  the only one that may write or delete a bucket policy
 CLASSES = {
     "bucket-rule": "rule",
@@ -40,6 +41,13 @@ READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Select", "Search", "Lookup
 BUCKET_POLICY_WRITES = {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}
 # The remediator's only writes besides the bucket policies: its Remediation events.
 REMEDIATOR_WRITES = BUCKET_POLICY_WRITES | {"events:PutEvents"}
+# An evaluator's only write: its findings, on the default bus.
+EVALUATOR_WRITES = {"events:PutEvents"}
+# The notifier's writes: its state (a DynamoDB table of the template) and the messages of its
+# queue, which Lambda's SQS poller receives, deletes and returns with the function's role.
+NOTIFIER_QUEUE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                          "sqs:ChangeMessageVisibility"}
+NOTIFIER_TABLE_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem"}
 DEFAULT_BUS = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}
 GUARD_PATTERN = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/vpce-guard/*"}
 
@@ -50,6 +58,54 @@ SAMPLE_BUCKET = "amzn-s3-demo-bucket"
 SAMPLE_PAYLOAD_FILE = os.path.join(ROOT, "events", "remediator-config-remediation.json")
 # Where the remediator reads its environment (RemediatorConfig::from_env).
 REMEDIATOR_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "remedy", "handler.rs")
+# Where the change watcher reads its environment (WatcherConfig::from_env).
+WATCHER_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "watcher", "handler.rs")
+# The bucket rule's parameters as an environment (BucketParams::from_env), which both call.
+PARAMS_ENV_SOURCE = os.path.join(ROOT, "shared", "src", "rules", "params.rs")
+# Variables a function reads that the template leaves unset on purpose (read as empty).
+UNSET_ON_PURPOSE = {
+    # The remediator denies by endpoint id (aws:SourceVpce) only (docs/DEPLOY.md).
+    "remediator": {"APPROVED_VPC_IDS"},
+}
+
+# The write API calls whose CloudTrail management events the change watcher judges.
+WATCHED_S3_CALLS = [
+    "CreateBucket",
+    "PutBucketPolicy",
+    "DeleteBucketPolicy",
+    "PutBucketPublicAccessBlock",
+    "DeleteBucketPublicAccessBlock",
+    "PutBucketOwnershipControls",
+    "DeleteBucketOwnershipControls",
+    "PutBucketAcl",
+    "PutAccountPublicAccessBlock",
+    "DeleteAccountPublicAccessBlock",
+]
+WATCHED_EC2_CALLS = [
+    "CreateVpcEndpoint",
+    "ModifyVpcEndpoint",
+    "DeleteVpcEndpoints",
+    "CreateRoute",
+    "ReplaceRoute",
+    "DeleteRoute",
+    "AssociateRouteTable",
+    "DisassociateRouteTable",
+    "ReplaceRouteTableAssociation",
+    "ModifyVpcAttribute",
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupEgress",
+    "ModifySecurityGroupRules",
+]
+# The bucket rule's InputParameters each function's environment repeats, by variable.
+RULE_PARAMETERS_BY_VARIABLE = {
+    "APPROVED_VPCE_IDS": "ApprovedVpceIds",
+    "APPROVED_VPC_IDS": "ApprovedVpcIds",
+    "EXEMPT_PRINCIPAL_ARNS": "ExemptPrincipalArns",
+    "GUARD_PRINCIPAL_ARNS": "GuardPrincipalArns",
+    "REQUIRE_SIGV4": "RequireSigV4",
+    "REQUIRE_TLS_VERSION": "RequireTlsVersion",
+    "DISABLED_RULES": "DisabledRules",
+}
 
 # The keys the functions accept in InputParameters (shared::config::parse_rule_parameters).
 RULE_PARAMETER_KEYS = {
@@ -72,6 +128,7 @@ ISSUE_PARAMETERS = [
     "DisabledRules",
     "EvaluationFrequency",
     "SlackWebhookSecretArn",
+    "SlackDigestThreshold",
     "RemediationMode",
     "CentralEventBusArn",
     "ReservedConcurrency",
@@ -131,6 +188,23 @@ def functions(template):
     for logical_id, res in template["Resources"].items():
         if res["Type"] == "AWS::Serverless::Function":
             yield logical_id, res, merged_function(template, res.get("Properties", {}))
+
+
+ENV_NAME = r'(?:val|nonempty|get)\(\s*"([A-Z][A-Z0-9_]+)"'
+
+
+def env_read_by(source):
+    """The environment variables a from_env reads: its own, and BucketParams::from_env's."""
+    with open(source, encoding="utf-8") as f:
+        text = f.read()
+    names = set(re.findall(ENV_NAME, text))
+    if "BucketParams::from_env" in text:
+        with open(PARAMS_ENV_SOURCE, encoding="utf-8") as f:
+            params = f.read()
+        start = params.index("pub fn from_env")
+        body = params[start:params.index("\n    }\n", start)]
+        names |= set(re.findall(ENV_NAME, body))
+    return names
 
 
 def render(value, params, pseudo):
@@ -254,15 +328,33 @@ class Template(unittest.TestCase):
                             self.assertIn(a, HOUSEKEEPING)
                             self.assertEqual(as_list(s["Resource"]), [{"Fn::GetAtt": [group, "Arn"]}],
                                              "logs only to the function's own log group")
-                        if a == "sqs:SendMessage" and cls in ("rule", "evaluator"):
+                        if a == "sqs:SendMessage" and cls in ("rule", "evaluator", "notifier"):
                             for r in as_list(s["Resource"]):
                                 q = getatt_target(r)
                                 self.assertEqual(self.res.get(q, {}).get("Type"), "AWS::SQS::Queue",
                                                  "a read-only function sends only to the template's queues")
                         if cls in ("rule", "evaluator"):
                             allowed = a in HOUSEKEEPING or verb.startswith(READ_VERBS) or (
-                                cls == "rule" and a == "config:PutEvaluations")
+                                cls == "rule" and a == "config:PutEvaluations") or (
+                                cls == "evaluator" and a in EVALUATOR_WRITES)
                             self.assertTrue(allowed, f"{a}: evaluators are read-only")
+                            if a == "events:PutEvents":
+                                self.assertEqual(as_list(s["Resource"]), [DEFAULT_BUS],
+                                                 "findings only on the stack's bus (the default bus)")
+                        if cls == "notifier":
+                            allowed = (a in HOUSEKEEPING or a in NOTIFIER_QUEUE_ACTIONS
+                                       or a in NOTIFIER_TABLE_ACTIONS or verb.startswith(READ_VERBS))
+                            self.assertTrue(allowed, f"{a}: the notifier writes its state and messages only")
+                            self.assertFalse(a.startswith(("s3:", "ec2:", "config:", "events:")),
+                                             f"{a}: the notifier reads events, never buckets or networks")
+                            if a in NOTIFIER_QUEUE_ACTIONS:
+                                for r in as_list(s["Resource"]):
+                                    self.assertEqual(self.res.get(getatt_target(r), {}).get("Type"),
+                                                     "AWS::SQS::Queue", f"{a}: only the template's queues")
+                            if a in NOTIFIER_TABLE_ACTIONS:
+                                for r in as_list(s["Resource"]):
+                                    self.assertEqual(self.res.get(getatt_target(r), {}).get("Type"),
+                                                     "AWS::DynamoDB::Table", f"{a}: only the template's table")
                         if cls == "remediator":
                             allowed = a in HOUSEKEEPING or a in REMEDIATOR_WRITES or verb.startswith(READ_VERBS)
                             self.assertTrue(allowed, f"{a}: the remediator writes bucket policies and events only")
@@ -322,10 +414,10 @@ class Template(unittest.TestCase):
     def test_remediator_environment_is_the_bucket_rules_configuration(self):
         fid, res, p = self.remediator()
         env = p.get("Environment", {}).get("Variables", {})
-        with open(REMEDIATOR_CONFIG_SOURCE, encoding="utf-8") as f:
-            read = set(re.findall(r'(?:val|nonempty)\(\s*"([A-Z][A-Z0-9_]+)"', f.read()))
+        read = env_read_by(REMEDIATOR_CONFIG_SOURCE)
         self.assertGreaterEqual(len(read), 10, f"environment names not found in {REMEDIATOR_CONFIG_SOURCE}")
-        self.assertEqual(set(env), read, "set exactly the variables the remediator reads")
+        self.assertEqual(set(env), read - UNSET_ON_PURPOSE["remediator"],
+                         "set exactly the variables the remediator reads")
         rule = self.res["BucketRule"]["Properties"]["InputParameters"]
         same = {
             "APPROVED_VPCE_IDS": "ApprovedVpceIds",
@@ -445,6 +537,241 @@ class Template(unittest.TestCase):
         self.assertEqual((when, otherwise), (True, False))
         self.assertTrue(1 <= cp["MaximumAutomaticAttempts"] <= 25)
         self.assertTrue(1 <= cp["RetryAttemptSeconds"] <= 2678000)
+
+    # -- the change watcher -----------------------------------------------------------------
+    def function_of_class(self, cls):
+        found = [(fid, res, p) for fid, res, p in functions(self.t)
+                 if CLASSES[res["Metadata"]["BuildProperties"]["Binary"]] == cls]
+        self.assertEqual(len(found), 1, f"one {cls} function")
+        return found[0]
+
+    def rules_targeting(self, logical_id):
+        return {rid: r for rid, r in self.of_type("AWS::Events::Rule").items()
+                if any(getatt_target(t["Arn"]) == logical_id for t in r["Properties"]["Targets"])}
+
+    def admitted_dead_letters(self, condition=None):
+        """The rules FailedEventsQueuePolicy admits, unconditionally or under `condition`."""
+        admitted = []
+        for s in self.res["FailedEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]:
+            if "Fn::If" in s:
+                if s["Fn::If"][0] != condition:
+                    continue
+                s = s["Fn::If"][1]
+            elif condition is not None or s["Effect"] != "Allow":
+                continue
+            admitted += [getatt_target(a) for a in as_list(s["Condition"]["ArnEquals"]["aws:SourceArn"])]
+        return admitted
+
+    def assert_target_has_dead_letters_and_retries(self, target):
+        self.assertEqual(getatt_target(target["DeadLetterConfig"]["Arn"]), "FailedEventsQueue")
+        retry = target["RetryPolicy"]
+        self.assertGreater(retry["MaximumEventAgeInSeconds"], 0)
+        self.assertGreater(retry["MaximumRetryAttempts"], 0)
+
+    def test_change_watcher_is_always_deployed(self):
+        fid, res, p = self.function_of_class("evaluator")
+        self.assertEqual(res["Metadata"]["BuildProperties"]["Binary"], "change-watcher")
+        role = getatt_target(p["Role"])
+        for rid in (fid, role, p["LoggingConfig"]["LogGroup"]["Ref"], *self.rules_targeting(fid)):
+            self.assertNotIn("Condition", self.res[rid], rid)
+        for name in ("ChangeWatcherFunctionName", "ChangeWatcherLogGroupName"):
+            self.assertIn(name, self.t["Outputs"])
+            self.assertNotIn("Condition", self.t["Outputs"][name], name)
+
+    def test_change_watcher_rule_matches_exactly_the_watched_api_calls(self):
+        fid, res, p = self.function_of_class("evaluator")
+        rules = self.rules_targeting(fid)
+        self.assertEqual(len(rules), 1, "one rule: the CloudTrail management events")
+        ((rid, rule),) = rules.items()
+        rp = rule["Properties"]
+        self.assertNotIn("EventBusName", rp, "CloudTrail puts these events on the default bus")
+        self.assertEqual(rp.get("State"), "ENABLED")
+        pattern = rp["EventPattern"]
+        self.assertEqual(set(pattern), {"source", "detail-type", "detail"})
+        self.assertEqual(sorted(pattern["source"]), ["aws.ec2", "aws.s3"])
+        self.assertEqual(pattern["detail-type"], ["AWS API Call via CloudTrail"])
+        self.assertEqual(set(pattern["detail"]), {"eventSource", "eventName"})
+        self.assertEqual(sorted(pattern["detail"]["eventSource"]), ["ec2.amazonaws.com", "s3.amazonaws.com"])
+        names = pattern["detail"]["eventName"]
+        self.assertEqual(len(names), len(set(names)), "each API call once")
+        self.assertEqual(len(names), 23)
+        self.assertEqual(sorted(names), sorted(WATCHED_S3_CALLS + WATCHED_EC2_CALLS))
+        (target,) = rp["Targets"]
+        self.assertNotIn("InputTransformer", target, "the watcher reads the CloudTrail event as it is")
+        self.assert_target_has_dead_letters_and_retries(target)
+        perms = [x["Properties"] for x in self.of_type("AWS::Lambda::Permission").values()
+                 if getatt_target(x["Properties"].get("SourceArn")) == rid]
+        self.assertEqual(len(perms), 1, "one invoke permission, scoped to the rule")
+        self.assertEqual(perms[0]["Principal"], "events.amazonaws.com")
+        self.assertEqual(perms[0]["SourceAccount"], {"Ref": "AWS::AccountId"})
+        self.assertEqual(getatt_target(perms[0]["FunctionName"]), fid)
+        self.assertIn(rid, self.admitted_dead_letters(), "the dead-letter queue admits the rule")
+
+    def test_change_watcher_environment_is_the_bucket_rules_configuration(self):
+        fid, res, p = self.function_of_class("evaluator")
+        env = p.get("Environment", {}).get("Variables", {})
+        read = env_read_by(WATCHER_CONFIG_SOURCE)
+        self.assertGreaterEqual(len(read), 8, f"environment names not found in {WATCHER_CONFIG_SOURCE}")
+        self.assertEqual(set(env), read, "set exactly the variables the watcher reads")
+        rule = self.res["BucketRule"]["Properties"]["InputParameters"]
+        for var, key in RULE_PARAMETERS_BY_VARIABLE.items():
+            self.assertEqual(env[var], rule[key], f"{var}: the bucket rule's {key}")
+        self.assertEqual(env["GUARD_PRINCIPAL_ARNS"], GUARD_PATTERN)
+        self.assertEqual(env["EVENT_BUS_NAME"], "", "the default bus (its ARN is the one PutEvents may use)")
+
+    # -- the Slack notifier -----------------------------------------------------------------
+    def notifier(self):
+        fid, res, p = self.function_of_class("notifier")
+        self.assertEqual(res["Metadata"]["BuildProperties"]["Binary"], "slack-notifier")
+        return fid, res, p
+
+    def notifier_queue(self):
+        fid, res, p = self.notifier()
+        ((name, event),) = p["Events"].items()
+        return getatt_target(event["Properties"]["Queue"])
+
+    def test_notifier_exists_only_with_a_slack_webhook(self):
+        fid, res, p = self.notifier()
+        self.assertEqual(self.t["Conditions"]["HasSlackWebhook"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "SlackWebhookSecretArn"}, ""]}]})
+        queue = self.notifier_queue()
+        dlq = getatt_target(self.res[queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        parts = {fid, getatt_target(p["Role"]), p["LoggingConfig"]["LogGroup"]["Ref"], queue, dlq}
+        parts |= set(self.rules_targeting(queue))
+        parts |= set(self.of_type("AWS::DynamoDB::Table"))
+        # Everything that names the function, its queue, its rules or its table.
+        while True:
+            more = {rid for rid, r in self.res.items() if rid not in parts and any(
+                f'"{x}"' in json.dumps(r) or f'"{x}.Arn"' in json.dumps(r) for x in parts)}
+            more.discard("FailedEventsQueuePolicy")  # names the rules inside !If HasSlackWebhook
+            if not more:
+                break
+            parts |= more
+        self.assertGreaterEqual(len(parts), 9)
+        for rid in sorted(parts):
+            with self.subTest(resource=rid):
+                self.assertEqual(self.res[rid].get("Condition"), "HasSlackWebhook")
+        wanted = {"SlackNotifierFunctionName", "NotificationsQueueUrl", "NotificationsDeadLetterQueueUrl",
+                  "NotificationStateTableName"}
+        self.assertLessEqual(wanted, set(self.t["Outputs"]))
+        for name, out in self.t["Outputs"].items():
+            if name in wanted or "Notif" in name:
+                self.assertEqual(out.get("Condition"), "HasSlackWebhook", name)
+
+    def test_notifier_reads_its_queue_in_batches_with_partial_failures(self):
+        fid, res, p = self.notifier()
+        events = p.get("Events", {})
+        self.assertEqual(len(events), 1, "the notifier's only trigger is its queue")
+        ((name, event),) = events.items()
+        self.assertEqual(event["Type"], "SQS")
+        ep = event["Properties"]
+        self.assertEqual(self.res[getatt_target(ep["Queue"])]["Type"], "AWS::SQS::Queue")
+        self.assertIn("ReportBatchItemFailures", ep.get("FunctionResponseTypes", []),
+                      "a failed message is retried alone, not its whole batch")
+        window = ep.get("MaximumBatchingWindowInSeconds", 0)
+        self.assertTrue(1 <= window <= 300, "a batching window (Lambda requires one above 10 messages)")
+        self.assertTrue(1 <= ep["BatchSize"] <= 10000)
+        # Lambda's advice: the queue's visibility timeout at least six times the function's.
+        qp = self.res[getatt_target(ep["Queue"])]["Properties"]
+        self.assertGreaterEqual(qp["VisibilityTimeout"], 6 * p["Timeout"])
+        self.assertFalse([k for k, v in self.of_type("AWS::Lambda::Permission").items()
+                          if getatt_target(v["Properties"].get("FunctionName")) == fid],
+                         "nothing else invokes the notifier (its poller needs no permission)")
+
+    def test_notifications_queue_has_a_redrive_policy(self):
+        queue = self.notifier_queue()
+        qp = self.res[queue]["Properties"]
+        self.assertTrue(qp.get("SqsManagedSseEnabled") or qp.get("KmsMasterKeyId"), "encrypted at rest")
+        redrive = qp["RedrivePolicy"]
+        dlq = getatt_target(redrive["deadLetterTargetArn"])
+        self.assertEqual(self.res[dlq]["Type"], "AWS::SQS::Queue")
+        self.assertNotEqual(dlq, "FailedEventsQueue", "the notifications' own dead-letter queue")
+        self.assertTrue(1 <= int(redrive["maxReceiveCount"]) <= 10)
+        dp = self.res[dlq]["Properties"]
+        self.assertTrue(dp.get("SqsManagedSseEnabled") or dp.get("KmsMasterKeyId"), "encrypted at rest")
+        # A message keeps its enqueue time when it moves: the dead-letter queue must keep it longer.
+        self.assertGreater(dp["MessageRetentionPeriod"], qp["MessageRetentionPeriod"])
+        self.assertEqual(qp["MessageRetentionPeriod"], 4 * 86400)
+        self.assertEqual(dp["MessageRetentionPeriod"], 14 * 86400)
+
+    def test_notification_rules(self):
+        queue = self.notifier_queue()
+        rules = self.rules_targeting(queue)
+        patterns = {}
+        for rid, r in rules.items():
+            with self.subTest(rule=rid):
+                rp = r["Properties"]
+                self.assertNotIn("EventBusName", rp, "the stack's bus is the default bus")
+                self.assertEqual(rp.get("State"), "ENABLED")
+                (target,) = rp["Targets"]
+                for k in ("Input", "InputPath", "InputTransformer"):
+                    self.assertNotIn(k, target, "the whole event is the message body")
+                self.assert_target_has_dead_letters_and_retries(target)
+                patterns[json.dumps(rp["EventPattern"]["detail-type"])] = rp["EventPattern"]
+        self.assertEqual(patterns, {
+            '["vpce-guard Finding"]': {"source": ["vpce-guard"], "detail-type": ["vpce-guard Finding"]},
+            '["Config Rules Compliance Change"]': {
+                "source": ["aws.config"],
+                "detail-type": ["Config Rules Compliance Change"],
+                "detail": {"configRuleName": [{"Ref": "BucketRule"}, {"Ref": "NetworkRule"}]},
+            },
+        })
+        # The queue admits exactly these rules, from EventBridge, over TLS only.
+        (policy,) = [r["Properties"] for r in self.of_type("AWS::SQS::QueuePolicy").values()
+                     if r["Properties"]["Queues"] == [{"Ref": queue}]]
+        allows = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        (allow,) = allows
+        self.assertEqual(allow["Principal"], {"Service": "events.amazonaws.com"})
+        self.assertEqual(allow["Action"], "sqs:SendMessage")
+        self.assertEqual(sorted(getatt_target(a) for a in as_list(allow["Condition"]["ArnEquals"]["aws:SourceArn"])),
+                         sorted(rules))
+        self.assertTrue(any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                            for s in policy["PolicyDocument"]["Statement"]))
+        # Their dead letters: FailedEventsQueue admits exactly them under HasSlackWebhook.
+        self.assertEqual(sorted(self.admitted_dead_letters("HasSlackWebhook")), sorted(rules))
+
+    def test_notification_state_table(self):
+        fid, res, p = self.notifier()
+        env = p["Environment"]["Variables"]
+        table = env["STATE_TABLE_NAME"]["Ref"]
+        t = self.res[table]
+        self.assertEqual(t["Type"], "AWS::DynamoDB::Table")
+        tp = t["Properties"]
+        self.assertEqual(tp["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual(tp["KeySchema"], [{"AttributeName": "pk", "KeyType": "HASH"}])
+        self.assertEqual(tp["AttributeDefinitions"], [{"AttributeName": "pk", "AttributeType": "S"}])
+        self.assertEqual(tp["TimeToLiveSpecification"], {"AttributeName": "expires_at", "Enabled": True})
+        self.assertEqual(tp["SSESpecification"].get("SSEEnabled"), True)
+        self.assertEqual(tp["PointInTimeRecoverySpecification"].get("PointInTimeRecoveryEnabled"), True)
+        self.assertEqual((t.get("DeletionPolicy"), t.get("UpdateReplacePolicy")), ("Delete", "Delete"),
+                         "a cache of what was sent: nothing to retain")
+        # Only the notifier's role reaches it, with GetItem and PutItem.
+        for rid in self.of_type("AWS::IAM::Role"):
+            for s in role_statements(self.t, rid):
+                if any(a.startswith("dynamodb:") for a in as_list(s["Action"])):
+                    self.assertEqual(rid, getatt_target(p["Role"]), rid)
+                    self.assertLessEqual(set(as_list(s["Action"])), NOTIFIER_TABLE_ACTIONS)
+                    self.assertEqual(as_list(s["Resource"]), [{"Fn::GetAtt": [table, "Arn"]}])
+
+    def test_notifier_environment(self):
+        fid, res, p = self.notifier()
+        self.assertEqual(p["Environment"]["Variables"], {
+            "SLACK_WEBHOOK_SECRET_ARN": {"Ref": "SlackWebhookSecretArn"},
+            "STATE_TABLE_NAME": {"Ref": "NotificationStateTable"},
+            "DIGEST_THRESHOLD": {"Ref": "SlackDigestThreshold"},
+            "BUCKET_RULE_NAME": {"Ref": "BucketRule"},
+            "NETWORK_RULE_NAME": {"Ref": "NetworkRule"},
+            "STATE_TTL_DAYS": "90",
+        })
+        spec = self.params["SlackDigestThreshold"]
+        self.assertEqual((spec["Type"], spec["Default"], spec["MinValue"], spec["MaxValue"]), ("Number", 10, 1, 100))
+        # The queue's messages, and nothing but the queue's, for Lambda's poller.
+        queue = self.notifier_queue()
+        consumed = {a: as_list(s["Resource"]) for s in role_statements(self.t, getatt_target(p["Role"]))
+                    for a in as_list(s["Action"]) if a in NOTIFIER_QUEUE_ACTIONS}
+        self.assertEqual(set(consumed), NOTIFIER_QUEUE_ACTIONS)
+        for a, resources in consumed.items():
+            self.assertEqual(resources, [{"Fn::GetAtt": [queue, "Arn"]}], a)
 
     # -- Config rules -----------------------------------------------------------------------
     def config_rules(self):
