@@ -9,6 +9,7 @@ pub mod moto;
 pub mod recorder;
 pub mod runtime;
 pub mod seed;
+pub mod slack;
 
 use vpce_guard::rules::Evaluation;
 use vpce_guard::scan::{RegionalEvaluation, ScanReport};
@@ -84,4 +85,25 @@ pub fn function_env(
         ("AWS_ENDPOINT_URL", moto.endpoint()),
         ("AWS_ENDPOINT_URL_CONFIG_SERVICE", recorder.endpoint()),
     ]
+}
+
+/// A function binary of the workspace, built by `cargo test --workspace` next to the test
+/// binaries (`target/debug/<name>`); built here when missing (a test run of one package).
+pub fn function_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    // target/debug/deps/<test> -> target/debug/<name>
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap_or_else(|| panic!("no target directory above {}", exe.display()))
+        .to_path_buf();
+    let path = dir.join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+            .args(["build", "-p", name])
+            .status()
+            .unwrap_or_else(|e| panic!("cargo build -p {name}: {e}"));
+        assert!(status.success(), "cargo build -p {name} failed");
+    }
+    path
 }

@@ -13,6 +13,8 @@ use vpce_guard::aws::clients::AwsClients;
 
 /// The account moto answers for.
 pub const MOTO_ACCOUNT: &str = "123456789012";
+/// The notifier's state table in the tests and the demo.
+pub const STATE_TABLE: &str = "vpce-guard-notification-state";
 
 /// Clients pointed at a moto endpoint with fixed test credentials.
 pub async fn clients(endpoint: &str, region: &str) -> AwsClients {
@@ -327,6 +329,48 @@ impl Seed {
                     .send()
                     .await,
             );
+        }
+    }
+
+    /// The notifier's state table (key `pk`) and webhook secret (the URL as its value), as
+    /// template.yaml makes them; returns the secret's ARN.
+    pub async fn notifier_resources(&self, table: &str, webhook: &str) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let ddb = aws_sdk_dynamodb::Client::new(&self.c.sdk);
+        let created = ddb
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .send()
+            .await;
+        if let Err(e) = created {
+            panic!("CreateTable: {e:?}");
+        }
+        let secret = aws_sdk_secretsmanager::Client::new(&self.c.sdk)
+            .create_secret()
+            .name("vpce-guard/slack-webhook")
+            .secret_string(webhook)
+            .send()
+            .await;
+        match secret.map(|s| s.arn) {
+            Ok(Some(arn)) => arn,
+            other => panic!("CreateSecret: {other:?}"),
         }
     }
 

@@ -70,16 +70,28 @@ impl NetworkCalls<'_> {
         self.endpoints_where(filters).await
     }
 
+    /// The endpoints with these ids.
+    async fn endpoints_with_ids(&self, ids: &[String]) -> Result<Vec<Endpoint>, AwsError> {
+        let req = self
+            .client
+            .describe_vpc_endpoints()
+            .set_vpc_endpoint_ids(Some(ids.to_vec()));
+        self.endpoints_from(req).await
+    }
+
     async fn endpoints_where(
         &self,
         filters: Option<Vec<Filter>>,
     ) -> Result<Vec<Endpoint>, AwsError> {
-        let raw = paginate!(
-            self,
-            "ec2:DescribeVpcEndpoints",
-            self.client.describe_vpc_endpoints().set_filters(filters),
-            vpc_endpoints
-        );
+        let req = self.client.describe_vpc_endpoints().set_filters(filters);
+        self.endpoints_from(req).await
+    }
+
+    async fn endpoints_from(
+        &self,
+        req: aws_sdk_ec2::operation::describe_vpc_endpoints::builders::DescribeVpcEndpointsFluentBuilder,
+    ) -> Result<Vec<Endpoint>, AwsError> {
+        let raw = paginate!(self, "ec2:DescribeVpcEndpoints", req, vpc_endpoints);
         Ok(raw
             .into_iter()
             .map(|e| Endpoint {
@@ -378,12 +390,23 @@ impl NetworkLocator for AwsClients {
             client: &client,
             calls: &self.calls,
         };
-        // A filter, not `VpcEndpointIds`: an unknown id is left out instead of failing the read.
-        let by_id = Filter::builder()
-            .name("vpc-endpoint-id")
-            .set_values(Some(ids.to_vec()))
-            .build();
-        calls.endpoints_where(Some(vec![by_id])).await
+        // EC2 fails the whole read when one id is unknown: then each id alone, the unknown
+        // ones left out.
+        match calls.endpoints_with_ids(ids).await {
+            Err(e) if e.kind == ErrorKind::NotFound && ids.len() > 1 => {
+                let mut out = Vec::new();
+                for id in ids {
+                    match calls.endpoints_with_ids(std::slice::from_ref(id)).await {
+                        Ok(found) => out.extend(found),
+                        Err(e) if e.kind == ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(out)
+            }
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(Vec::new()),
+            other => other,
+        }
     }
 
     async fn vpc_of_route_table(&self, region: &str, id: &str) -> Result<Option<String>, AwsError> {

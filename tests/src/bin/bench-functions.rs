@@ -13,11 +13,15 @@ use vpce_guard_tests::budget::{measure_all, table, BudgetAccount};
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;
 use vpce_guard_tests::runtime::LambdaRuntime;
-use vpce_guard_tests::seed::{private_bucket_policy, Seed};
+use vpce_guard_tests::seed::{private_bucket_policy, Seed, STATE_TABLE};
+use vpce_guard_tests::slack::SlackSink;
 use vpce_guard_tests::{edit_invoking_event, function_env, sample_event};
 
 const REGION: &str = "us-east-1";
 const RUNS: usize = 5;
+
+/// A function to measure: its binary's name, its event, its extra environment.
+type Run<'a> = (&'a str, &'a serde_json::Value, Vec<(&'static str, String)>);
 
 fn main() {
     let dir = match std::env::args().nth(1) {
@@ -38,7 +42,8 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let (vpc, vpce) = rt.block_on(async {
+    let slack = SlackSink::start();
+    let (vpc, vpce, secret_arn) = rt.block_on(async {
         let seed = Seed::new(&moto.endpoint(), REGION).await;
         let (v, e) = seed.reference_vpc(REGION, "10.10.0.0/16").await;
         seed.bucket(
@@ -49,7 +54,8 @@ fn main() {
             Some(ObjectOwnership::BucketOwnerEnforced),
         )
         .await;
-        (v.vpc_id, e)
+        let secret_arn = seed.notifier_resources(STATE_TABLE, &slack.url()).await;
+        (v.vpc_id, e, secret_arn)
     });
     let mut bucket_event = sample_event("bucket-rule-change.json");
     let policy = private_bucket_policy("bench-bucket", &vpce);
@@ -68,14 +74,32 @@ fn main() {
         "{:<14} {:>10} {:>12} {:>12} {:>12} {:>10}",
         "function", "size (KiB)", "init (ms)", "cold (ms)", "warm (ms)", "RSS (KiB)"
     );
-    for (name, event) in [("bucket-rule", &bucket_event), ("network-rule", &vpc_event)] {
+    let mut watcher_event = sample_event("watcher-put-bucket-policy-assumed-role.json");
+    watcher_event["detail"]["requestParameters"]["bucketName"] = json!("bench-bucket");
+    // The notifier: a batch of one finding; a new resource each run (a message each time).
+    let notifier_event = sample_event("notifier-sqs-batch.json");
+    let notifier_env = vec![
+        ("SLACK_WEBHOOK_SECRET_ARN", secret_arn),
+        ("STATE_TABLE_NAME", STATE_TABLE.to_string()),
+        ("BUCKET_RULE_NAME", "vpce-guard-bucket".to_string()),
+        ("NETWORK_RULE_NAME", "vpce-guard-network".to_string()),
+    ];
+    let runs: [Run<'_>; 4] = [
+        ("bucket-rule", &bucket_event, Vec::new()),
+        ("network-rule", &vpc_event, Vec::new()),
+        ("change-watcher", &watcher_event, Vec::new()),
+        ("slack-notifier", &notifier_event, notifier_env),
+    ];
+    for (name, event, extra) in runs.iter() {
         let bin = dir.join(name);
         let size = std::fs::metadata(&bin).map(|m| m.len() / 1024).unwrap_or(0);
         let (mut inits, mut colds, mut warms, mut rss) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..RUNS {
             let recorder = ConfigRecorder::start(moto.port);
-            let mut lambda = LambdaRuntime::start(&bin, &function_env(&moto, &recorder, REGION));
+            let mut env = function_env(&moto, &recorder, REGION);
+            env.extend(extra.iter().cloned());
+            let mut lambda = LambdaRuntime::start(&bin, &env);
             let init = lambda
                 .wait_init(Duration::from_secs(30))
                 .unwrap_or(Duration::MAX);
