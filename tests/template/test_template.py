@@ -457,12 +457,15 @@ class Template(unittest.TestCase):
                 self.assertEqual(getatt_target(perms[0]["FunctionName"]), fid)
                 patterns[json.dumps(rp["EventPattern"]["detail-type"])] = rp["EventPattern"]
         self.assertEqual(len(patterns), 2, "findings and Config compliance changes")
+        # Only this account's events: a central stack also receives members' findings.
         self.assertEqual(patterns['["vpce-guard Finding"]'], {
+            "account": [{"Ref": "AWS::AccountId"}],
             "source": ["vpce-guard"],
             "detail-type": ["vpce-guard Finding"],
             "detail": {"resource_type": ["AWS::S3::Bucket"], "compliance": ["NON_COMPLIANT"]},
         })
         self.assertEqual(patterns['["Config Rules Compliance Change"]'], {
+            "account": [{"Ref": "AWS::AccountId"}],
             "source": ["aws.config"],
             "detail-type": ["Config Rules Compliance Change"],
             "detail": {
@@ -471,7 +474,7 @@ class Template(unittest.TestCase):
                 "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]},
             },
         })
-        # The dead-letter queue admits exactly these rules (besides the forwarding rule).
+        # The dead-letter queue admits exactly these rules (besides the forwarding rules).
         admitted = []
         for s in self.res["FailedEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]:
             if "Fn::If" in s and s["Fn::If"][0] == "RemediationEnabled":
@@ -772,6 +775,50 @@ class Template(unittest.TestCase):
         self.assertEqual(set(consumed), NOTIFIER_QUEUE_ACTIONS)
         for a, resources in consumed.items():
             self.assertEqual(resources, [{"Fn::GetAtt": [queue, "Arn"]}], a)
+
+    # -- forwarding to the central bus ------------------------------------------------------
+    def test_forwarding_rules_exist_only_with_a_central_bus(self):
+        central = {"Ref": "CentralEventBusArn"}
+        rules = {rid: r for rid, r in self.of_type("AWS::Events::Rule").items()
+                 if any(t["Arn"] == central for t in r["Properties"]["Targets"])}
+        self.assertEqual(sorted(rules), ["ForwardFindingsRule", "ForwardWatcherFindingsRule"])
+        patterns = {}
+        for rid, r in rules.items():
+            with self.subTest(rule=rid):
+                self.assertEqual(r.get("Condition"), "HasCentralEventBus")
+                rp = r["Properties"]
+                self.assertNotIn("EventBusName", rp, "Config and the watcher publish on the default bus")
+                self.assertEqual(rp.get("State"), "ENABLED")
+                (target,) = rp["Targets"]
+                for k in ("Input", "InputPath", "InputTransformer"):
+                    self.assertNotIn(k, target, "findings are forwarded unchanged")
+                self.assertEqual(getatt_target(target["RoleArn"]), "ForwardFindingsRole",
+                                 "an organization's bus policy requires a role on the target")
+                self.assertEqual(getatt_target(target["DeadLetterConfig"]["Arn"]), "FailedEventsQueue")
+                self.assertGreater(target["RetryPolicy"]["MaximumEventAgeInSeconds"], 0)
+                patterns[rid] = rp["EventPattern"]
+                out = self.t["Outputs"][f"{rid}Arn"]
+                self.assertEqual(out.get("Condition"), "HasCentralEventBus")
+                self.assertEqual(getatt_target(out["Value"]), rid)
+        self.assertEqual(patterns, {
+            "ForwardFindingsRule": {
+                "source": ["aws.config"],
+                "detail-type": ["Config Rules Compliance Change"],
+                "detail": {"configRuleName": [{"Ref": "BucketRule"}, {"Ref": "NetworkRule"}]},
+            },
+            "ForwardWatcherFindingsRule": {"source": ["vpce-guard"], "detail-type": ["vpce-guard Finding"]},
+        })
+        # Both share one role, which may put events on the central bus and nothing else.
+        role = self.res["ForwardFindingsRole"]
+        self.assertEqual(role.get("Condition"), "HasCentralEventBus")
+        (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual(trust["Principal"], {"Service": "events.amazonaws.com"})
+        self.assertEqual(trust["Condition"]["StringEquals"]["aws:SourceAccount"], {"Ref": "AWS::AccountId"})
+        (statement,) = role_statements(self.t, "ForwardFindingsRole")
+        self.assertEqual(as_list(statement["Action"]), ["events:PutEvents"])
+        self.assertEqual(as_list(statement["Resource"]), [central])
+        # Their dead letters: FailedEventsQueue admits exactly them under HasCentralEventBus.
+        self.assertEqual(sorted(self.admitted_dead_letters("HasCentralEventBus")), sorted(rules))
 
     # -- Config rules -----------------------------------------------------------------------
     def config_rules(self):
