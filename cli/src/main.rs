@@ -1,6 +1,7 @@
 //! `vpce-guard`: check that S3 buckets are reachable only through approved VPC endpoints.
 
 mod check;
+mod demo;
 mod output;
 mod remediate;
 mod scan;
@@ -27,6 +28,16 @@ enum Command {
     Remediate(RemediateArgs),
     /// Restore a previous bucket policy (a policy file, or a saved Remediation event).
     Rollback(RollbackArgs),
+    /// Seed the demo account (VPCs, endpoints, six buckets in three regions) into an
+    /// AWS-compatible endpoint such as moto or LocalStack.
+    DemoAccount(DemoAccountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoAccountArgs {
+    /// The endpoint to seed (moto, LocalStack); never a real AWS account.
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: String,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +212,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&args),
         Command::Remediate(args) => remediate::run(&args),
         Command::Rollback(args) => remediate::run_rollback(&args),
+        Command::DemoAccount(args) => demo::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

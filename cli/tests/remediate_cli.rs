@@ -204,3 +204,175 @@ fn guard_rails_refuse_with_exit_1_and_write_nothing() {
     );
     assert_eq!(policy(&a.seed, "rem-far", "eu-west-1"), None);
 }
+
+/// A public website's read grant (S3-NO-PUBLIC-GRANT fails on purpose).
+fn website(bucket: &str) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow",
+        "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]})
+    .to_string()
+}
+
+/// A deny of everything but a foreign endpoint: adding the guard's deny cannot make the bucket
+/// reachable through the approved one.
+fn locked_to_elsewhere(bucket: &str) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "OnlyOther", "Effect": "Deny",
+        "Principal": "*", "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-99999999"}}}]})
+    .to_string()
+}
+
+#[test]
+fn the_exempt_tag_a_public_website_and_an_unreachable_result_refuse_against_moto() {
+    let a = account();
+    run(a
+        .seed
+        .bucket("rem-tagged", "us-east-1", Some(APP), true, None));
+    run(async {
+        a.seed
+            .c
+            .s3("us-east-1")
+            .put_bucket_tagging()
+            .bucket("rem-tagged")
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .tag_set(
+                        aws_sdk_s3::types::Tag::builder()
+                            .key("vpce-guard:exempt")
+                            .value("true")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap()
+    });
+    let site = website("rem-site");
+    run(a
+        .seed
+        .bucket("rem-site", "us-east-1", Some(&site), false, None));
+    let locked = locked_to_elsewhere("rem-locked");
+    run(a
+        .seed
+        .bucket("rem-locked", "us-east-1", Some(&locked), true, None));
+    let cases = [
+        (
+            "rem-tagged",
+            APP.to_string(),
+            "the bucket carries the tag vpce-guard:exempt=true",
+        ),
+        ("rem-site", site, "grants public access on purpose"),
+        (
+            "rem-locked",
+            locked,
+            "nobody inside could reach the bucket after the write: S3-VPCE-REACHABLE would be FAIL",
+        ),
+    ];
+    for (bucket, before, why) in cases {
+        let (code, ev, err) = remediate(&a.moto, bucket, &["--exempt-principal", ME, "--apply"]);
+        assert_eq!(code, Some(1), "{bucket}: {ev}");
+        assert_eq!(ev["outcome"], "refused", "{bucket}");
+        assert!(err.contains(why), "{bucket}: {err}");
+        let kept: Value = serde_json::from_str(&before).unwrap();
+        assert_eq!(
+            policy(&a.seed, bucket, "us-east-1"),
+            Some(kept),
+            "{bucket}: nothing written"
+        );
+    }
+    // The website's refusal names the tag that leaves it out.
+    let (_, _, err) = remediate(&a.moto, "rem-site", &["--exempt-principal", ME, "--apply"]);
+    assert!(err.contains("vpce-guard:exempt=true"), "{err}");
+}
+
+/// The real S3 store (moto), with someone else's write slipped in right before the
+/// remediator's re-read: the change between planning and writing.
+struct Racing<'a> {
+    inner: &'a vpce_guard::aws::clients::AwsClients,
+    reads: std::sync::atomic::AtomicUsize,
+    theirs: String,
+}
+
+impl PolicyStore for Racing<'_> {
+    async fn get_policy(
+        &self,
+        bucket: &str,
+        region: &str,
+    ) -> Result<Option<String>, vpce_guard::aws::AwsError> {
+        if self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.inner.put_policy(bucket, region, &self.theirs).await?;
+        }
+        self.inner.get_policy(bucket, region).await
+    }
+    async fn put_policy(
+        &self,
+        bucket: &str,
+        region: &str,
+        policy: &str,
+    ) -> Result<(), vpce_guard::aws::AwsError> {
+        self.inner.put_policy(bucket, region, policy).await
+    }
+    async fn delete_policy(
+        &self,
+        bucket: &str,
+        region: &str,
+    ) -> Result<(), vpce_guard::aws::AwsError> {
+        self.inner.delete_policy(bucket, region).await
+    }
+    async fn bucket_tags(
+        &self,
+        bucket: &str,
+        region: &str,
+    ) -> Result<Vec<(String, String)>, vpce_guard::aws::AwsError> {
+        self.inner.bucket_tags(bucket, region).await
+    }
+}
+
+#[test]
+fn a_concurrent_change_between_plan_and_write_aborts_against_moto() {
+    use vpce_guard::remedy::apply::{remediate as apply, Mode, Outcome, Trigger};
+    let a = account();
+    use vpce_guard::aws::NetworkReader;
+    let vpce: Vec<String> = run(a.seed.c.s3_endpoints("us-east-1"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(vpce.len(), 1);
+    let theirs = APP.replace("s3:PutObject", "s3:GetObject");
+    let racing = Racing {
+        inner: &a.seed.c,
+        reads: std::sync::atomic::AtomicUsize::new(0),
+        theirs: theirs.clone(),
+    };
+    let input = vpce_guard::remedy::RemedyInput {
+        bucket: "rem-app".into(),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        current: None,
+        endpoints: vpce,
+        exempt_principals: vec![ME.into()],
+        guard_principals: Vec::new(),
+        config_role: None,
+        require: vpce_guard::rules::BucketParams::default(),
+        caller: Some(ME.into()),
+        exempt_tag: false,
+        now: vpce_guard::now_epoch_seconds(),
+    };
+    let ev = run(apply(&racing, input, Mode::Enforce, Trigger::Cli, true));
+    assert_eq!(ev.outcome, Outcome::Refused, "{}", ev.reason);
+    assert!(
+        ev.reason.contains("changed between planning and writing"),
+        "{}",
+        ev.reason
+    );
+    let kept: Value = serde_json::from_str(&theirs).unwrap();
+    assert_eq!(
+        policy(&a.seed, "rem-app", "us-east-1"),
+        Some(kept),
+        "their write stands"
+    );
+}

@@ -169,3 +169,54 @@ fn cannot_run_is_exit_2_with_one_line() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--endpoint-url"));
 }
+
+#[test]
+fn demo_account_seeds_any_endpoint_and_scan_judges_it() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let out = Command::new(env!("CARGO_BIN_EXE_vpce-guard"))
+        .args(["demo-account", "--endpoint-url", &endpoint])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for b in [
+        "acme-prod-data",
+        "acme-public-site",
+        "acme-sydney-media (ap-southeast-2)",
+    ] {
+        assert!(text.contains(b), "{text}");
+    }
+    let report = scan(&[
+        "--endpoint-url",
+        &endpoint,
+        "--region",
+        "us-east-1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        report.status.code(),
+        Some(1),
+        "the demo account has non-compliant buckets"
+    );
+    let v: Value = serde_json::from_slice(&report.stdout).unwrap();
+    let text = v.to_string();
+    assert!(
+        text.contains("acme-prod-data") && text.contains("acme-analytics"),
+        "{text}"
+    );
+    // Not an URL: a clear usage error.
+    let bad = Command::new(env!("CARGO_BIN_EXE_vpce-guard"))
+        .args(["demo-account", "--endpoint-url", "localhost:5000"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod cases;
+pub mod demo;
 pub mod moto;
 pub mod recorder;
 pub mod runtime;

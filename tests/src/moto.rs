@@ -91,6 +91,11 @@ impl Moto {
     }
 
     /// `http://127.0.0.1:PORT`.
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -110,6 +110,11 @@ impl LambdaRuntime {
     }
 
     /// The log lines the function wrote so far (stdout and stderr).
+    /// The function process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -2,14 +2,14 @@
 //! gateway endpoints, NAT routes, security groups, buckets with policies and settings.
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, DomainType, IpPermission, IpRange, PrefixListId, VpcEndpointType,
-};
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration,
-};
+use aws_sdk_ec2::types::{IpPermission, IpRange, PrefixListId};
+use aws_sdk_s3::types::ObjectOwnership;
 use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::seed::Seeder;
+pub use vpce_guard::aws::seed::{
+    locked_endpoint_policy, private_bucket_policy, DemoAccount, SeededVpc, DEMO_NO_ENDPOINT,
+    DEMO_NO_ENDPOINT_REGION, DEMO_PRIVATE,
+};
 
 /// The account moto answers for.
 pub const MOTO_ACCOUNT: &str = "123456789012";
@@ -31,16 +31,6 @@ pub async fn clients(endpoint: &str, region: &str) -> AwsClients {
         .load()
         .await;
     AwsClients::from_sdk(sdk, Some(endpoint))
-}
-
-/// What a seeded VPC is made of.
-#[derive(Debug, Clone)]
-pub struct SeededVpc {
-    pub region: String,
-    pub vpc_id: String,
-    pub subnet_id: String,
-    /// The route table explicitly associated with the subnet.
-    pub route_table_id: String,
 }
 
 /// An account seeded for call budgets: moto's default VPC of the region made compliant plus
@@ -78,6 +68,10 @@ impl Seed {
         }
     }
 
+    fn seeder(&self) -> Seeder {
+        Seeder { c: self.c.clone() }
+    }
+
     /// A VPC with one subnet whose own route table is associated with it.
     pub async fn vpc(
         &self,
@@ -86,60 +80,11 @@ impl Seed {
         dns_support: bool,
         dns_hostnames: bool,
     ) -> SeededVpc {
-        let ec2 = self.c.ec2(region);
-        let vpc = ok("CreateVpc", ec2.create_vpc().cidr_block(cidr).send().await);
-        let vpc_id = vpc
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .unwrap_or_default()
-            .to_string();
-        for (attr, on) in [("support", dns_support), ("hostnames", dns_hostnames)] {
-            let mut req = ec2.modify_vpc_attribute().vpc_id(&vpc_id);
-            let v = AttributeBooleanValue::builder().value(on).build();
-            req = if attr == "support" {
-                req.enable_dns_support(v)
-            } else {
-                req.enable_dns_hostnames(v)
-            };
-            ok("ModifyVpcAttribute", req.send().await);
-        }
-        let subnet_cidr = cidr.replace(".0.0/16", ".1.0/24");
-        let subnet = ok(
-            "CreateSubnet",
-            ec2.create_subnet()
-                .vpc_id(&vpc_id)
-                .cidr_block(subnet_cidr)
-                .send()
-                .await,
-        );
-        let subnet_id = subnet
-            .subnet()
-            .and_then(|s| s.subnet_id())
-            .unwrap_or_default()
-            .to_string();
-        let rt = ok(
-            "CreateRouteTable",
-            ec2.create_route_table().vpc_id(&vpc_id).send().await,
-        );
-        let route_table_id = rt
-            .route_table()
-            .and_then(|r| r.route_table_id())
-            .unwrap_or_default()
-            .to_string();
-        ok(
-            "AssociateRouteTable",
-            ec2.associate_route_table()
-                .route_table_id(&route_table_id)
-                .subnet_id(&subnet_id)
-                .send()
-                .await,
-        );
-        SeededVpc {
-            region: region.to_string(),
-            vpc_id,
-            subnet_id,
-            route_table_id,
-        }
+        let v = self
+            .seeder()
+            .vpc(region, cidr, dns_support, dns_hostnames)
+            .await;
+        ok("CreateVpc", v)
     }
 
     /// The reference setup's VPC: DNS on, one subnet, an S3 gateway endpoint with the locked
@@ -163,55 +108,16 @@ impl Seed {
         route_tables: &[&str],
         policy: Option<&str>,
     ) -> String {
-        let ec2 = self.c.ec2(&v.region);
-        let mut req = ec2
-            .create_vpc_endpoint()
-            .vpc_id(&v.vpc_id)
-            .service_name(format!("com.amazonaws.{}.s3", v.region))
-            .vpc_endpoint_type(VpcEndpointType::Gateway);
-        for rt in route_tables {
-            req = req.route_table_ids(*rt);
-        }
-        if let Some(p) = policy {
-            req = req.policy_document(p);
-        }
-        let out = ok("CreateVpcEndpoint", req.send().await);
-        out.vpc_endpoint()
-            .and_then(|e| e.vpc_endpoint_id())
-            .unwrap_or_default()
-            .to_string()
+        let e = self
+            .seeder()
+            .gateway_endpoint(v, route_tables, policy)
+            .await;
+        ok("CreateVpcEndpoint", e)
     }
 
     /// A NAT gateway in the subnet and a default route through it on the subnet's table.
     pub async fn nat_default_route(&self, v: &SeededVpc) -> String {
-        let ec2 = self.c.ec2(&v.region);
-        let eip = ok(
-            "AllocateAddress",
-            ec2.allocate_address().domain(DomainType::Vpc).send().await,
-        );
-        let nat = ok(
-            "CreateNatGateway",
-            ec2.create_nat_gateway()
-                .subnet_id(&v.subnet_id)
-                .allocation_id(eip.allocation_id().unwrap_or_default())
-                .send()
-                .await,
-        );
-        let nat_id = nat
-            .nat_gateway()
-            .and_then(|n| n.nat_gateway_id())
-            .unwrap_or_default()
-            .to_string();
-        ok(
-            "CreateRoute",
-            ec2.create_route()
-                .route_table_id(&v.route_table_id)
-                .destination_cidr_block("0.0.0.0/0")
-                .nat_gateway_id(&nat_id)
-                .send()
-                .await,
-        );
-        nat_id
+        ok("CreateNatGateway", self.seeder().nat_default_route(v).await)
     }
 
     /// A security group whose only egress is HTTPS to `cidr` (its default allow-all removed).
@@ -277,59 +183,19 @@ impl Seed {
         block_public_access: bool,
         ownership: Option<ObjectOwnership>,
     ) {
-        let s3 = self.c.s3(region);
-        let mut req = s3.create_bucket().bucket(name);
-        if region != "us-east-1" {
-            req = req.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        ok("CreateBucket", req.send().await);
-        if let Some(p) = policy {
-            ok(
-                "PutBucketPolicy",
-                s3.put_bucket_policy().bucket(name).policy(p).send().await,
-            );
-        }
-        if block_public_access {
-            ok(
-                "PutPublicAccessBlock",
-                s3.put_public_access_block()
-                    .bucket(name)
-                    .public_access_block_configuration(
-                        PublicAccessBlockConfiguration::builder()
-                            .block_public_acls(true)
-                            .ignore_public_acls(true)
-                            .block_public_policy(true)
-                            .restrict_public_buckets(true)
-                            .build(),
-                    )
-                    .send()
-                    .await,
-            );
-        }
-        if let Some(o) = ownership {
-            ok(
-                "PutBucketOwnershipControls",
-                s3.put_bucket_ownership_controls()
-                    .bucket(name)
-                    .ownership_controls(
-                        OwnershipControls::builder()
-                            .rules(
-                                OwnershipControlsRule::builder()
-                                    .object_ownership(o)
-                                    .build()
-                                    .unwrap_or_else(|e| panic!("{e}")),
-                            )
-                            .build()
-                            .unwrap_or_else(|e| panic!("{e}")),
-                    )
-                    .send()
-                    .await,
-            );
-        }
+        let b = self
+            .seeder()
+            .bucket(name, region, policy, block_public_access, ownership)
+            .await;
+        ok("CreateBucket", b)
+    }
+
+    /// The demo account (`vpce_guard::aws::seed::Seeder::demo_account`).
+    pub async fn demo_account(&self) -> DemoAccount {
+        ok(
+            "demo account",
+            self.seeder().demo_account(MOTO_ACCOUNT).await,
+        )
     }
 
     /// The notifier's state table (key `pk`) and webhook secret (the URL as its value), as
@@ -508,35 +374,4 @@ impl Seed {
             .find(|p| p.prefix_list_name() == Some(name.as_str()))
             .and_then(|p| p.prefix_list_id().map(str::to_string))
     }
-}
-
-/// The reference bucket policy of RULES.md plus a TLS deny.
-pub fn private_bucket_policy(bucket: &str, vpce: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-             "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-             "Condition": {"StringNotEquals": {"aws:sourceVpce": vpce}}},
-            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-             "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-        ]
-    })
-    .to_string()
-}
-
-/// The reference endpoint policy: deny principals outside the account, allow the account's
-/// buckets only.
-pub fn locked_endpoint_policy(account: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "DenyOtherAccounts", "Effect": "Deny", "NotPrincipal": {"AWS": account},
-             "Action": "*", "Resource": "*"},
-            {"Sid": "AllowOwnBuckets", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
-             "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": account}}}
-        ]
-    })
-    .to_string()
 }

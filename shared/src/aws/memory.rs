@@ -277,19 +277,7 @@ impl MemoryAws {
     }
 }
 
-/// The reference endpoint policy: principals outside the account denied.
-pub fn locked_endpoint_policy(account: &str) -> String {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "DenyOtherAccounts", "Effect": "Deny", "NotPrincipal": {"AWS": account},
-             "Action": "*", "Resource": "*"},
-            {"Sid": "AllowOwnBuckets", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
-             "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": account}}}
-        ]
-    })
-    .to_string()
-}
+pub use super::seed::locked_endpoint_policy;
 
 /// A bucket's configuration item as Config records it (supplementary values as JSON strings).
 pub fn bucket_item(

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod policy_store;
 pub mod s3;
 pub mod secrets;
+pub mod seed;
 pub mod state_table;
 
 use std::collections::BTreeMap;

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use thiserror::Error;
 
 use crate::policy::{PolicyDocument, MAX_POLICY_BYTES};
-use crate::rules::bucket::{check_policy_in_account, config_service_linked_role};
+use crate::rules::bucket::{check_policy_in_account, config_service_linked_role, writer_denied};
 use crate::rules::params::Partition;
 use crate::rules::{BucketParams, Finding, RuleId, Status};
 
@@ -391,21 +391,8 @@ pub fn plan(input: &RemedyInput) -> Decision {
 /// Would `policy` deny `caller` (a principal ARN) reading or writing the bucket policy from
 /// the public internet (where a Lambda function or a laptop runs)?
 fn denies_caller(input: &RemedyInput, policy: &str, caller: &str) -> Option<String> {
-    let mut params = input.params();
-    params.guard_principals = vec![caller.to_string()];
-    params.disabled_rules = Vec::new();
-    match check_policy_in_account(
-        &input.bucket,
-        &input.region,
-        Some(policy),
-        &params,
-        &input.endpoints,
-        input.now,
-    ) {
-        Ok(f) => match status(&f, RuleId::S3GuardAccess) {
-            Status::Pass => None,
-            _ => Some(reason(&f, RuleId::S3GuardAccess)),
-        },
+    match writer_denied(&input.bucket, policy, &input.params(), caller, input.now) {
+        Ok(why) => why,
         Err(e) => Some(e),
     }
 }

@@ -119,6 +119,26 @@ fn a_policy_that_denies_every_endpoint_is_refused_as_unreachable() {
 }
 
 #[test]
+fn a_policy_that_keeps_the_remediator_from_writing_policies_is_refused() {
+    // Reads stay allowed (S3-GUARD-ACCESS passes), but nobody outside the VPC may change the
+    // policy: after the write the remediator could neither verify-and-restore nor roll back.
+    let frozen = json!({"Statement": [{"Sid": "FreezePolicy", "Effect": "Deny", "Principal": "*",
+        "Action": ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
+        "Resource": format!("arn:aws:s3:::{B}"),
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}]});
+    let r = refused(plan(&input(Some(frozen.clone()))));
+    assert!(
+        r.contains("would deny the caller") && r.contains("s3:PutBucketPolicy"),
+        "{r}"
+    );
+    // Exempting the remediator's role in that statement lets it write.
+    let mut open = frozen;
+    open["Statement"][0]["Condition"]["ArnNotLike"] =
+        json!({"aws:PrincipalArn": "arn:aws:iam::111122223333:role/vpce-guard-prod-*"});
+    written(plan(&input(Some(open))));
+}
+
+#[test]
 fn the_guard_statement_is_replaced_not_duplicated() {
     let old = json!({"Version": "2008-10-17", "Id": "keep-me", "Statement": [
         {"Sid": SID_DENY_OUTSIDE_VPCE, "Effect": "Deny", "Principal": "*", "Action": "s3:*",

@@ -619,39 +619,14 @@ impl Questions<'_> {
 
     fn guard_access(&self) -> Finding {
         let rule = RuleId::S3GuardAccess;
-        let s = self.space;
         let mut blocked: Vec<String> = Vec::new();
         let mut maybe: Vec<String> = Vec::new();
         for g in self.guards {
-            for action in GUARD_ACTIONS {
-                let q = Question::all()
-                    .actions(move |a| !a.object && a.includes(action))
-                    .principals(|p| {
-                        matches!(p.class, PrincipalClass::Configured(c) if c == g)
-                            && p.signature() == Signature::SigV4
-                    })
-                    .origins(|o| o.is_public())
-                    .transports(|t| matches!(t, Transport::Tls(_)));
-                match s.reach(&q) {
-                    Reach::Open => {}
-                    Reach::MaybeDenied { add, .. } => {
-                        maybe.push(format!("{g} ({action}; add {})", add.join(", ")));
-                        break;
-                    }
-                    Reach::Undecided(reasons) => {
-                        return Finding::new(
-                            rule,
-                            Status::Fail,
-                            format!(
-                                "cannot evaluate {action} by {g} from outside the VPC: {reasons}"
-                            ),
-                        )
-                    }
-                    Reach::Denied(_) => {
-                        blocked.push(format!("{g} ({action})"));
-                        break;
-                    }
-                }
+            match outside_access(self.space, g, &GUARD_ACTIONS) {
+                Access::Open => {}
+                Access::Maybe(m) => maybe.push(m),
+                Access::Blocked(b) => blocked.push(b),
+                Access::Undecided(why) => return Finding::new(rule, Status::Fail, why),
             }
         }
         if blocked.is_empty() && maybe.is_empty() {
@@ -672,6 +647,81 @@ impl Questions<'_> {
         }
         Finding::new(rule, Status::Warn, parts.join("; "))
     }
+}
+
+/// How a configured principal fares from outside the VPC (where the guard's functions and
+/// Config run), signed with SigV4 over TLS.
+enum Access {
+    Open,
+    /// `principal (action; add ARNs)`: a NotPrincipal deny names part of its chain.
+    Maybe(String),
+    /// `principal (action)`: denied.
+    Blocked(String),
+    Undecided(String),
+}
+
+fn outside_access(space: &Space, principal: &str, actions: &[&'static str]) -> Access {
+    for &action in actions {
+        let q = Question::all()
+            .actions(move |a| !a.object && a.includes(action))
+            .principals(|p| {
+                matches!(p.class, PrincipalClass::Configured(c) if c == principal)
+                    && p.signature() == Signature::SigV4
+            })
+            .origins(|o| o.is_public())
+            .transports(|t| matches!(t, Transport::Tls(_)));
+        match space.reach(&q) {
+            Reach::Open => {}
+            Reach::MaybeDenied { add, .. } => {
+                return Access::Maybe(format!("{principal} ({action}; add {})", add.join(", ")))
+            }
+            Reach::Undecided(reasons) => {
+                return Access::Undecided(format!(
+                    "cannot evaluate {action} by {principal} from outside the VPC: {reasons}"
+                ))
+            }
+            Reach::Denied(_) => return Access::Blocked(format!("{principal} ({action})")),
+        }
+    }
+    Access::Open
+}
+
+/// What whoever writes a bucket policy must keep doing from outside the VPC: read it back,
+/// and write or delete it again (verification, restore, rollback).
+pub const WRITER_ACTIONS: [&str; 3] = [
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+];
+
+/// Would `policy` deny `writer` (an `aws:PrincipalArn`) one of [`WRITER_ACTIONS`] from outside
+/// the VPC? `Ok(None)`: no; `Ok(Some(why))`: yes or possibly; `Err`: the policy cannot be
+/// evaluated.
+pub fn writer_denied(
+    bucket: &str,
+    policy: &str,
+    params: &BucketParams,
+    writer: &str,
+    now: f64,
+) -> Result<Option<String>, String> {
+    let doc = PolicyDocument::parse(policy).map_err(|e| e.to_string())?;
+    let mut scope = Scope {
+        partition: params.partition,
+        approved_vpce: params.approved_vpce.clone(),
+        approved_vpc: params.approved_vpc.clone(),
+        ..Scope::new(bucket, params.account_id.clone(), now)
+    };
+    scope
+        .configured_principals
+        .push((writer.to_string(), format!("writer {writer}")));
+    let space =
+        Space::new(&doc, &scope).map_err(|e| format!("cannot evaluate the policy: {}", e.0))?;
+    Ok(match outside_access(&space, writer, &WRITER_ACTIONS) {
+        Access::Open => None,
+        Access::Maybe(m) => Some(format!("possibly denied: {m}")),
+        Access::Blocked(b) => Some(format!("denied: {b}")),
+        Access::Undecided(why) => Some(why),
+    })
 }
 
 /// `S3-PUBLIC-ACCESS-BLOCK`: all four settings on, at bucket or account level.
