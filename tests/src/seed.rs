@@ -240,49 +240,11 @@ impl Seed {
         }
     }
 
-    /// Make moto's default VPC of a region compliant too: a locked S3 gateway endpoint on its
-    /// main route table (its subnets use the main table; DNS is on by default).
-    pub async fn secure_default_vpc(&self, region: &str, account: &str) -> String {
+    /// moto's default VPC of a region, as a seeded VPC: its main route table, no own subnet.
+    async fn default_vpc(&self, region: &str) -> SeededVpc {
         let ec2 = self.c.ec2(region);
         let vpcs = ok("DescribeVpcs", ec2.describe_vpcs().send().await);
-        let vpc = vpcs
-            .vpcs()
-            .iter()
-            .find(|v| v.is_default() == Some(true))
-            .and_then(|v| v.vpc_id())
-            .unwrap_or_default()
-            .to_string();
-        let tables = ok(
-            "DescribeRouteTables",
-            ec2.describe_route_tables().send().await,
-        );
-        let main = tables
-            .route_tables()
-            .iter()
-            .find(|t| {
-                t.vpc_id() == Some(vpc.as_str())
-                    && t.associations().iter().any(|a| a.main() == Some(true))
-            })
-            .and_then(|t| t.route_table_id())
-            .unwrap_or_default()
-            .to_string();
-        let v = SeededVpc {
-            region: region.to_string(),
-            vpc_id: vpc.clone(),
-            subnet_id: String::new(),
-            route_table_id: main.clone(),
-        };
-        self.gateway_endpoint(&v, &[&main], Some(&locked_endpoint_policy(account)))
-            .await;
-        vpc
-    }
-
-    /// An account of `vpcs` VPCs in `region` (at least one): moto's default VPC with a locked
-    /// S3 gateway endpoint on its main route table, plus `vpcs - 1` reference VPCs.
-    pub async fn account_with_vpcs(&self, region: &str, vpcs: usize) -> SeededAccount {
-        let ec2 = self.c.ec2(region);
-        let out = ok("DescribeVpcs", ec2.describe_vpcs().send().await);
-        let vpc_id = out
+        let vpc_id = vpcs
             .vpcs()
             .iter()
             .find(|v| v.is_default() == Some(true))
@@ -303,6 +265,30 @@ impl Seed {
             .and_then(|t| t.route_table_id())
             .unwrap_or_default()
             .to_string();
+        SeededVpc {
+            region: region.to_string(),
+            vpc_id,
+            subnet_id: String::new(),
+            route_table_id: main,
+        }
+    }
+
+    /// Make moto's default VPC of a region compliant too: a locked S3 gateway endpoint on its
+    /// main route table (its subnets use the main table; DNS is on by default).
+    pub async fn secure_default_vpc(&self, region: &str, account: &str) -> String {
+        let v = self.default_vpc(region).await;
+        let main = v.route_table_id.clone();
+        self.gateway_endpoint(&v, &[&main], Some(&locked_endpoint_policy(account)))
+            .await;
+        v.vpc_id
+    }
+
+    /// An account of `vpcs` VPCs in `region` (at least one): moto's default VPC with a locked
+    /// S3 gateway endpoint on its main route table, plus `vpcs - 1` reference VPCs.
+    pub async fn account_with_vpcs(&self, region: &str, vpcs: usize) -> SeededAccount {
+        let ec2 = self.c.ec2(region);
+        let default_vpc = self.default_vpc(region).await;
+        let (vpc_id, main) = (default_vpc.vpc_id.clone(), default_vpc.route_table_id.clone());
         let groups = ok(
             "DescribeSecurityGroups",
             ec2.describe_security_groups().send().await,
@@ -314,12 +300,6 @@ impl Seed {
             .and_then(|g| g.group_id())
             .unwrap_or_default()
             .to_string();
-        let default_vpc = SeededVpc {
-            region: region.to_string(),
-            vpc_id: vpc_id.clone(),
-            subnet_id: String::new(),
-            route_table_id: main.clone(),
-        };
         let endpoint = self
             .gateway_endpoint(
                 &default_vpc,
