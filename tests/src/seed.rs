@@ -288,7 +288,10 @@ impl Seed {
     pub async fn account_with_vpcs(&self, region: &str, vpcs: usize) -> SeededAccount {
         let ec2 = self.c.ec2(region);
         let default_vpc = self.default_vpc(region).await;
-        let (vpc_id, main) = (default_vpc.vpc_id.clone(), default_vpc.route_table_id.clone());
+        let (vpc_id, main) = (
+            default_vpc.vpc_id.clone(),
+            default_vpc.route_table_id.clone(),
+        );
         let groups = ok(
             "DescribeSecurityGroups",
             ec2.describe_security_groups().send().await,
