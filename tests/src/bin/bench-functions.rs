@@ -84,11 +84,25 @@ fn main() {
         ("BUCKET_RULE_NAME", "vpce-guard-bucket".to_string()),
         ("NETWORK_RULE_NAME", "vpce-guard-network".to_string()),
     ];
-    let runs: [Run<'_>; 4] = [
+    // The remediator: a manual request for the compliant bench bucket (a plan, no change).
+    let remediator_event = json!({"bucket": "bench-bucket", "trigger": "config-remediation"});
+    let remediator_env = vec![
+        ("REMEDIATION_MODE", "DryRun".to_string()),
+        (
+            "CALLER_PRINCIPAL_ARN",
+            "arn:aws:iam::123456789012:role/vpce-guard/bench-remediator".to_string(),
+        ),
+        (
+            "GUARD_PRINCIPAL_ARNS",
+            "arn:aws:iam::123456789012:role/vpce-guard/*".to_string(),
+        ),
+    ];
+    let runs: [Run<'_>; 5] = [
         ("bucket-rule", &bucket_event, Vec::new()),
         ("network-rule", &vpc_event, Vec::new()),
         ("change-watcher", &watcher_event, Vec::new()),
         ("slack-notifier", &notifier_event, notifier_env),
+        ("remediator", &remediator_event, remediator_env),
     ];
     for (name, event, extra) in runs.iter() {
         let bin = dir.join(name);
