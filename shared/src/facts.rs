@@ -60,8 +60,59 @@ pub struct BucketFacts {
     /// The bucket policy text.
     pub policy: Fact<String>,
     pub public_access_block: Fact<PublicAccessBlock>,
-    /// Object Ownership (`BucketOwnerEnforced`, `BucketOwnerPreferred`, `ObjectWriter`).
-    pub ownership: Fact<String>,
+    /// Object Ownership.
+    pub ownership: Fact<ObjectOwnership>,
+}
+
+/// S3 Object Ownership: whether ACLs still grant access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ObjectOwnership {
+    /// ACLs are disabled: the bucket owner owns every object.
+    BucketOwnerEnforced,
+    BucketOwnerPreferred,
+    ObjectWriter,
+    /// A value S3 may add later, kept by name (judged as ACLs enabled: fail closed).
+    Other(String),
+}
+
+impl ObjectOwnership {
+    pub fn parse(s: &str) -> ObjectOwnership {
+        match s {
+            "BucketOwnerEnforced" => ObjectOwnership::BucketOwnerEnforced,
+            "BucketOwnerPreferred" => ObjectOwnership::BucketOwnerPreferred,
+            "ObjectWriter" => ObjectOwnership::ObjectWriter,
+            other => ObjectOwnership::Other(other.to_string()),
+        }
+    }
+
+    /// As S3 spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ObjectOwnership::BucketOwnerEnforced => "BucketOwnerEnforced",
+            ObjectOwnership::BucketOwnerPreferred => "BucketOwnerPreferred",
+            ObjectOwnership::ObjectWriter => "ObjectWriter",
+            ObjectOwnership::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectOwnership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<String> for ObjectOwnership {
+    fn from(s: String) -> Self {
+        ObjectOwnership::parse(&s)
+    }
+}
+
+impl From<ObjectOwnership> for String {
+    fn from(o: ObjectOwnership) -> Self {
+        o.as_str().to_string()
+    }
 }
 
 /// A bucket as a sweep found it.
@@ -181,5 +232,36 @@ impl NetworkFacts {
         self.endpoints
             .iter()
             .filter(|e| e.is_available_s3_gateway(&self.region))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::rules::bucket::acls_disabled_finding;
+    use crate::rules::Status;
+
+    #[test]
+    fn object_ownership_reads_s3_spelling_and_only_enforced_disables_acls() {
+        for (s, status) in [
+            ("BucketOwnerEnforced", Status::Pass),
+            ("BucketOwnerPreferred", Status::Fail),
+            ("ObjectWriter", Status::Fail),
+            // A value S3 might add: kept by name, judged as ACLs enabled (fail closed).
+            ("SomethingNew", Status::Fail),
+        ] {
+            let o = ObjectOwnership::parse(s);
+            assert_eq!(o.as_str(), s);
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, format!("\"{s}\""));
+            assert_eq!(serde_json::from_str::<ObjectOwnership>(&json).unwrap(), o);
+            assert_eq!(acls_disabled_finding(&Fact::Known(o)).status, status, "{s}");
+        }
+        assert_eq!(
+            acls_disabled_finding(&Fact::NotConfigured).status,
+            Status::Fail
+        );
     }
 }

@@ -12,8 +12,8 @@ use serde_json::{json, Map, Value};
 use crate::config::port::{ConfigPort, Discovered};
 use crate::config::{ConfigEvaluation, ConfigItem, ItemStatus, ResourceType, Timestamp};
 use crate::facts::{
-    BucketFacts, BucketObservation, EgressRule, Endpoint, Fact, NetworkFacts, PublicAccessBlock,
-    RouteTable, SecurityGroup, Subnet, Vpc,
+    BucketFacts, BucketObservation, EgressRule, Endpoint, Fact, NetworkFacts, ObjectOwnership,
+    PublicAccessBlock, RouteTable, SecurityGroup, Subnet, Vpc,
 };
 
 use super::ec2::s3_service_name;
@@ -32,7 +32,7 @@ pub struct MemoryBucket {
     pub region: String,
     pub policy: Fact<String>,
     pub public_access_block: Fact<PublicAccessBlock>,
-    pub ownership: Fact<String>,
+    pub ownership: Fact<ObjectOwnership>,
 }
 
 impl MemoryBucket {
@@ -42,7 +42,7 @@ impl MemoryBucket {
             region: region.to_string(),
             policy: Fact::Known(policy.to_string()),
             public_access_block: Fact::Known(ALL_ON),
-            ownership: Fact::Known("BucketOwnerEnforced".into()),
+            ownership: Fact::Known(ObjectOwnership::BucketOwnerEnforced),
         }
     }
 }
@@ -376,7 +376,7 @@ impl BucketReader for MemoryAws {
         })
     }
 
-    async fn read_ownership(&self, bucket: &str, _region: &str) -> Option<Fact<String>> {
+    async fn read_ownership(&self, bucket: &str, _region: &str) -> Option<Fact<ObjectOwnership>> {
         self.read("s3:GetBucketOwnershipControls", bucket, |b| {
             b.ownership.clone()
         })

@@ -19,7 +19,9 @@ use std::sync::Mutex;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use thiserror::Error;
 
-use crate::facts::{BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock};
+use crate::facts::{
+    BucketObservation, Endpoint, Fact, NetworkFacts, ObjectOwnership, PublicAccessBlock,
+};
 
 /// What kind of failure an AWS call had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +114,7 @@ pub trait BucketReader {
         bucket: &str,
         region: &str,
     ) -> Option<Fact<PublicAccessBlock>>;
-    async fn read_ownership(&self, bucket: &str, region: &str) -> Option<Fact<String>>;
+    async fn read_ownership(&self, bucket: &str, region: &str) -> Option<Fact<ObjectOwnership>>;
 }
 
 /// Port: account-wide facts.

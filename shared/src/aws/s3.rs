@@ -1,6 +1,6 @@
 //! S3, S3 Control and STS adapters: bucket facts and account facts.
 
-use crate::facts::{BucketFacts, BucketObservation, Fact, PublicAccessBlock};
+use crate::facts::{BucketFacts, BucketObservation, Fact, ObjectOwnership, PublicAccessBlock};
 
 use super::clients::AwsClients;
 use super::{map_sdk_error, AccountReader, AwsError, BucketReader, ErrorKind, ListedBucket};
@@ -87,7 +87,7 @@ impl BucketCalls<'_> {
         }
     }
 
-    pub async fn ownership(&self, bucket: &str) -> Option<Fact<String>> {
+    pub async fn ownership(&self, bucket: &str) -> Option<Fact<ObjectOwnership>> {
         self.calls.count("s3:GetBucketOwnershipControls");
         match self
             .client
@@ -99,7 +99,7 @@ impl BucketCalls<'_> {
             Ok(out) => Some(
                 out.ownership_controls()
                     .and_then(|c| c.rules().first())
-                    .map(|r| Fact::Known(r.object_ownership().as_str().to_string()))
+                    .map(|r| Fact::Known(ObjectOwnership::parse(r.object_ownership().as_str())))
                     .unwrap_or(Fact::NotConfigured),
             ),
             Err(e) => fact_from_error(
@@ -221,7 +221,7 @@ impl BucketReader for AwsClients {
         .await
     }
 
-    async fn read_ownership(&self, bucket: &str, region: &str) -> Option<Fact<String>> {
+    async fn read_ownership(&self, bucket: &str, region: &str) -> Option<Fact<ObjectOwnership>> {
         let client = self.s3(region);
         BucketCalls {
             client: &client,

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::facts::{Fact, PublicAccessBlock};
+use crate::facts::{Fact, ObjectOwnership, PublicAccessBlock};
 
 use super::types::{ItemStatus, ResourceType, Timestamp};
 use super::EventError;
@@ -190,7 +190,7 @@ impl ConfigItem {
                 .and_then(Value::as_str)
                 .map(str::to_string);
             match rule {
-                Some(r) => Fact::Known(r),
+                Some(r) => Fact::Known(ObjectOwnership::parse(&r)),
                 None => Fact::NotConfigured,
             }
         });
@@ -219,7 +219,7 @@ pub struct PartialBucket {
     pub region: String,
     pub policy: Option<Fact<String>>,
     pub public_access_block: Option<Fact<PublicAccessBlock>>,
-    pub ownership: Option<Fact<String>>,
+    pub ownership: Option<Fact<ObjectOwnership>>,
 }
 
 #[cfg(test)]

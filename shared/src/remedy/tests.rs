@@ -584,7 +584,11 @@ mod handler_tests {
         ) -> Option<Fact<PublicAccessBlock>> {
             None
         }
-        async fn read_ownership(&self, _: &str, _: &str) -> Option<Fact<String>> {
+        async fn read_ownership(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Option<Fact<crate::facts::ObjectOwnership>> {
             None
         }
     }

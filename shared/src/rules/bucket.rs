@@ -2,7 +2,8 @@
 //! request-context space of the policy (see docs/ENGINE.md).
 
 use crate::facts::{
-    AccountFacts, BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock,
+    AccountFacts, BucketObservation, Endpoint, Fact, NetworkFacts, ObjectOwnership,
+    PublicAccessBlock,
 };
 use crate::policy::context::{Caller, Signature};
 use crate::policy::date::format_date;
@@ -758,10 +759,10 @@ pub fn public_access_block_finding(
 }
 
 /// `S3-ACLS-DISABLED`: Object Ownership is `BucketOwnerEnforced`.
-pub fn acls_disabled_finding(ownership: &Fact<String>) -> Finding {
+pub fn acls_disabled_finding(ownership: &Fact<ObjectOwnership>) -> Finding {
     let rule = RuleId::S3AclsDisabled;
     match ownership {
-        Fact::Known(o) if o == "BucketOwnerEnforced" => Finding::new(
+        Fact::Known(ObjectOwnership::BucketOwnerEnforced) => Finding::new(
             rule,
             Status::Pass,
             "Object Ownership is BucketOwnerEnforced: ACLs are disabled",
