@@ -165,3 +165,35 @@ fn unicode_and_nul_in_sids_and_arns_are_judged_like_any_text() {
     st["Principal"] = json!({"AWS": "arn:aws:iam::111122223333:role/\u{0}é"});
     assert_ne!(vpce_deny_status(&doc(json!([st]))), Status::Pass);
 }
+
+#[test]
+fn a_key_written_twice_is_refused_naming_it() {
+    // The author surely meant both conditions; a parser would keep one of them silently.
+    let text = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*",
+        "Action": "s3:*", "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/*",
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}},
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}"#;
+    let err = judge(text).unwrap_err();
+    assert_eq!(err, PolicyError::DuplicateKey("Condition".into()));
+    assert!(
+        err.to_string().contains("`Condition` appears twice"),
+        "{err}"
+    );
+    // Nested too, and the same key in two different objects is fine.
+    let text = doc(json!([deny(
+        json!({"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}})
+    )]))
+    .replace(
+        "\"aws:SourceVpce\":\"vpce-1a2b3c4d\"",
+        "\"aws:SourceVpce\":\"vpce-1a2b3c4d\",\"aws:SourceVpce\":\"vpce-99999999\"",
+    );
+    assert_eq!(
+        judge(&text).unwrap_err(),
+        PolicyError::DuplicateKey("aws:SourceVpce".into())
+    );
+    let two = doc(json!([
+        deny(json!({"Bool": {"aws:SecureTransport": "false"}})),
+        deny(json!({"Bool": {"aws:SecureTransport": "false"}}))
+    ]));
+    assert!(judge(&two).is_ok());
+}

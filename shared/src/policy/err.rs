@@ -10,6 +10,12 @@ pub const MAX_POLICY_BYTES: usize = 20 * 1024;
 pub enum PolicyError {
     #[error("the policy is not JSON: {0}")]
     NotJson(String),
+    /// One object names a key twice. JSON parsers keep one of the two silently (which one
+    /// varies), so the policy AWS enforces may not be the one its author meant: refused.
+    #[error(
+        "the key `{0}` appears twice in one object: only one would count; merge them into one"
+    )]
+    DuplicateKey(String),
     #[error("the policy is {size} bytes; S3 accepts at most {MAX_POLICY_BYTES} (20 KB)")]
     TooLarge { size: usize },
     #[error("the policy must be a JSON object, found {found}")]

@@ -114,8 +114,7 @@ impl PolicyDocument {
         if text.len() > MAX_POLICY_BYTES {
             return Err(PolicyError::TooLarge { size: text.len() });
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| PolicyError::NotJson(e.to_string()))?;
+        let value = strict_json(text)?;
         Self::from_value(value)
     }
 
@@ -555,5 +554,85 @@ mod tests {
         let doc = PolicyDocument::parse(text).unwrap();
         let back = serde_json::to_value(&doc).unwrap();
         assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
+    }
+}
+
+/// JSON text to a value, refusing an object that names a key twice.
+fn strict_json(text: &str) -> Result<Value, PolicyError> {
+    match serde_json::from_str::<Strict>(text) {
+        Ok(Strict(v)) => Ok(v),
+        Err(e) => {
+            let msg = e.to_string();
+            match msg.strip_prefix(DUPLICATE) {
+                Some(rest) => Err(PolicyError::DuplicateKey(
+                    rest.split('\u{1}').next().unwrap_or(rest).to_string(),
+                )),
+                None => Err(PolicyError::NotJson(msg)),
+            }
+        }
+    }
+}
+
+/// The marker of the duplicate-key error inside serde's message.
+const DUPLICATE: &str = "vpce-guard duplicate key: ";
+
+/// A JSON value whose objects have distinct keys.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(v) = map.next_value()?;
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE}{key}\u{1}")));
+            }
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
     }
 }
