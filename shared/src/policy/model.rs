@@ -495,68 +495,6 @@ impl<'de> Deserialize<'de> for PolicyDocument {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(text: &str) -> String {
-        match PolicyDocument::parse(text) {
-            Ok(_) => String::from("<accepted>"),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    #[test]
-    fn accepts_string_or_list_everywhere() {
-        let doc = PolicyDocument::parse(
-            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":false},"NumericLessThan":{"s3:TlsVersion":1.2}}}}"#,
-        )
-        .unwrap();
-        let st = &doc.statements[0];
-        assert!(st.principal.any);
-        assert_eq!(st.action.values, vec!["s3:*"]);
-        assert_eq!(st.conditions[0].values, vec!["false"]);
-        assert_eq!(st.conditions[1].values, vec!["1.2"]);
-    }
-
-    #[test]
-    fn rejects_with_the_element_named() {
-        assert!(err("[]").contains("must be a JSON object"));
-        assert!(err(r#"{"Version":"2012-10-17"}"#).contains("no `Statement`"));
-        assert!(err(r#"{"Statement":[1]}"#).contains("statement #0: must be an object"));
-        assert!(err(r#"{"Statement":[{"Sid":"A","Effect":"Permit","Principal":"*","Action":"*","Resource":"*"}]}"#)
-            .contains("(Sid `A`): `Effect` must be `Allow` or `Deny`, found `Permit`"));
-        assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","NotAction":"s3:x","Resource":"*"}]}"#)
-            .contains("both `Action` and `NotAction`"));
-        assert!(
-            err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}"#)
-                .contains("`Resource` or `NotResource`")
-        );
-        assert!(
-            err(r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#)
-                .contains("`Principal` or `NotPrincipal`")
-        );
-        assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":"x"}}]}"#)
-            .contains("`Condition.StringEquals` must map condition keys"));
-        assert!(err(r#"{"Version":"2013-01-01","Statement":[]}"#).contains("`Version` must be"));
-        assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::*:role/x"},"Action":"*","Resource":"*"}]}"#)
-            .contains("wildcards are not allowed"));
-        let big = format!(
-            r#"{{"Statement":[],"Id":"{}"}}"#,
-            "x".repeat(MAX_POLICY_BYTES)
-        );
-        assert!(err(&big).contains("20 KB"));
-    }
-
-    #[test]
-    fn round_trips_the_raw_document() {
-        let text = r#"{"Version":"2012-10-17","Id":"p","Statement":[{"Sid":"S","Effect":"Allow","Principal":{"AWS":["111122223333"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
-        let doc = PolicyDocument::parse(text).unwrap();
-        let back = serde_json::to_value(&doc).unwrap();
-        assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
-    }
-}
-
 /// JSON text to a value, refusing an object that names a key twice.
 fn strict_json(text: &str) -> Result<Value, PolicyError> {
     match serde_json::from_str::<Strict>(text) {
@@ -634,5 +572,67 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
             out.insert(key, v);
         }
         Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        match PolicyDocument::parse(text) {
+            Ok(_) => String::from("<accepted>"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn accepts_string_or_list_everywhere() {
+        let doc = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":false},"NumericLessThan":{"s3:TlsVersion":1.2}}}}"#,
+        )
+        .unwrap();
+        let st = &doc.statements[0];
+        assert!(st.principal.any);
+        assert_eq!(st.action.values, vec!["s3:*"]);
+        assert_eq!(st.conditions[0].values, vec!["false"]);
+        assert_eq!(st.conditions[1].values, vec!["1.2"]);
+    }
+
+    #[test]
+    fn rejects_with_the_element_named() {
+        assert!(err("[]").contains("must be a JSON object"));
+        assert!(err(r#"{"Version":"2012-10-17"}"#).contains("no `Statement`"));
+        assert!(err(r#"{"Statement":[1]}"#).contains("statement #0: must be an object"));
+        assert!(err(r#"{"Statement":[{"Sid":"A","Effect":"Permit","Principal":"*","Action":"*","Resource":"*"}]}"#)
+            .contains("(Sid `A`): `Effect` must be `Allow` or `Deny`, found `Permit`"));
+        assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","NotAction":"s3:x","Resource":"*"}]}"#)
+            .contains("both `Action` and `NotAction`"));
+        assert!(
+            err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}"#)
+                .contains("`Resource` or `NotResource`")
+        );
+        assert!(
+            err(r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#)
+                .contains("`Principal` or `NotPrincipal`")
+        );
+        assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":"x"}}]}"#)
+            .contains("`Condition.StringEquals` must map condition keys"));
+        assert!(err(r#"{"Version":"2013-01-01","Statement":[]}"#).contains("`Version` must be"));
+        assert!(err(r#"{"Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::*:role/x"},"Action":"*","Resource":"*"}]}"#)
+            .contains("wildcards are not allowed"));
+        let big = format!(
+            r#"{{"Statement":[],"Id":"{}"}}"#,
+            "x".repeat(MAX_POLICY_BYTES)
+        );
+        assert!(err(&big).contains("20 KB"));
+    }
+
+    #[test]
+    fn round_trips_the_raw_document() {
+        let text = r#"{"Version":"2012-10-17","Id":"p","Statement":[{"Sid":"S","Effect":"Allow","Principal":{"AWS":["111122223333"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+        let doc = PolicyDocument::parse(text).unwrap();
+        let back = serde_json::to_value(&doc).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
     }
 }
