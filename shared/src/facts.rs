@@ -64,6 +64,33 @@ pub struct BucketFacts {
     pub ownership: Fact<ObjectOwnership>,
 }
 
+impl BucketObservation {
+    /// The three reads of a bucket; any `None` (the read found no such bucket) means it is gone.
+    pub fn from_reads(
+        name: &str,
+        region: &str,
+        policy: Option<Fact<String>>,
+        public_access_block: Option<Fact<PublicAccessBlock>>,
+        ownership: Option<Fact<ObjectOwnership>>,
+    ) -> BucketObservation {
+        match (policy, public_access_block, ownership) {
+            (Some(policy), Some(public_access_block), Some(ownership)) => {
+                BucketObservation::Exists(BucketFacts {
+                    name: name.to_string(),
+                    region: region.to_string(),
+                    policy,
+                    public_access_block,
+                    ownership,
+                })
+            }
+            _ => BucketObservation::Deleted {
+                name: name.to_string(),
+                region: region.to_string(),
+            },
+        }
+    }
+}
+
 /// S3 Object Ownership: whether ACLs still grant access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]

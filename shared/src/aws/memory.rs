@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::config::port::{ConfigPort, Discovered};
 use crate::config::{ConfigEvaluation, ConfigItem, ItemStatus, ResourceType, Timestamp};
 use crate::facts::{
-    BucketFacts, BucketObservation, EgressRule, Endpoint, Fact, NetworkFacts, ObjectOwnership,
+    BucketObservation, EgressRule, Endpoint, Fact, NetworkFacts, ObjectOwnership,
     PublicAccessBlock, RouteTable, SecurityGroup, Subnet, Vpc,
 };
 
@@ -345,21 +345,7 @@ impl BucketReader for MemoryAws {
             self.read_public_access_block(bucket, region).await,
             self.read_ownership(bucket, region).await,
         );
-        match (policy, pab, own) {
-            (Some(policy), Some(public_access_block), Some(ownership)) => {
-                BucketObservation::Exists(BucketFacts {
-                    name: bucket.to_string(),
-                    region: region.to_string(),
-                    policy,
-                    public_access_block,
-                    ownership,
-                })
-            }
-            _ => BucketObservation::Deleted {
-                name: bucket.to_string(),
-                region: region.to_string(),
-            },
-        }
+        BucketObservation::from_reads(bucket, region, policy, pab, own)
     }
 
     async fn read_policy(&self, bucket: &str, _region: &str) -> Option<Fact<String>> {

@@ -1,6 +1,6 @@
 //! S3, S3 Control and STS adapters: bucket facts and account facts.
 
-use crate::facts::{BucketFacts, BucketObservation, Fact, ObjectOwnership, PublicAccessBlock};
+use crate::facts::{BucketObservation, Fact, ObjectOwnership, PublicAccessBlock};
 
 use super::clients::AwsClients;
 use super::{map_sdk_error, AccountReader, AwsError, BucketReader, ErrorKind, ListedBucket};
@@ -116,21 +116,7 @@ impl BucketCalls<'_> {
             self.public_access_block(bucket),
             self.ownership(bucket)
         );
-        match (policy, pab, own) {
-            (Some(policy), Some(public_access_block), Some(ownership)) => {
-                BucketObservation::Exists(BucketFacts {
-                    name: bucket.to_string(),
-                    region: region.to_string(),
-                    policy,
-                    public_access_block,
-                    ownership,
-                })
-            }
-            _ => BucketObservation::Deleted {
-                name: bucket.to_string(),
-                region: region.to_string(),
-            },
-        }
+        BucketObservation::from_reads(bucket, region, policy, pab, own)
     }
 }
 

@@ -566,18 +566,8 @@ pub(crate) async fn bucket_observation<P: BucketReader>(
             None => p.read_ownership(&name, &region).await,
         }
     };
-    match tokio::join!(policy, block, ownership) {
-        (Some(policy), Some(public_access_block), Some(ownership)) => {
-            BucketObservation::Exists(crate::facts::BucketFacts {
-                name,
-                region,
-                policy,
-                public_access_block,
-                ownership,
-            })
-        }
-        _ => BucketObservation::Deleted { name, region },
-    }
+    let (policy, block, ownership) = tokio::join!(policy, block, ownership);
+    BucketObservation::from_reads(&name, &region, policy, block, ownership)
 }
 
 /// A periodic sweep from Config's own inventory: `ListDiscoveredResources`, then
