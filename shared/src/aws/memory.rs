@@ -688,7 +688,11 @@ impl crate::notify::StateStore for MemoryStateTable {
         if Self::take(&self.fail_reads) {
             return Err(Self::unreachable("dynamodb:GetItem"));
         }
-        Ok(self.items().get(key).cloned())
+        let items = match self.items.lock() {
+            Ok(i) => i,
+            Err(p) => p.into_inner(),
+        };
+        Ok(items.get(key).cloned())
     }
 
     async fn put_state(

@@ -462,3 +462,28 @@ fn only_real_endpoint_ids_get_a_console_button() {
         ]
     );
 }
+
+#[tokio::test]
+async fn five_thousand_changes_in_batches_of_a_hundred_post_at_most_fifty_messages() {
+    // The queue hands the notifier at most 100 records a batch (template.yaml: BatchSize 100),
+    // so a sweep that flips 5,000 buckets posts at most ceil(5,000 / 100) = 50 digests.
+    let store = MemoryStateTable::default();
+    let slack = Slack::default();
+    let bodies: Vec<String> = (0..5_000)
+        .map(|i| finding_body(&missing_deny(&format!("bulk-{i:04}"))))
+        .collect();
+    for chunk in bodies.chunks(100) {
+        assert!(run(&store, &slack, chunk).await.is_empty());
+    }
+    assert_eq!(slack.texts().len(), 50);
+    assert!(slack
+        .texts()
+        .iter()
+        .all(|t| t.starts_with("vpce-guard: 100 changes")));
+    assert_eq!(store.items().len(), 5_000);
+    // The same sweep again: nothing new, no message.
+    for chunk in bodies.chunks(100) {
+        run(&store, &slack, chunk).await;
+    }
+    assert_eq!(slack.texts().len(), 50);
+}

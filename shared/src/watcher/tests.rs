@@ -577,3 +577,37 @@ fn every_sample_event_in_events_is_read_as_expected() {
     }
     assert!(seen >= 20, "only {seen} sample events");
 }
+
+#[tokio::test]
+async fn a_burst_of_a_thousand_calls_costs_the_same_per_call() {
+    // 1,000 PutBucketPolicy records over 100 buckets, through one warm watcher: every one is
+    // published, and the calls grow with the records, never with the account.
+    let (mut aws, ids) = account(20);
+    for i in 0..100 {
+        let name = format!("burst-{i:03}");
+        aws.add_bucket(
+            &name,
+            MemoryBucket::private(REGION, &deny_policy(&name, &ids[0].1)),
+        );
+    }
+    let warm = Warm::default();
+    let cfg = WatcherConfig::default();
+    for i in 0..1_000 {
+        let ev = event(call(
+            "aws.s3",
+            "PutBucketPolicy",
+            json!({"bucketName": format!("burst-{:03}", i % 100)}),
+        ));
+        let out = handle(&aws, &warm, &cfg, &ev, NOW).await.unwrap();
+        assert_eq!(out.findings.len(), 1);
+    }
+    assert_eq!(published(&aws).len(), 1_000);
+    let counts = aws.call_counts();
+    assert_eq!(counts["events:PutEvents"], 1_000);
+    assert_eq!(counts["ec2:DescribeVpcEndpoints"], 1_000);
+    assert_eq!(counts["s3:GetBucketPolicy"], 1_000);
+    assert_eq!(
+        counts["config:DescribeConfigurationRecorders"], 1,
+        "read once while warm"
+    );
+}
