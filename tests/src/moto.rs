@@ -2,7 +2,7 @@
 //! (installed by `scripts/setup`), stopped when dropped. Its request recorder counts the calls
 //! a function makes (`start_recording`, `recorded_calls`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -71,7 +71,9 @@ impl Moto {
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Answering is not enough: another server may hold the port (two tests drew the
+                // same free port); ours is ready when it is the process listening there.
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() && listens_on(child.id(), port) {
                     return Moto {
                         child,
                         port,
@@ -295,10 +297,52 @@ fn release() {
     FREED.notify_one();
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// Ports this test process already handed out: never handed out twice, so two tests running
+/// at once cannot start their servers on the same port.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// A port that was free a moment ago on 127.0.0.1 and that no other test of this process got.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+    let mut handed = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+    for _ in 0..100 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(0);
+        if port != 0 && handed.insert(port) {
+            return port;
+        }
+    }
+    0
+}
+
+/// Whether process `pid` holds the socket listening on 127.0.0.1:`port` (Linux `/proc`). Where
+/// `/proc` cannot tell, the answer is yes, and the port reservation above is the only guard.
+fn listens_on(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return true;
+    };
+    let wanted = format!(":{port:04X}");
+    // Columns: sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let listening = cols.get(3) == Some(&"0A");
+            let local = cols.get(1)?;
+            (listening && local.ends_with(&wanted)).then(|| cols.get(9).map(|s| s.to_string()))?
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false; // the process is gone
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .map(|target| {
+                let t = target.to_string_lossy();
+                inodes.iter().any(|i| t == format!("socket:[{i}]"))
+            })
+            .unwrap_or(false)
+    })
 }
