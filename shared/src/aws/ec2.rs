@@ -43,10 +43,7 @@ fn filter(name: &str, value: Option<&str>) -> Option<Vec<Filter>> {
     value.map(|v| vec![Filter::builder().name(name).values(v).build()])
 }
 
-/// The service name of S3's endpoints in a region.
-pub fn s3_service_name(region: &str) -> String {
-    format!("com.amazonaws.{region}.s3")
-}
+pub use super::s3_service_name;
 
 impl NetworkCalls<'_> {
     async fn vpcs(&self, vpc: Option<&str>) -> Result<Vec<String>, AwsError> {

@@ -1,10 +1,14 @@
 //! EventBridge: publishing the guard's own events (findings, remediations), in batches of ten,
 //! failed entries retried, and a loud error when some still fail — never an event silently lost.
 
+#[cfg(feature = "aws")]
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
+#[cfg(feature = "aws")]
 use super::clients::AwsClients;
-use super::{map_sdk_error, AwsError, ErrorKind};
+#[cfg(feature = "aws")]
+use super::map_sdk_error;
+use super::{AwsError, ErrorKind};
 
 /// `PutEvents` takes at most this many entries a call.
 pub const MAX_ENTRIES: usize = 10;
@@ -73,6 +77,7 @@ pub async fn publish<P: EventPublisher>(
     Ok(calls)
 }
 
+#[cfg(feature = "aws")]
 impl EventPublisher for AwsClients {
     async fn put_events(
         &self,

@@ -16,8 +16,8 @@ use crate::facts::{
     PublicAccessBlock, RouteTable, SecurityGroup, Subnet, Vpc,
 };
 
-use super::ec2::s3_service_name;
 use super::events::{EventPublisher, OutEvent};
+use super::s3_service_name;
 use super::{
     AccountReader, ApiCalls, AwsError, BucketReader, ErrorKind, ListedBucket, NetworkLocator,
     NetworkReader,
@@ -277,7 +277,7 @@ impl MemoryAws {
     }
 }
 
-pub use super::seed::locked_endpoint_policy;
+pub use super::policies::locked_endpoint_policy;
 
 /// A bucket's configuration item as Config records it (supplementary values as JSON strings).
 pub fn bucket_item(

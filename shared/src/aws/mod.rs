@@ -2,21 +2,27 @@
 //! AWS calls of the project live here; `memory` is an in-memory stand-in behind the same ports,
 //! for fast tests of the handlers.
 
+#[cfg(feature = "aws")]
 pub mod clients;
+#[cfg(feature = "aws")]
 pub mod config;
+#[cfg(feature = "aws")]
 pub mod ec2;
 pub mod events;
 pub mod memory;
+pub mod policies;
 pub mod policy_store;
+#[cfg(feature = "aws")]
 pub mod s3;
 pub mod secrets;
+#[cfg(feature = "aws")]
 pub mod seed;
+#[cfg(feature = "aws")]
 pub mod state_table;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use thiserror::Error;
 
 use crate::facts::{
@@ -162,13 +168,19 @@ pub trait NetworkLocator {
     ) -> Result<Option<String>, AwsError>;
 }
 
+/// The service name of S3's endpoints in a region.
+pub fn s3_service_name(region: &str) -> String {
+    format!("com.amazonaws.{region}.s3")
+}
+
 /// Map an SDK error to an [`AwsError`] from its code and its kind of failure.
+#[cfg(feature = "aws")]
 pub fn map_sdk_error<E, R>(call: &'static str, err: &aws_sdk_s3::error::SdkError<E, R>) -> AwsError
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    use aws_sdk_s3::error::SdkError;
+    use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
     let code = err.code().map(str::to_string);
     let message = match err {
         SdkError::ServiceError(_) => {

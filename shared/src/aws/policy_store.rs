@@ -1,7 +1,10 @@
 //! The bucket-policy store: what remediation reads and writes (S3), and who is writing (STS).
 
+#[cfg(feature = "aws")]
 use super::clients::AwsClients;
-use super::{map_sdk_error, AwsError};
+#[cfg(feature = "aws")]
+use super::map_sdk_error;
+use super::AwsError;
 
 /// Port: read and write one bucket's policy and tags. Reads fail loudly: an unreadable policy
 /// is an error, never "no policy" (a write based on it could drop statements).
@@ -33,6 +36,7 @@ pub trait DeployedRules {
     async fn rule_parameters(&self, rule_name: &str) -> Result<Option<String>, AwsError>;
 }
 
+#[cfg(feature = "aws")]
 impl DeployedRules for AwsClients {
     async fn rule_parameters(&self, rule_name: &str) -> Result<Option<String>, AwsError> {
         self.calls.count("config:DescribeConfigRules");
@@ -59,6 +63,7 @@ impl DeployedRules for AwsClients {
     }
 }
 
+#[cfg(feature = "aws")]
 impl PolicyStore for AwsClients {
     async fn get_policy(&self, bucket: &str, region: &str) -> Result<Option<String>, AwsError> {
         self.calls.count("s3:GetBucketPolicy");
@@ -134,6 +139,7 @@ impl PolicyStore for AwsClients {
     }
 }
 
+#[cfg(feature = "aws")]
 impl CallerIdentity for AwsClients {
     async fn caller_arn(&self) -> Result<String, AwsError> {
         self.calls.count("sts:GetCallerIdentity");

@@ -1,7 +1,10 @@
 //! Secrets Manager: the Slack webhook URL, read once per container. The value is never logged.
 
+#[cfg(feature = "aws")]
 use super::clients::AwsClients;
-use super::{map_sdk_error, AwsError, ErrorKind};
+use super::AwsError;
+#[cfg(feature = "aws")]
+use super::{map_sdk_error, ErrorKind};
 
 /// Port: a secret's string value.
 #[allow(async_fn_in_trait)]
@@ -9,6 +12,7 @@ pub trait SecretReader {
     async fn secret_string(&self, arn: &str) -> Result<String, AwsError>;
 }
 
+#[cfg(feature = "aws")]
 impl SecretReader for AwsClients {
     async fn secret_string(&self, arn: &str) -> Result<String, AwsError> {
         self.calls.count("secretsmanager:GetSecretValue");

@@ -92,6 +92,7 @@ pub trait Ports: BucketReader + AccountReader + NetworkReader + ConfigPort {
     }
 }
 
+#[cfg(feature = "aws")]
 impl Ports for crate::aws::clients::AwsClients {
     fn api_calls(&self) -> BTreeMap<String, u64> {
         self.calls.snapshot()

@@ -4,9 +4,13 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "aws")]
 use http_body_util::{BodyExt, Full};
+#[cfg(feature = "aws")]
 use hyper::body::Bytes;
+#[cfg(feature = "aws")]
 use hyper_util::client::legacy::Client;
+#[cfg(feature = "aws")]
 use hyper_util::rt::TokioExecutor;
 use thiserror::Error;
 
@@ -68,24 +72,28 @@ pub fn url_from_secret(secret: &str) -> Result<String, String> {
     Ok(url)
 }
 
+#[cfg(feature = "aws")]
 type HttpsClient = Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
 >;
 
 /// The webhook over HTTPS (rustls with the system's roots, the TLS stack the AWS SDK uses).
+#[cfg(feature = "aws")]
 pub struct Webhook {
     url: String,
     client: HttpsClient,
     timeout: Duration,
 }
 
+#[cfg(feature = "aws")]
 impl std::fmt::Debug for Webhook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Webhook").field("url", &"<secret>").finish()
     }
 }
 
+#[cfg(feature = "aws")]
 impl Webhook {
     pub fn new(url: String) -> Result<Webhook, String> {
         check_url(&url)?;
@@ -112,6 +120,7 @@ pub fn retry_after(header: Option<&str>) -> Duration {
         .unwrap_or(Duration::from_secs(1))
 }
 
+#[cfg(feature = "aws")]
 impl SlackSink for Webhook {
     async fn post(&self, payload: &serde_json::Value) -> Result<(), PostError> {
         let body = serde_json::to_vec(payload).map_err(|e| PostError::Refused {

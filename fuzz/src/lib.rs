@@ -1,0 +1,3 @@
+//! The fuzz targets' properties (`checks.rs`, shared with the replay test in `shared/tests`).
+
+pub mod checks;
