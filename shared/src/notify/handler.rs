@@ -276,9 +276,12 @@ async fn record<S: StateStore>(store: &S, o: &Outgoing) -> bool {
             tracing::warn!(resource = %o.key, "another invocation recorded this resource first");
             true
         }
+        // The message is delivered: failing its records would make SQS deliver them again and
+        // post the same message twice. The state stays older; the next notice for this
+        // resource is compared with it.
         Err(e) => {
-            tracing::error!(resource = %o.key, error = %e, "message sent but its state not recorded");
-            false
+            tracing::error!(resource = %o.key, error = %e, "message sent but its state not recorded: not retried, to post it once");
+            true
         }
     }
 }

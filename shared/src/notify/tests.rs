@@ -341,6 +341,24 @@ async fn the_state_table_unreachable_neither_drops_nor_duplicates() {
     assert_eq!(slack.texts().len(), 1);
 }
 
+/// Slack accepted the message but the state write failed: the records are not retried, since
+/// SQS would deliver them again and the message would be posted twice.
+#[tokio::test]
+async fn a_failed_state_write_after_a_post_does_not_post_twice() {
+    let store = MemoryStateTable::default();
+    let slack = Slack::default();
+    *store.fail_writes.lock().unwrap() = 1;
+    let f = finding_body(&missing_deny("a"));
+    assert!(run(&store, &slack, std::slice::from_ref(&f))
+        .await
+        .is_empty());
+    assert_eq!(slack.texts().len(), 1);
+    assert!(
+        store.items().is_empty(),
+        "the failed write recorded nothing"
+    );
+}
+
 #[tokio::test]
 async fn unreadable_records_fail_alone() {
     let store = MemoryStateTable::default();
