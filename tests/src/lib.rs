@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod cases;
 pub mod demo;
+pub mod fault;
 pub mod moto;
 pub mod recorder;
 pub mod runtime;
