@@ -49,13 +49,20 @@ pub fn configured_endpoint(explicit: Option<&str>, service_env: &str) -> Option<
 impl AwsClients {
     /// Load the configuration as the AWS CLI would: environment, shared config and
     /// credentials files, `AWS_PROFILE`, `AWS_ENDPOINT_URL*`. Retries: the standard mode, five
-    /// attempts with jittered exponential backoff, for throttling, 5xx and connection errors.
+    /// attempts with jittered exponential backoff, for throttling, 5xx and connection errors
+    /// (`AWS_RETRY_MODE` and `AWS_MAX_ATTEMPTS` change it, as for any SDK).
     /// Not the adaptive mode: after one throttled call its client-side rate limiter slowed a
     /// whole scan from 0.6 s to 9–20 s (docs/RELIABILITY.md). `endpoint_url` overrides every
     /// service's endpoint.
     pub async fn load(endpoint_url: Option<&str>, region: Option<&str>) -> AwsClients {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(5));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS`, when set, are the SDK's to read.
+        let env_retry = ["AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some());
+        if !env_retry {
+            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(5));
+        }
         if let Some(e) = endpoint_url {
             loader = loader.endpoint_url(e);
         }

@@ -244,6 +244,7 @@ impl MemoryAws {
                     ErrorKind::NotFound => ("NotFound", "not found"),
                     ErrorKind::Credentials => ("InvalidClientTokenId", "bad credentials"),
                     ErrorKind::Unreachable => ("Unreachable", "connection refused"),
+                    ErrorKind::Unavailable => ("ServiceUnavailable", "try again"),
                     ErrorKind::Rejected | ErrorKind::Other => ("InternalError", "failed"),
                 };
                 Err(AwsError {

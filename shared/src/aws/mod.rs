@@ -39,6 +39,9 @@ pub enum ErrorKind {
     AccessDenied,
     /// Throttled even after the SDK's retries.
     Throttled,
+    /// A server error (5xx) or an answer that could not be read (cut short), even after the
+    /// SDK's retries.
+    Unavailable,
     NotFound,
     /// The service took the call but refused part of it (Config's `FailedEvaluations`), even
     /// after retries.
@@ -66,7 +69,10 @@ impl AwsError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::Throttled | ErrorKind::Unreachable | ErrorKind::Rejected
+            ErrorKind::Throttled
+                | ErrorKind::Unreachable
+                | ErrorKind::Unavailable
+                | ErrorKind::Rejected
         )
     }
 }
@@ -207,6 +213,7 @@ where
         SdkError::DispatchFailure(_) => ErrorKind::Unreachable,
         SdkError::TimeoutError(_) => ErrorKind::Unreachable,
         SdkError::ConstructionFailure(_) if about_credentials => ErrorKind::Credentials,
+        SdkError::ResponseError(_) => ErrorKind::Unavailable,
         _ => match code.as_deref() {
             Some(
                 "AccessDenied"
@@ -228,6 +235,16 @@ where
                 | "RequestLimitExceeded"
                 | "TooManyRequestsException",
             ) => ErrorKind::Throttled,
+            Some(
+                "InternalError"
+                | "InternalFailure"
+                | "InternalServerError"
+                | "InternalServerException"
+                | "InternalServiceError"
+                | "ServiceUnavailable"
+                | "ServiceUnavailableException"
+                | "Unavailable",
+            ) => ErrorKind::Unavailable,
             Some(c)
                 if c.starts_with("NoSuch")
                     || c.ends_with("NotFound")

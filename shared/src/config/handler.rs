@@ -59,6 +59,7 @@ impl HandlerError {
             HandlerError::Aws(e) => match e.kind {
                 ErrorKind::Throttled => "VpceGuard.Transient.Throttled",
                 ErrorKind::Unreachable => "VpceGuard.Transient.Unreachable",
+                ErrorKind::Unavailable => "VpceGuard.Transient.Unavailable",
                 ErrorKind::Rejected => "VpceGuard.Transient.EvaluationsRejected",
                 ErrorKind::AccessDenied => "VpceGuard.AccessDenied",
                 ErrorKind::Credentials => "VpceGuard.Credentials",

@@ -102,6 +102,7 @@ impl WatcherError {
             WatcherError::Aws(e) => match e.kind {
                 ErrorKind::Throttled => "VpceGuard.Transient.Throttled",
                 ErrorKind::Unreachable => "VpceGuard.Transient.Unreachable",
+                ErrorKind::Unavailable => "VpceGuard.Transient.Unavailable",
                 ErrorKind::Rejected => "VpceGuard.Transient.Rejected",
                 ErrorKind::AccessDenied => "VpceGuard.AccessDenied",
                 ErrorKind::Credentials => "VpceGuard.Credentials",
