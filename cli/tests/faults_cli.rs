@@ -35,6 +35,8 @@ fn cli(args: &[&str]) -> Output {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", REGION)
+        // Three attempts, not the product's five: each persistent fault waits less.
+        .env("AWS_MAX_ATTEMPTS", "3")
         .output()
         .unwrap()
 }

@@ -109,3 +109,23 @@ pub fn function_binary(name: &str) -> std::path::PathBuf {
     }
     path
 }
+
+/// An SQS record (as the notifier's queue delivers it) holding a "Config Rules Compliance
+/// Change" event of the bucket rule `vpce-guard-bucket` for `bucket`, now `compliance`.
+pub fn compliance_change_record(
+    bucket: &str,
+    region: &str,
+    compliance: &str,
+    id: &str,
+) -> serde_json::Value {
+    use serde_json::json;
+    let body = json!({"version": "0", "id": id, "detail-type": "Config Rules Compliance Change",
+        "source": "aws.config", "account": "123456789012", "region": region,
+        "time": "2026-11-28T09:12:00Z", "resources": [],
+        "detail": {"resourceId": bucket, "awsRegion": region, "awsAccountId": "123456789012",
+            "configRuleName": "vpce-guard-bucket", "resourceType": "AWS::S3::Bucket",
+            "messageType": "ComplianceChangeNotification",
+            "newEvaluationResult": {"complianceType": compliance, "annotation": "S3-VPCE-DENY: no deny"},
+            "oldEvaluationResult": {"complianceType": "COMPLIANT"}}});
+    json!({"messageId": id, "body": body.to_string(), "eventSource": "aws:sqs"})
+}

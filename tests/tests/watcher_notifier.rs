@@ -20,7 +20,7 @@ use vpce_guard_tests::recorder::ConfigRecorder;
 use vpce_guard_tests::runtime::LambdaRuntime;
 use vpce_guard_tests::seed::{private_bucket_policy, Seed};
 use vpce_guard_tests::slack::{Reply, SlackSink};
-use vpce_guard_tests::{function_binary, function_env, sample_event};
+use vpce_guard_tests::{compliance_change_record, function_binary, function_env, sample_event};
 
 const REGION: &str = "us-east-1";
 const PRIVATE: &str = "vpce-guard-demo-private";
@@ -220,15 +220,7 @@ fn allow_only(bucket: &str) -> String {
 }
 
 fn config_change(bucket: &str, compliance: &str, id: &str) -> Value {
-    let body = json!({"version": "0", "id": id, "detail-type": "Config Rules Compliance Change",
-        "source": "aws.config", "account": "123456789012", "region": REGION,
-        "time": "2026-11-28T09:12:00Z", "resources": [],
-        "detail": {"resourceId": bucket, "awsRegion": REGION, "awsAccountId": "123456789012",
-            "configRuleName": "vpce-guard-bucket", "resourceType": "AWS::S3::Bucket",
-            "messageType": "ComplianceChangeNotification",
-            "newEvaluationResult": {"complianceType": compliance, "annotation": "S3-VPCE-DENY: no deny"},
-            "oldEvaluationResult": {"complianceType": "COMPLIANT"}}});
-    json!({"messageId": id, "body": body.to_string(), "eventSource": "aws:sqs"})
+    compliance_change_record(bucket, REGION, compliance, id)
 }
 
 #[test]
