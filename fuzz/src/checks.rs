@@ -96,7 +96,7 @@ pub fn policy_rules(data: &[u8]) -> bool {
 }
 
 /// A demo account in memory: two reference VPCs, a private bucket, a bucket without policy.
-fn account() -> MemoryAws {
+pub fn account() -> MemoryAws {
     let mut aws = MemoryAws::new(ACCOUNT, REGION);
     let ids = aws.add_reference_vpcs(REGION, 2);
     let vpce = ids.first().map(|(_, e)| e.clone()).unwrap_or_default();

@@ -281,6 +281,16 @@ fn one(params: &Value, event_name: &str, key: &str) -> Option<String> {
     field(params, event_name, key).and_then(|v| strings(v).into_iter().next())
 }
 
+/// A name S3 could have given a bucket: 3 to 63 characters today, up to 255 for the legacy
+/// names of us-east-1 (upper case and underscores allowed there), of letters, digits, dots,
+/// hyphens and underscores. Anything else is not read from S3 at all.
+fn could_be_bucket_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+}
+
 /// Which resources a CloudTrail record may have changed.
 pub fn classify(d: &CloudTrailDetail) -> Classified {
     let Some(name) = d.event_name.as_deref() else {
@@ -296,7 +306,11 @@ pub fn classify(d: &CloudTrailDetail) -> Classified {
     match source {
         "s3.amazonaws.com" if S3_BUCKET_CALLS.contains(&name) => {
             match one(params, name, "bucketName") {
-                Some(b) => Classified::Handle(Target::Bucket(b)),
+                Some(b) if could_be_bucket_name(&b) => Classified::Handle(Target::Bucket(b)),
+                Some(b) => Classified::Unusable(format!(
+                    "{name}: requestParameters.bucketName is not a bucket name ({})",
+                    crate::rules::truncate(&b, 80)
+                )),
                 None => need("bucket (requestParameters.bucketName)"),
             }
         }

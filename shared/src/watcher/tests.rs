@@ -132,12 +132,12 @@ fn bucket_calls_name_their_bucket_and_account_calls_every_bucket() {
         let d = event(call(
             "aws.s3",
             name,
-            json!({"bucketName": "b1", "Host": "b1.s3.amazonaws.com"}),
+            json!({"bucketName": "b01", "Host": "b01.s3.amazonaws.com"}),
         ))
         .detail;
         assert_eq!(
             classify(&d),
-            Classified::Handle(Target::Bucket("b1".into())),
+            Classified::Handle(Target::Bucket("b01".into())),
             "{name}"
         );
     }
@@ -267,7 +267,7 @@ fn ec2_parameters_are_read_in_their_xml_derived_shapes() {
 
 #[test]
 fn failed_unknown_and_incomplete_records_are_ignored_not_errors() {
-    let mut failed = call("aws.s3", "PutBucketPolicy", json!({"bucketName": "b1"}));
+    let mut failed = call("aws.s3", "PutBucketPolicy", json!({"bucketName": "b01"}));
     failed["detail"]["errorCode"] = json!("AccessDenied");
     assert!(
         matches!(classify(&event(failed).detail), Classified::Ignore(w) if w.contains("AccessDenied"))
@@ -295,7 +295,7 @@ fn the_detail_is_read_leniently_and_the_actor_found_where_the_record_has_it() {
         json!({
             "eventName": "PutBucketPolicy", "eventSource": "s3.amazonaws.com", "awsRegion": 7,
             "userIdentity": {"type": "AWSAccount", "accountId": "111122223333", "principalId": "AIDAEXAMPLE"},
-            "requestParameters": {"bucketName": "b1"}
+            "requestParameters": {"bucketName": "b01"}
         }),
     );
     let d = event(v).detail;
@@ -303,7 +303,7 @@ fn the_detail_is_read_leniently_and_the_actor_found_where_the_record_has_it() {
     assert_eq!(d.actor().as_deref(), Some("account 111122223333"));
     assert_eq!(
         classify(&d),
-        Classified::Handle(Target::Bucket("b1".into()))
+        Classified::Handle(Target::Bucket("b01".into()))
     );
     // A service acting for a user.
     let v = envelope(
@@ -311,7 +311,7 @@ fn the_detail_is_read_leniently_and_the_actor_found_where_the_record_has_it() {
         json!({"eventName": "PutBucketPolicy", "eventSource": "s3.amazonaws.com",
         "userIdentity": {"type": "AssumedRole", "invokedBy": "cloudformation.amazonaws.com",
             "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::123456789012:role/Deployer"}}},
-        "requestParameters": {"bucketName": "b1"}}),
+        "requestParameters": {"bucketName": "b01"}}),
     );
     assert_eq!(
         event(v).detail.actor().as_deref(),
@@ -609,5 +609,37 @@ async fn a_burst_of_a_thousand_calls_costs_the_same_per_call() {
     assert_eq!(
         counts["config:DescribeConfigurationRecorders"], 1,
         "read once while warm"
+    );
+}
+
+#[test]
+fn a_bucket_name_s3_could_not_have_given_is_not_read() {
+    for bad in ["ab", "a/b/c", "bucket name", "b\u{0}x"] {
+        let d = event(call(
+            "aws.s3",
+            "PutBucketPolicy",
+            json!({ "bucketName": bad }),
+        ));
+        assert!(
+            matches!(classify(&d.detail), Classified::Unusable(_)),
+            "{bad:?}"
+        );
+    }
+    let long = "b".repeat(256);
+    let d = event(call(
+        "aws.s3",
+        "PutBucketPolicy",
+        json!({ "bucketName": long }),
+    ));
+    assert!(matches!(classify(&d.detail), Classified::Unusable(_)));
+    // A legacy us-east-1 name: upper case and underscores.
+    let d = event(call(
+        "aws.s3",
+        "PutBucketPolicy",
+        json!({"bucketName": "Legacy_Bucket.1"}),
+    ));
+    assert_eq!(
+        classify(&d.detail),
+        Classified::Handle(Target::Bucket("Legacy_Bucket.1".into()))
     );
 }
