@@ -9,7 +9,7 @@ use vpce_guard::aws::{AccountReader, BucketReader, NetworkReader};
 use vpce_guard::config::parse_rule_parameters;
 use vpce_guard::remedy::apply::{remediate, rollback, Mode, Outcome, RemediationEvent, Trigger};
 use vpce_guard::remedy::{render_diff, RemedyInput};
-use vpce_guard::rules::bucket::region_view;
+use vpce_guard::rules::bucket::RegionView;
 use vpce_guard::rules::{BucketParams, Finding};
 
 use crate::{Format, RemediateArgs, RollbackArgs};
@@ -86,11 +86,13 @@ pub fn run(args: &RemediateArgs) -> Result<u8, String> {
         add_unique(&mut p.exempt_principals, &args.exempt_principal);
         add_unique(&mut p.guard_principals, &args.guard_principal);
         p.validate().map_err(|e| e.to_string())?;
-        let net = c
-            .network(&region)
+        // The region's S3 endpoints only (one filtered call), as the remediator function reads
+        // them: not the whole network of the region.
+        let s3_endpoints = c
+            .s3_endpoints(&region)
             .await
-            .map_err(|e| format!("cannot read the network of {region}: {e}"))?;
-        let available = region_view(&net).available;
+            .map_err(|e| format!("cannot read the S3 endpoints of {region}: {e}"))?;
+        let available = RegionView::from_endpoints(&region, &s3_endpoints).available;
         let endpoints: Vec<String> = if p.approved_vpce.is_empty() {
             available
         } else {
