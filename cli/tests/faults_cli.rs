@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use aws_sdk_s3::types::ObjectOwnership;
@@ -13,6 +13,7 @@ use vpce_guard::aws::policy_store::PolicyStore;
 use vpce_guard_tests::block_on as run;
 use vpce_guard_tests::fault::{Fault, FaultProxy};
 use vpce_guard_tests::moto::Moto;
+use vpce_guard_tests::offline_command_with_credentials;
 use vpce_guard_tests::seed::{private_bucket_policy, Seed, MOTO_ACCOUNT};
 
 const REGION: &str = "us-east-1";
@@ -20,22 +21,11 @@ const PRIVATE: &str = "fault-private";
 const OPEN: &str = "fault-open";
 const ME: &str = "arn:aws:sts::123456789012:user/moto";
 
-/// The CLI with nothing from the environment beyond loopback, and test credentials.
+/// The CLI offline, with test credentials; three attempts, not the product's five, so each
+/// persistent fault waits less.
 fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpce-guard"))
+    offline_command_with_credentials(env!("CARGO_BIN_EXE_vpce-guard"))
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/vpce-guard/config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/vpce-guard/credentials",
-        )
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        // Three attempts, not the product's five: each persistent fault waits less.
         .env("AWS_MAX_ATTEMPTS", "3")
         .output()
         .unwrap()

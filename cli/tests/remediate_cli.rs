@@ -4,31 +4,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use vpce_guard::aws::policy_store::PolicyStore;
 use vpce_guard_tests::block_on as run;
 use vpce_guard_tests::moto::Moto;
+use vpce_guard_tests::offline_command_with_credentials;
 use vpce_guard_tests::seed::Seed;
 
 const ME: &str = "arn:aws:sts::123456789012:user/moto";
 const APP: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::rem-app/*"}]}"#;
 
 fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpce-guard"))
+    offline_command_with_credentials(env!("CARGO_BIN_EXE_vpce-guard"))
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/vpce-guard/config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/vpce-guard/credentials",
-        )
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
         .output()
         .unwrap()
 }

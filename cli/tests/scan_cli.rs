@@ -10,21 +10,13 @@ use vpce_guard_tests::moto::{free_port, Moto};
 use vpce_guard_tests::seed::{private_bucket_policy, Seed, MOTO_ACCOUNT};
 
 use vpce_guard_tests::block_on as run;
+use vpce_guard_tests::offline_command;
 
 /// `vpce-guard scan` with nothing from the environment that could reach beyond loopback (no
 /// instance metadata, no shared config files) and no credentials.
 fn bare_scan(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_vpce-guard"));
-    c.arg("scan")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/vpce-guard/config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/vpce-guard/credentials",
-        );
+    let mut c = offline_command(env!("CARGO_BIN_EXE_vpce-guard"));
+    c.arg("scan").args(args);
     c
 }
 

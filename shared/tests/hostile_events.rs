@@ -23,6 +23,14 @@ use vpce_guard::watcher::WatcherEvent;
 
 const MIB: usize = 1 << 20;
 
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
 fn event_file(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../events")
@@ -35,11 +43,7 @@ fn bucket_rule(ev: Value) -> Result<Vec<Compliance>, String> {
     let event: ConfigRuleEvent = serde_json::from_value(ev).map_err(|e| format!("serde: {e}"))?;
     let aws = checks::account();
     let t = Instant::now();
-    let out = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(handle_bucket_rule(&aws, &Warm::default(), &event, 1.8e9));
+    let out = block_on(handle_bucket_rule(&aws, &Warm::default(), &event, 1.8e9));
     assert!(
         t.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -192,17 +196,13 @@ fn watcher(ev: Value) -> Result<Result<Option<String>, String>, String> {
     let event: WatcherEvent = serde_json::from_value(ev).map_err(|e| format!("serde: {e}"))?;
     let aws = checks::account();
     let t = Instant::now();
-    let out = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(watch(
-            &aws,
-            &Warm::default(),
-            &WatcherConfig::default(),
-            &event,
-            1.8e9,
-        ));
+    let out = block_on(watch(
+        &aws,
+        &Warm::default(),
+        &WatcherConfig::default(),
+        &event,
+        1.8e9,
+    ));
     assert!(
         t.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -296,18 +296,14 @@ fn hostile_sqs_records_fail_alone() {
         rule_names: vec!["vpce-guard-bucket".into()],
         ..NotifierConfig::default()
     };
-    let (resp, _) = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(notify(
-            &MemoryStateTable::default(),
-            &slack,
-            &cfg,
-            &event,
-            1_800_000_000,
-            Duration::from_secs(0),
-        ));
+    let (resp, _) = block_on(notify(
+        &MemoryStateTable::default(),
+        &slack,
+        &cfg,
+        &event,
+        1_800_000_000,
+        Duration::from_secs(0),
+    ));
     let failed: Vec<String> = resp
         .batch_item_failures
         .iter()

@@ -129,3 +129,27 @@ pub fn compliance_change_record(
             "oldEvaluationResult": {"complianceType": "COMPLIANT"}}});
     json!({"messageId": id, "body": body.to_string(), "eventSource": "aws:sqs"})
 }
+
+/// A command for `bin` with nothing from the environment that could reach beyond loopback: no
+/// instance metadata, no shared config or credentials files, no credentials; `PATH` kept.
+pub fn offline_command(bin: &str) -> std::process::Command {
+    let mut c = std::process::Command::new(bin);
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/vpce-guard/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/vpce-guard/credentials",
+        );
+    c
+}
+
+/// The same with moto's test credentials and region `us-east-1`.
+pub fn offline_command_with_credentials(bin: &str) -> std::process::Command {
+    let mut c = offline_command(bin);
+    c.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1");
+    c
+}
