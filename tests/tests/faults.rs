@@ -32,6 +32,7 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 struct World {
     moto: Moto,
     seed: Seed,
+    vpc: String,
     vpce: String,
     recorder: ConfigRecorder,
     aws: FaultProxy,
@@ -40,15 +41,15 @@ struct World {
 
 fn world() -> World {
     let moto = Moto::start();
-    let (seed, vpce) = run(async {
+    let (seed, vpc, vpce) = run(async {
         let seed = Seed::new(&moto.endpoint(), REGION).await;
-        let (_, vpce) = seed.reference_vpc(REGION, "10.50.0.0/16").await;
+        let (vpc, vpce) = seed.reference_vpc(REGION, "10.50.0.0/16").await;
         let enforced = || Some(ObjectOwnership::BucketOwnerEnforced);
         let policy = private_bucket_policy(PRIVATE, &vpce);
         seed.bucket(PRIVATE, REGION, Some(&policy), true, enforced())
             .await;
         seed.bucket(OPEN, REGION, None, true, enforced()).await;
-        (seed, vpce)
+        (seed, vpc.vpc_id, vpce)
     });
     let recorder = ConfigRecorder::start(moto.port);
     let aws = FaultProxy::start(moto.port);
@@ -56,6 +57,7 @@ fn world() -> World {
     World {
         moto,
         seed,
+        vpc,
         vpce,
         recorder,
         aws,
@@ -160,6 +162,54 @@ fn the_bucket_rule_retries_transient_faults_and_never_reports_a_wrong_compliant(
     let err = f.invoke(&ev, TIMEOUT).unwrap_err();
     assert_eq!(err["errorType"], "VpceGuard.Transient.Unavailable", "{err}");
     assert!(w.config.seen("PutEvaluations") >= 3, "not retried");
+    f.stop();
+}
+
+#[test]
+fn the_network_rule_retries_transient_faults_and_never_reports_a_wrong_compliant() {
+    let w = world();
+    let mut f = LambdaRuntime::start(&function_binary("network-rule"), &w.env());
+    let mut ev = sample_event("network-rule-change-vpc.json");
+    edit_invoking_event(&mut ev, |inv| {
+        inv["configurationItem"]["resourceId"] = json!(w.vpc)
+    });
+    f.invoke(&ev, TIMEOUT).unwrap();
+    assert_eq!(w.evaluations(), [(w.vpc.clone(), "COMPLIANT".to_string())]);
+
+    // Transient: each of the VPC's reads fails once.
+    for op in [
+        "DescribeRouteTables",
+        "DescribeSecurityGroups",
+        "DescribeVpcEndpoints",
+        "DescribeVpcAttribute",
+    ] {
+        w.aws.times(op, Fault::Throttle, 1);
+    }
+    f.invoke(&ev, TIMEOUT).unwrap();
+    assert_eq!(w.evaluations().len(), 2);
+    assert_eq!(w.evaluations()[1].1, "COMPLIANT");
+    assert_eq!(w.aws.injected("DescribeRouteTables"), 1);
+
+    // Persistent: nothing COMPLIANT reaches Config.
+    for (op, fault) in [
+        ("DescribeRouteTables", Fault::ServerError),
+        ("DescribeVpcAttribute", Fault::Reset),
+        ("DescribeSecurityGroups", Fault::Truncate),
+        ("DescribeVpcEndpoints", Fault::Throttle),
+    ] {
+        w.aws.heal();
+        w.aws.always(op, fault);
+        let before = w.evaluations().len();
+        let outcome = f.invoke(&ev, TIMEOUT);
+        let sent = &w.evaluations()[before..];
+        assert!(
+            sent.iter().all(|(_, c)| c != "COMPLIANT"),
+            "{op} {fault:?}: {sent:?} ({outcome:?})"
+        );
+        if outcome.is_ok() {
+            assert!(!sent.is_empty(), "{op} {fault:?}: an evaluation lost");
+        }
+    }
     f.stop();
 }
 
