@@ -165,23 +165,21 @@ pub fn intersect(a: &str, b: &str, fold: bool, free: char) -> Option<String> {
 
 /// An ARN split into its six parts (the last keeps any further `:`).
 pub fn arn_parts(arn: &str) -> Option<[&str; 6]> {
-    let mut it = arn.splitn(6, ':');
-    let parts = [
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-    ];
-    if parts[0] != "arn" {
-        return None;
-    }
-    Some(parts)
+    // Five `split_once`s: the engine asks this for every principal variant of every ARN
+    // condition, and it is measurably cheaper than a `splitn` iterator.
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    let (service, rest) = rest.split_once(':')?;
+    let (region, rest) = rest.split_once(':')?;
+    let (account, resource) = rest.split_once(':')?;
+    Some(["arn", partition, service, region, account, resource])
 }
 
 /// `ArnLike` / `ArnEquals`: part by part, wildcards within a part.
 pub fn arn_matches(pattern: &str, arn: &str) -> bool {
+    if pattern == arn {
+        return arn_parts(arn).is_some();
+    }
     match (arn_parts(pattern), arn_parts(arn)) {
         (Some(p), Some(a)) => p.iter().zip(a.iter()).all(|(p, a)| matches(p, a, false)),
         _ => false,

@@ -193,9 +193,41 @@ impl Builder {
             .iter()
             .map(|st| resources.iter().map(|r| st.resource_tri(r)).collect())
             .collect();
+        // Each clause's home, once (not per dimension value).
+        let homes: Vec<Vec<KeyHome>> = self
+            .policy
+            .statements
+            .iter()
+            .map(|st| st.clauses.iter().map(|c| key_home(&c.key_lc)).collect())
+            .collect();
         for dim in dims.iter() {
             let mut mu = vec![0u64; dim.values.len() * words];
             let mut ma = vec![0u64; dim.values.len() * words];
+            // Per statement, the clauses this dimension decides: the same for all its values.
+            let decided: Vec<Vec<usize>> = homes
+                .iter()
+                .zip(&self.policy.statements)
+                .map(|(hs, st)| {
+                    hs.iter()
+                        .zip(&st.clauses)
+                        .enumerate()
+                        .filter(|(_, (home, c))| match &dim.kind {
+                            DimKind::Principal => matches!(
+                                home,
+                                KeyHome::PrincipalDerived
+                                    | KeyHome::PrincipalAttr
+                                    | KeyHome::ServiceAttr
+                            ),
+                            DimKind::Network => **home == KeyHome::Network,
+                            DimKind::Transport => **home == KeyHome::Transport,
+                            DimKind::Fixed => **home == KeyHome::Fixed,
+                            DimKind::Free(k) => **home == KeyHome::Free && *k == c.key_lc,
+                            _ => false,
+                        })
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .collect();
             for (vi, v) in dim.values.iter().enumerate() {
                 let ri = match &v.info {
                     Info::ActionResource { resource, .. } => {
@@ -225,20 +257,14 @@ impl Builder {
                                 && !st
                                     .not_principal_partial(&principal.caller, self.scope.partition)
                                     .is_empty();
-                            for c in &st.clauses {
+                            let clauses = decided.get(si).map(Vec::as_slice).unwrap_or(&[]);
+                            for c in clauses.iter().filter_map(|&ci| st.clauses.get(ci)) {
                                 if t == Tri::No {
                                     break;
                                 }
-                                if matches!(
-                                    key_home(&c.key_lc),
-                                    KeyHome::PrincipalDerived
-                                        | KeyHome::PrincipalAttr
-                                        | KeyHome::ServiceAttr
-                                ) {
-                                    let e = c.eval(v.lookup(&c.key_lc));
-                                    t = t.and(e);
-                                    part = part && e.may();
-                                }
+                                let e = c.eval(v.lookup(&c.key_lc));
+                                t = t.and(e);
+                                part = part && e.may();
                             }
                             if part {
                                 if partial.is_empty() {
@@ -258,21 +284,12 @@ impl Builder {
                         }
                         _ => {
                             let mut t = Tri::Yes;
-                            for c in &st.clauses {
+                            let clauses = decided.get(si).map(Vec::as_slice).unwrap_or(&[]);
+                            for c in clauses.iter().filter_map(|&ci| st.clauses.get(ci)) {
                                 if t == Tri::No {
                                     break;
                                 }
-                                let home = key_home(&c.key_lc);
-                                let mine = match &dim.kind {
-                                    DimKind::Network => home == KeyHome::Network,
-                                    DimKind::Transport => home == KeyHome::Transport,
-                                    DimKind::Fixed => home == KeyHome::Fixed,
-                                    DimKind::Free(k) => home == KeyHome::Free && *k == c.key_lc,
-                                    _ => false,
-                                };
-                                if mine {
-                                    t = t.and(c.eval(v.lookup(&c.key_lc)));
-                                }
+                                t = t.and(c.eval(v.lookup(&c.key_lc)));
                             }
                             t
                         }
