@@ -3,7 +3,8 @@
 //! one-statement policy, a 20 KB policy (S3's maximum size; target under 1 ms) and a 20 KB
 //! policy made only of Deny statements with wildcards and ranges on several keys (endpoint ids,
 //! source IPs, principal ARNs, `s3:prefix`; target under 5 ms).
-//! Run: `cargo bench -p vpce-guard-shared --bench check_policy`.
+//! Run: `cargo bench -p vpce-guard-shared --no-default-features --bench check_policy` (the
+//! engine without the AWS SDK, which the bench does not need).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use vpce_guard::policy::PolicyDocument;
