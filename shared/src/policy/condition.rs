@@ -20,6 +20,8 @@ pub enum Prepared {
     Date(f64),
     Bool(bool),
     Net(Cidr),
+    /// An ARN pattern, split into its six parts once (`None`: not an ARN, it matches nothing).
+    Arn(Option<Box<[String; 6]>>),
 }
 
 /// Does the text contain a policy variable other than the escapes `${*}`, `${?}`, `${$}`?
@@ -84,7 +86,10 @@ impl Clause {
             }
             let v = if variables { unescape(v) } else { v.clone() };
             let prepared = match op.family() {
-                Family::String | Family::Arn => Some(Prepared::Text(v.clone())),
+                Family::String => Some(Prepared::Text(v.clone())),
+                Family::Arn => Some(Prepared::Arn(
+                    glob::arn_parts(&v).map(|parts| Box::new(parts.map(str::to_string))),
+                )),
                 Family::Numeric => v.trim().parse::<f64>().ok().map(Prepared::Number),
                 Family::Date => parse_date(&v).map(Prepared::Date),
                 Family::Bool | Family::Null => match v.to_ascii_lowercase().as_str() {
@@ -168,8 +173,14 @@ impl Clause {
             (StringEquals, Prepared::Text(p)) | (BinaryEquals, Prepared::Text(p)) => p == r,
             (StringEqualsIgnoreCase, Prepared::Text(p)) => p.eq_ignore_ascii_case(r),
             (StringLike, Prepared::Text(p)) => glob::matches(p, r, false),
-            (ArnEquals, Prepared::Text(p)) | (ArnLike, Prepared::Text(p)) => {
-                glob::arn_matches(p, r)
+            (ArnEquals, Prepared::Arn(p)) | (ArnLike, Prepared::Arn(p)) => {
+                match (p, glob::arn_parts(r)) {
+                    (Some(p), Some(a)) => p
+                        .iter()
+                        .zip(a.iter())
+                        .all(|(p, a)| glob::matches(p, a, false)),
+                    _ => false,
+                }
             }
             (Bool, Prepared::Bool(p)) => r.eq_ignore_ascii_case(if *p { "true" } else { "false" }),
             (IpAddress, Prepared::Net(c)) => r
