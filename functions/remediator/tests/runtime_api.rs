@@ -78,3 +78,44 @@ fn an_unknown_trigger_fails_the_invocation() {
     assert!(err.to_string().contains("unknown trigger"), "{err}");
     lambda.stop();
 }
+
+/// What one remediation costs, whatever the region holds: the region's S3 endpoints (one
+/// filtered call, no other EC2 read), the bucket's policy and tags, the write and its
+/// verification, and the event.
+#[test]
+fn one_remediation_costs_the_same_with_one_vpc_or_four() {
+    let mut costs = Vec::new();
+    for extra_vpcs in [0, 3] {
+        let (moto, _rec, mut lambda, seed) = start("Enforce");
+        run(async {
+            for i in 0..extra_vpcs {
+                seed.reference_vpc(REGION, &format!("10.{}.0.0/16", 40 + i))
+                    .await;
+            }
+        });
+        moto.start_recording();
+        let out = lambda
+            .invoke(&sample_event("remediator-config-remediation.json"), TIMEOUT)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out["outcome"], "applied", "{out}");
+        let calls = moto.recorded_calls();
+        let expected: std::collections::BTreeMap<String, u64> = [
+            ("ec2:DescribeVpcEndpoints", 1),
+            // PutEvents, as moto's recorder names it.
+            ("events:POST /", 1),
+            ("s3:GetBucketLocation", 1),
+            // The read, the re-read right before the write, the verification.
+            ("s3:GetBucketPolicy", 3),
+            ("s3:GetBucketTagging", 1),
+            ("s3:PutBucketPolicy", 1),
+            ("sts:GetCallerIdentity", 1),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(calls, expected, "{extra_vpcs} extra VPCs");
+        costs.push(calls);
+        lambda.stop();
+    }
+    assert_eq!(costs[0], costs[1], "the cost depends on the region's size");
+}

@@ -505,3 +505,25 @@ async fn five_thousand_changes_in_batches_of_a_hundred_post_at_most_fifty_messag
     }
     assert_eq!(slack.texts().len(), 50);
 }
+
+/// The state table's cost follows the resources of a batch, not its records: one read per
+/// resource, one write per message sent.
+#[tokio::test]
+async fn dynamodb_calls_follow_the_resources_of_a_batch() {
+    let store = MemoryStateTable::default();
+    let slack = Slack::default();
+    // Ten records about three buckets.
+    let bodies: Vec<String> = (0..10)
+        .map(|i| finding_body(&missing_deny(&format!("b{}", i % 3))))
+        .collect();
+    assert!(run(&store, &slack, &bodies).await.is_empty());
+    assert_eq!(slack.texts().len(), 3);
+    let calls = store.calls.snapshot();
+    assert_eq!(calls.get("dynamodb:GetItem"), Some(&3), "{calls:?}");
+    assert_eq!(calls.get("dynamodb:PutItem"), Some(&3), "{calls:?}");
+    // The same batch again: three reads, nothing new to send or write.
+    assert!(run(&store, &slack, &bodies).await.is_empty());
+    let calls = store.calls.snapshot();
+    assert_eq!(calls.get("dynamodb:GetItem"), Some(&6), "{calls:?}");
+    assert_eq!(calls.get("dynamodb:PutItem"), Some(&3), "{calls:?}");
+}
