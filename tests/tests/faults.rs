@@ -99,6 +99,25 @@ impl World {
     }
 }
 
+/// Each fault, on its operation, for good: the rule sends nothing COMPLIANT, and either sends
+/// an evaluation or fails its invocation (so that Config runs it again).
+fn never_compliant(w: &World, f: &mut LambdaRuntime, ev: &Value, faults: &[(&str, Fault)]) {
+    for &(op, fault) in faults {
+        w.aws.heal();
+        w.aws.always(op, fault);
+        let before = w.evaluations().len();
+        let outcome = f.invoke(ev, TIMEOUT);
+        let sent = &w.evaluations()[before..];
+        assert!(
+            sent.iter().all(|(_, c)| c != "COMPLIANT"),
+            "{op} {fault:?}: {sent:?} ({outcome:?})"
+        );
+        if outcome.is_ok() {
+            assert!(!sent.is_empty(), "{op} {fault:?}: an evaluation lost");
+        }
+    }
+}
+
 /// The bucket rule's change event for the private bucket, its policy in the item.
 fn change_event(w: &World) -> Value {
     let mut ev = sample_event("bucket-rule-change.json");
@@ -135,25 +154,17 @@ fn the_bucket_rule_retries_transient_faults_and_never_reports_a_wrong_compliant(
 
     // Persistent, on each read the verdict rests on: the invocation fails (Config retries),
     // and nothing COMPLIANT reaches Config.
-    for (op, fault) in [
-        ("DescribeVpcEndpoints", Fault::ServerError),
-        ("DescribeVpcEndpoints", Fault::Truncate),
-        ("GetBucketOwnershipControls", Fault::Throttle),
-        ("GetBucketOwnershipControls", Fault::Reset),
-    ] {
-        w.aws.heal();
-        w.aws.always(op, fault);
-        let before = w.evaluations().len();
-        let outcome = f.invoke(&ev, TIMEOUT);
-        let sent = &w.evaluations()[before..];
-        assert!(
-            sent.iter().all(|(_, c)| c != "COMPLIANT"),
-            "{op} {fault:?}: {sent:?} ({outcome:?})"
-        );
-        if outcome.is_ok() {
-            assert!(!sent.is_empty(), "{op} {fault:?}: an evaluation lost");
-        }
-    }
+    never_compliant(
+        &w,
+        &mut f,
+        &ev,
+        &[
+            ("DescribeVpcEndpoints", Fault::ServerError),
+            ("DescribeVpcEndpoints", Fault::Truncate),
+            ("GetBucketOwnershipControls", Fault::Throttle),
+            ("GetBucketOwnershipControls", Fault::Reset),
+        ],
+    );
 
     // Config itself unreachable: the invocation fails, transient, so Config runs it again.
     w.aws.heal();
@@ -191,25 +202,17 @@ fn the_network_rule_retries_transient_faults_and_never_reports_a_wrong_compliant
     assert_eq!(w.aws.injected("DescribeRouteTables"), 1);
 
     // Persistent: nothing COMPLIANT reaches Config.
-    for (op, fault) in [
-        ("DescribeRouteTables", Fault::ServerError),
-        ("DescribeVpcAttribute", Fault::Reset),
-        ("DescribeSecurityGroups", Fault::Truncate),
-        ("DescribeVpcEndpoints", Fault::Throttle),
-    ] {
-        w.aws.heal();
-        w.aws.always(op, fault);
-        let before = w.evaluations().len();
-        let outcome = f.invoke(&ev, TIMEOUT);
-        let sent = &w.evaluations()[before..];
-        assert!(
-            sent.iter().all(|(_, c)| c != "COMPLIANT"),
-            "{op} {fault:?}: {sent:?} ({outcome:?})"
-        );
-        if outcome.is_ok() {
-            assert!(!sent.is_empty(), "{op} {fault:?}: an evaluation lost");
-        }
-    }
+    never_compliant(
+        &w,
+        &mut f,
+        &ev,
+        &[
+            ("DescribeRouteTables", Fault::ServerError),
+            ("DescribeVpcAttribute", Fault::Reset),
+            ("DescribeSecurityGroups", Fault::Truncate),
+            ("DescribeVpcEndpoints", Fault::Throttle),
+        ],
+    );
     f.stop();
 }
 
