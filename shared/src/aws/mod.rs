@@ -65,6 +65,21 @@ impl AwsError {
         matches!(self.kind, ErrorKind::Credentials | ErrorKind::Unreachable)
     }
 
+    /// Lambda's `errorType` for this failure: what failed, and (`VpceGuard.Transient.*`)
+    /// whether a retry can help. One mapping for every function.
+    pub fn error_type(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Throttled => "VpceGuard.Transient.Throttled",
+            ErrorKind::Unreachable => "VpceGuard.Transient.Unreachable",
+            ErrorKind::Unavailable => "VpceGuard.Transient.Unavailable",
+            ErrorKind::Rejected => "VpceGuard.Transient.Rejected",
+            ErrorKind::AccessDenied => "VpceGuard.AccessDenied",
+            ErrorKind::Credentials => "VpceGuard.Credentials",
+            ErrorKind::NotFound => "VpceGuard.NotFound",
+            ErrorKind::Other => "VpceGuard.AwsError",
+        }
+    }
+
     /// Transient: worth a retry by the caller (Lambda, Config).
     pub fn is_transient(&self) -> bool {
         matches!(

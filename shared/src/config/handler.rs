@@ -56,16 +56,11 @@ impl HandlerError {
         match self {
             HandlerError::Event(_) => "VpceGuard.InvalidEvent",
             HandlerError::Param(_) => "VpceGuard.InvalidParameter",
-            HandlerError::Aws(e) => match e.kind {
-                ErrorKind::Throttled => "VpceGuard.Transient.Throttled",
-                ErrorKind::Unreachable => "VpceGuard.Transient.Unreachable",
-                ErrorKind::Unavailable => "VpceGuard.Transient.Unavailable",
-                ErrorKind::Rejected => "VpceGuard.Transient.EvaluationsRejected",
-                ErrorKind::AccessDenied => "VpceGuard.AccessDenied",
-                ErrorKind::Credentials => "VpceGuard.Credentials",
-                ErrorKind::NotFound => "VpceGuard.NotFound",
-                ErrorKind::Other => "VpceGuard.AwsError",
-            },
+            // What Config rejects is evaluations: the rules' own name for it.
+            HandlerError::Aws(e) if e.kind == ErrorKind::Rejected => {
+                "VpceGuard.Transient.EvaluationsRejected"
+            }
+            HandlerError::Aws(e) => e.error_type(),
         }
     }
 

@@ -99,16 +99,7 @@ impl WatcherError {
     /// Lambda's `errorType`.
     pub fn error_type(&self) -> &'static str {
         match self {
-            WatcherError::Aws(e) => match e.kind {
-                ErrorKind::Throttled => "VpceGuard.Transient.Throttled",
-                ErrorKind::Unreachable => "VpceGuard.Transient.Unreachable",
-                ErrorKind::Unavailable => "VpceGuard.Transient.Unavailable",
-                ErrorKind::Rejected => "VpceGuard.Transient.Rejected",
-                ErrorKind::AccessDenied => "VpceGuard.AccessDenied",
-                ErrorKind::Credentials => "VpceGuard.Credentials",
-                ErrorKind::NotFound => "VpceGuard.NotFound",
-                ErrorKind::Other => "VpceGuard.AwsError",
-            },
+            WatcherError::Aws(e) => e.error_type(),
         }
     }
 }
