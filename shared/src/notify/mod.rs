@@ -1,7 +1,8 @@
-//! The Slack notifier: findings and Config compliance changes in (through SQS), one message per
-//! real change of state out. Pure parts: reading the notices ([`Notice`]), deciding what is
-//! worth a message ([`decide`]), rendering Block Kit ([`render`]); the I/O is behind ports: the
-//! last state sent per resource ([`StateStore`], DynamoDB) and the webhook ([`webhook`]).
+//! The Slack notifier: findings, Config compliance changes and the stack's CloudWatch alarms in
+//! (through SQS), one message per real change of state out. Pure parts: reading the notices
+//! ([`Notice`]), deciding what is worth a message ([`decide`]), rendering Block Kit
+//! ([`render`]); the I/O is behind ports: the last state sent per resource ([`StateStore`],
+//! DynamoDB) and the webhook ([`webhook`]).
 
 pub mod handler;
 pub mod render;
@@ -18,6 +19,75 @@ use crate::watcher::handler::{FindingDetail, FINDING_DETAIL_TYPE};
 
 /// The detail-type of AWS Config's compliance change events.
 pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
+
+/// The detail-type of CloudWatch's alarm state change events (source `aws.cloudwatch`).
+pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+
+/// The source of CloudWatch's events.
+pub const ALARM_SOURCE: &str = "aws.cloudwatch";
+
+/// The resource type of an alarm notice: the first half of its state key
+/// (`AWS::CloudWatch::Alarm#<alarm name>`), as CloudFormation and Config name the type.
+pub const ALARM_RESOURCE_TYPE: &str = "AWS::CloudWatch::Alarm";
+
+/// An alarm's state, as CloudWatch reports it (`INSUFFICIENT_DATA` is not reported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AlarmState {
+    #[serde(rename = "ALARM")]
+    Alarm,
+    #[serde(rename = "OK")]
+    Ok,
+}
+
+impl AlarmState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmState::Alarm => "ALARM",
+            AlarmState::Ok => "OK",
+        }
+    }
+}
+
+/// A CloudWatch alarm's change of state (EventBridge's `CloudWatch Alarm State Change`): the
+/// stack's alarms on its dead-letter queues and on its functions' errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlarmChange {
+    pub alarm_name: String,
+    /// The alarm's ARN (the event's `resources`), when given.
+    pub alarm_arn: Option<String>,
+    pub account: String,
+    pub region: String,
+    pub state: AlarmState,
+    /// The previous state as CloudWatch wrote it (`OK`, `ALARM`, `INSUFFICIENT_DATA`).
+    pub previous: Option<String>,
+    /// CloudWatch's reason for the new state ("Threshold Crossed: …").
+    pub reason: Option<String>,
+    /// When the alarm entered the new state.
+    pub time: Option<String>,
+    pub description: Option<String>,
+    /// The metric's namespace and name (`AWS/SQS`, `ApproximateNumberOfMessagesVisible`).
+    pub namespace: Option<String>,
+    pub metric: Option<String>,
+    /// The `QueueName` dimension: the queue the alarm watches.
+    pub queue: Option<String>,
+    /// The `FunctionName` dimension: the function the alarm watches.
+    pub function: Option<String>,
+}
+
+impl AlarmChange {
+    /// An alarm on an SQS queue's visible messages: the stack's dead-letter queue alarms.
+    pub fn is_queue_alarm(&self) -> bool {
+        self.queue.is_some() && self.namespace.as_deref().is_none_or(|n| n == "AWS/SQS")
+    }
+
+    /// The alarm as the notice's compliance: `ALARM` is an alert, `OK` a resolution.
+    pub fn compliance(&self) -> Compliance {
+        match self.state {
+            AlarmState::Alarm => Compliance::NonCompliant,
+            AlarmState::Ok => Compliance::Compliant,
+        }
+    }
+}
 
 /// A compliance change as AWS Config reports it (no rule ids: Config knows only the rule).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,21 +110,24 @@ pub enum Notice {
     Finding(Box<FindingDetail>),
     /// AWS Config's compliance change for one of the guard's rules.
     Compliance(ComplianceChange),
+    /// A CloudWatch alarm of the stack changed state (`ALARM` or back to `OK`).
+    Alarm(Box<AlarmChange>),
 }
 
 impl Notice {
-    /// The state key: resource type and resource id.
+    /// The state key: resource type and resource id (an alarm's: `AWS::CloudWatch::Alarm#`
+    /// and its name, unique in the account and region the stack's state table serves).
     pub fn key(&self) -> String {
-        match self {
-            Notice::Finding(f) => format!("{}#{}", f.resource_type, f.resource),
-            Notice::Compliance(c) => format!("{}#{}", c.resource_type, c.resource_id),
-        }
+        let (t, id) = self.resource();
+        format!("{t}#{id}")
     }
 
+    /// The compliance the notice stands for (an alarm: `ALARM` non-compliant, `OK` compliant).
     pub fn compliance(&self) -> Compliance {
         match self {
             Notice::Finding(f) => f.compliance,
             Notice::Compliance(c) => c.compliance,
+            Notice::Alarm(a) => a.compliance(),
         }
     }
 
@@ -62,7 +135,7 @@ impl Notice {
     pub fn failing(&self) -> Option<Vec<RuleId>> {
         match self {
             Notice::Finding(f) => Some(f.failing_rules()),
-            Notice::Compliance(_) => None,
+            Notice::Compliance(_) | Notice::Alarm(_) => None,
         }
     }
 
@@ -70,6 +143,7 @@ impl Notice {
         match self {
             Notice::Finding(f) => (&f.resource_type, &f.resource),
             Notice::Compliance(c) => (&c.resource_type, &c.resource_id),
+            Notice::Alarm(a) => (ALARM_RESOURCE_TYPE, &a.alarm_name),
         }
     }
 
@@ -77,6 +151,7 @@ impl Notice {
         match self {
             Notice::Finding(f) => &f.account,
             Notice::Compliance(c) => &c.account,
+            Notice::Alarm(a) => &a.account,
         }
     }
 
@@ -84,13 +159,15 @@ impl Notice {
         match self {
             Notice::Finding(f) => &f.region,
             Notice::Compliance(c) => &c.region,
+            Notice::Alarm(a) => &a.region,
         }
     }
 }
 
 /// Read an SQS message body: an EventBridge event. `Ok(None)`: an event the notifier does not
-/// report (another rule's compliance change, `INSUFFICIENT_DATA`); `Err`: not an event of a
-/// known shape (the record fails, and the dead-letter queue keeps it after SQS's retries).
+/// report (another rule's compliance change, `INSUFFICIENT_DATA`, an alarm's too); `Err`: not an
+/// event of a known shape (the record fails, and the dead-letter queue keeps it after SQS's
+/// retries).
 pub fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<Notice>, String> {
     let v: Value = serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
     let detail_type = v
@@ -105,6 +182,7 @@ pub fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<Notice>,
             Ok(Some(Notice::Finding(Box::new(f))))
         }
         CONFIG_COMPLIANCE_DETAIL_TYPE => compliance_change(&v, detail, rule_names),
+        ALARM_DETAIL_TYPE => alarm_change(&v, detail),
         other => Err(format!(
             "detail-type `{other}` is not one the notifier takes"
         )),
@@ -155,6 +233,73 @@ fn compliance_change(
         annotation: s(new, "annotation"),
         time: s(new, "resultRecordedTime").or_else(|| s(envelope, "time")),
     })))
+}
+
+/// An EventBridge `CloudWatch Alarm State Change` event (EventBridge reserves `aws.*` sources
+/// to AWS, so the source is checked too).
+fn alarm_change(envelope: &Value, d: &Value) -> Result<Option<Notice>, String> {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let source = envelope.get("source").and_then(Value::as_str);
+    if source != Some(ALARM_SOURCE) {
+        return Err(format!(
+            "a `{ALARM_DETAIL_TYPE}` event from source {}, not {ALARM_SOURCE}",
+            source.unwrap_or("(none)")
+        ));
+    }
+    let alarm_name = s(d, "alarmName")
+        .filter(|n| !n.is_empty())
+        .ok_or("the alarm state change names no alarm (detail.alarmName)")?;
+    let state = d
+        .get("state")
+        .ok_or("the alarm state change has no state")?;
+    let value = state
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or("the alarm state change has no state.value")?;
+    let state_value = match value {
+        "ALARM" => AlarmState::Alarm,
+        "OK" => AlarmState::Ok,
+        // Not enough data says nothing about the queue or the function: no message.
+        "INSUFFICIENT_DATA" => return Ok(None),
+        other => return Err(format!("alarm state `{other}` is not one CloudWatch sends")),
+    };
+    let previous = d.get("previousState").and_then(|p| s(p, "value"));
+    let config = d.get("configuration").unwrap_or(&Value::Null);
+    // A metric alarm's metric: the first `metricStat` of `configuration.metrics` (a metric
+    // math alarm lists several; a composite alarm has none).
+    let metric = config
+        .get("metrics")
+        .and_then(Value::as_array)
+        .and_then(|ms| {
+            ms.iter()
+                .find_map(|m| m.get("metricStat").and_then(|st| st.get("metric")))
+        })
+        .unwrap_or(&Value::Null);
+    let dimension = |k: &str| metric.get("dimensions").and_then(|d| s(d, k));
+    let alarm_arn = envelope
+        .get("resources")
+        .and_then(Value::as_array)
+        .and_then(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .find(|a| a.contains(":alarm:"))
+        })
+        .map(str::to_string);
+    Ok(Some(Notice::Alarm(Box::new(AlarmChange {
+        alarm_name,
+        alarm_arn,
+        account: s(envelope, "account").unwrap_or_default(),
+        region: s(envelope, "region").unwrap_or_default(),
+        state: state_value,
+        previous,
+        reason: s(state, "reason"),
+        time: s(state, "timestamp").or_else(|| s(envelope, "time")),
+        description: s(config, "description").filter(|d| !d.is_empty()),
+        namespace: s(metric, "namespace"),
+        metric: s(metric, "name"),
+        queue: dimension("QueueName"),
+        function: dimension("FunctionName"),
+    }))))
 }
 
 /// The last state sent for a resource.

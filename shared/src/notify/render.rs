@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::config::ResourceType;
+use crate::policy::values::Partition;
 use crate::rules::{Compliance, Status};
 
-use super::{Decision, Notice};
+use super::{AlarmChange, AlarmState, Decision, Notice, ALARM_RESOURCE_TYPE};
 
 /// Slack's limit for a section's text.
 const MAX_SECTION: usize = 2900;
@@ -34,13 +35,77 @@ fn console_host(region: &str) -> String {
     }
 }
 
-/// The resource's console page: a bucket's permissions tab, a VPC's details.
+/// The resource's console page: a bucket's permissions tab, a VPC's details, an alarm.
 pub fn resource_link(resource_type: &str, id: &str, region: &str) -> String {
     let host = console_host(region);
     if resource_type == ResourceType::S3Bucket.as_str() {
         format!("{host}/s3/buckets/{id}?region={region}&tab=permissions")
+    } else if resource_type == ALARM_RESOURCE_TYPE {
+        alarm_link(id, region)
     } else {
         format!("{host}/vpcconsole/home?region={region}#VpcDetails:VpcId={id}")
+    }
+}
+
+/// Percent-encoding of everything but RFC 3986's unreserved characters (a name inside a URL's
+/// fragment or path segment).
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A CloudWatch alarm's console page.
+pub fn alarm_link(name: &str, region: &str) -> String {
+    format!(
+        "{}/cloudwatch/home?region={region}#alarmsV2:alarm/{}",
+        console_host(region),
+        url_encode(name)
+    )
+}
+
+/// An SQS queue's console page (where "Start DLQ redrive" is), from its name.
+pub fn queue_link(name: &str, account: &str, region: &str) -> String {
+    let domain = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    let url = format!("https://sqs.{region}.{domain}/{account}/{name}");
+    format!(
+        "{}/sqs/v3/home?region={region}#/queues/{}",
+        console_host(region),
+        url_encode(&url)
+    )
+}
+
+/// A Lambda function's console page.
+pub fn function_link(name: &str, region: &str) -> String {
+    format!(
+        "{}/lambda/home?region={region}#/functions/{}",
+        console_host(region),
+        url_encode(name)
+    )
+}
+
+pub use crate::policy::space::synthetic::{
+    is_synthetic_id, synthetic_id, SYNTHETIC_COUNTER_DIGITS, SYNTHETIC_ID_MARK,
+};
+
+/// What a made-up id stands for, said next to it where a message quotes it.
+fn synthetic_note(id: &str) -> &'static str {
+    if id.starts_with("vpce-") {
+        "(hypothetical endpoint used for the counter-example)"
+    } else if id.starts_with("vpc-") {
+        "(hypothetical VPC used for the counter-example)"
+    } else {
+        "(hypothetical id used for the counter-example)"
     }
 }
 
@@ -75,6 +140,8 @@ fn kind_label(resource_type: &str) -> &'static str {
         "S3 bucket"
     } else if resource_type == ResourceType::Ec2Vpc.as_str() {
         "VPC"
+    } else if resource_type == ALARM_RESOURCE_TYPE {
+        "CloudWatch alarm"
     } else {
         "resource"
     }
@@ -95,29 +162,95 @@ fn section(text: &str) -> Value {
     json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION)}})
 }
 
-/// The VPC endpoint ids (`vpce-` and 8 to 17 hex digits, a whole word) a text mentions.
-fn vpce_ids(text: &str) -> Vec<String> {
+/// The ids with `prefix` (`vpce-`, `vpc-`; then 8 to 17 hex digits, a whole word) a text
+/// mentions, as byte ranges, in order.
+fn id_spans(text: &str, prefix: &str) -> Vec<(usize, usize)> {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    let mut out: Vec<String> = Vec::new();
-    for (i, _) in text.match_indices("vpce-") {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices(prefix) {
         if text[..i].chars().next_back().is_some_and(word) {
             continue;
         }
-        let rest = &text[i + "vpce-".len()..];
-        let hex: String = rest.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
-        let boundary = !rest[hex.len()..].chars().next().is_some_and(word);
-        if (8..=17).contains(&hex.len()) && boundary {
-            let id = format!("vpce-{hex}");
-            if !out.contains(&id) {
-                out.push(id);
-            }
+        let rest = &text[i + prefix.len()..];
+        let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        let boundary = !rest[hex..].chars().next().is_some_and(word);
+        if (8..=17).contains(&hex) && boundary {
+            out.push((i, i + prefix.len() + hex));
         }
     }
     out
 }
 
+/// The VPC endpoint ids (`vpce-` and 8 to 17 hex digits, a whole word) a text mentions, except
+/// the ones the engine made up ([`is_synthetic_id`]): only real endpoints get a console button.
+fn vpce_ids(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (a, b) in id_spans(text, "vpce-") {
+        let id = &text[a..b];
+        if !is_synthetic_id(id) && !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
+}
+
+/// Slack text of an engine reason: escaped, and every made-up endpoint or VPC id followed by
+/// what it is, so that nobody looks for it in the console.
+fn reason_text(text: &str) -> String {
+    let text = escape(text);
+    let mut spans: Vec<(usize, usize)> = ["vpce-", "vpc-"]
+        .iter()
+        .flat_map(|p| id_spans(&text, p))
+        .filter(|&(a, b)| is_synthetic_id(&text[a..b]))
+        .collect();
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (a, b) in spans {
+        let id = &text[a..b];
+        out.push_str(&text[at..b]);
+        out.push_str(" _");
+        out.push_str(synthetic_note(id));
+        out.push('_');
+        at = b;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The fix: the statements to add, as JSON a user can paste. When they do not fit one section
+/// they get one section each (a statement cut in the middle could not be pasted).
+fn fix_blocks(fix: &[Value]) -> Vec<Value> {
+    let what = if fix.len() == 1 {
+        "this statement"
+    } else {
+        "these statements"
+    };
+    let intro =
+        format!("*The fix*: add {what} to the bucket policy (or let the remediator do it):");
+    let text = serde_json::to_string_pretty(fix).unwrap_or_default();
+    if intro.len() + text.len() + 8 <= MAX_SECTION || fix.len() <= 1 {
+        return vec![section(&format!(
+            "{intro}\n```{}```",
+            cut(&text, MAX_SECTION - 120)
+        ))];
+    }
+    let mut blocks = vec![section(&format!(
+        "*The fix*: add these {} statements to the bucket policy's `Statement` list (or let the remediator do it):",
+        fix.len()
+    ))];
+    for st in fix {
+        let text = serde_json::to_string_pretty(st).unwrap_or_default();
+        blocks.push(section(&format!("```{}```", cut(&text, MAX_SECTION - 20))));
+    }
+    blocks
+}
+
 /// One resource's message.
 pub fn message(notice: &Notice, decision: Decision, links: &Links) -> Value {
+    if let Notice::Alarm(a) = notice {
+        return alarm_message(a, decision, links);
+    }
     let (rtype, id) = notice.resource();
     let region = notice.region();
     let label = kind_label(rtype);
@@ -165,7 +298,7 @@ pub fn message(notice: &Notice, decision: Decision, links: &Links) -> Value {
                     .findings
                     .iter()
                     .filter(|x| x.status == Status::Fail)
-                    .map(|x| format!("• *{}*: {}", x.rule, escape(&x.reason)))
+                    .map(|x| format!("• *{}*: {}", x.rule, reason_text(&x.reason)))
                     .collect();
                 if !failing.is_empty() {
                     blocks.push(section(&format!("*Failing rules*\n{}", failing.join("\n"))));
@@ -175,12 +308,7 @@ pub fn message(notice: &Notice, decision: Decision, links: &Links) -> Value {
                 }
                 mentions.extend(vpce_ids(&f.trigger.event_name));
                 if let Some(fix) = &f.fix {
-                    let text = serde_json::to_string_pretty(fix).unwrap_or_default();
-                    blocks.push(section(&format!(
-                        "*The fix*: add {} to the bucket policy (or let the remediator do it):\n```{}```",
-                        if fix.len() == 1 { "this statement" } else { "these statements" },
-                        cut(&text, MAX_SECTION - 120)
-                    )));
+                    blocks.extend(fix_blocks(fix));
                     for st in fix {
                         mentions.extend(vpce_ids(&st.to_string()));
                     }
@@ -196,11 +324,13 @@ pub fn message(notice: &Notice, decision: Decision, links: &Links) -> Value {
             blocks.push(json!({"type": "section", "fields": fields}));
             if !resolved {
                 if let Some(a) = &c.annotation {
-                    blocks.push(section(&format!("*Why*\n{}", escape(a))));
+                    blocks.push(section(&format!("*Why*\n{}", reason_text(a))));
                     mentions.extend(vpce_ids(a));
                 }
             }
         }
+        // Rendered by `alarm_message` above.
+        Notice::Alarm(_) => {}
     }
     let mut elements = vec![json!({
         "type": "button",
@@ -219,6 +349,7 @@ pub fn message(notice: &Notice, decision: Decision, links: &Links) -> Value {
     let rule = match notice {
         Notice::Compliance(c) => Some(c.rule_name.as_str()),
         Notice::Finding(f) => links.rule_for(&f.resource_type),
+        Notice::Alarm(_) => None,
     };
     if let Some(r) = rule {
         elements.push(json!({
@@ -229,6 +360,141 @@ pub fn message(notice: &Notice, decision: Decision, links: &Links) -> Value {
     }
     blocks.push(json!({"type": "actions", "elements": elements}));
     json!({"text": headline, "blocks": blocks})
+}
+
+/// What to do about an alarm, by what it watches. The stack's failed-events queue (logical id
+/// `FailedEventsQueue`, so its name holds it) collects failed Lambda invocations and undelivered
+/// EventBridge events, which SQS cannot redrive; another dead-letter queue (the notifier's) has
+/// an SQS queue as its source and can be redriven.
+fn alarm_advice(a: &AlarmChange, links: &Links) -> String {
+    let region = escape(&a.region);
+    let rules: Vec<String> = [&links.bucket_rule, &links.network_rule]
+        .into_iter()
+        .flatten()
+        .map(|r| escape(r))
+        .collect();
+    let rules = if rules.is_empty() {
+        "RULE".to_string()
+    } else {
+        rules.join(" ")
+    };
+    if let (true, Some(q)) = (a.is_queue_alarm(), a.queue.as_deref()) {
+        let q = escape(q);
+        let look = format!(
+            "1. *Inspect* the messages (they stay 14 days): `aws sqs receive-message --region {region} --queue-url \"$(aws sqs get-queue-url --region {region} --queue-name {q} --query QueueUrl --output text)\" --max-number-of-messages 10 --attribute-names All --message-attribute-names All --visibility-timeout 0`"
+        );
+        if q.contains("FailedEvents") {
+            return format!(
+                "*What to do* (dead-letter queue of failed events)\n\
+                 Each message is an event a function failed after Lambda's two retries (the error in the `ErrorCode` and `ErrorMessage` attributes) or one an EventBridge rule could not deliver (`ERROR_CODE`, `RULE_ARN`, `TARGET_ARN`).\n\
+                 {look}\n\
+                 2. *Fix the cause*: the failing function's log group says why (`aws lambda get-function-configuration --function-name NAME --query LoggingConfig.LogGroup --output text`).\n\
+                 3. *Replay*, then delete what you handled: a Config rule's evaluations with `aws configservice start-config-rules-evaluation --region {region} --config-rule-names {rules}`, another event by invoking its target with the message body. SQS cannot redrive this queue (its sources are not SQS queues)."
+            );
+        }
+        let arn = format!(
+            "arn:{}:sqs:{region}:{}:{q}",
+            Partition::of_region(&a.region),
+            escape(&a.account)
+        );
+        return format!(
+            "*What to do* (dead-letter queue)\n\
+             Its messages failed their consumer's retries and were set aside (for the notifier's queue: findings and compliance changes not posted to Slack).\n\
+             {look}\n\
+             2. *Fix the cause*: the consumer's log group says why.\n\
+             3. *Redrive* them to their source queue: the queue's page in the console, *Start DLQ redrive*, or `aws sqs start-message-move-task --region {region} --source-arn {arn}`."
+        );
+    }
+    if let Some(f) = a.function.as_deref() {
+        let f = escape(f);
+        return format!(
+            "*What to do* (function errors)\n\
+             Read the function's errors: `aws logs tail \"$(aws lambda get-function-configuration --region {region} --function-name {f} --query LoggingConfig.LogGroup --output text)\" --region {region} --since 1h --filter-pattern ERROR`. Failed asynchronous invocations land in the stack's dead-letter queue, to replay once fixed."
+        );
+    }
+    "*What to do*\nOpen the alarm for its metric and history.".to_string()
+}
+
+/// A CloudWatch alarm's message: its name and state, what it watches, CloudWatch's reason,
+/// what to do, and links to the alarm (and the queue or the function).
+fn alarm_message(a: &AlarmChange, decision: Decision, links: &Links) -> Value {
+    let name = &a.alarm_name;
+    let region = &a.region;
+    let resolved = decision == Decision::Resolved || a.state == AlarmState::Ok;
+    let previous = a.previous.as_deref().unwrap_or("unknown");
+    let headline = if resolved {
+        format!("Resolved: CloudWatch alarm {name} is OK again")
+    } else {
+        format!("CloudWatch alarm {name} is in ALARM")
+    };
+    let icon = if resolved {
+        ":white_check_mark:"
+    } else {
+        ":rotating_light:"
+    };
+    let mut blocks = vec![
+        json!({
+            "type": "header",
+            "text": {"type": "plain_text", "text": cut(&format!("CloudWatch alarm {name}"), 150), "emoji": false}
+        }),
+        section(&format!("{icon} *{}*", escape(&headline))),
+    ];
+    let field = |title: &str, text: &str| json!({"type": "mrkdwn", "text": cut(&format!("*{title}*\n{}", escape(text)), 1900)});
+    let mut fields = vec![
+        field("Account", &a.account),
+        field("Region", region),
+        field("State", &format!("{} (was {previous})", a.state.as_str())),
+        field("Since", a.time.as_deref().unwrap_or("unknown time")),
+    ];
+    if let Some(q) = &a.queue {
+        fields.push(field("Queue", q));
+    }
+    if let Some(f) = &a.function {
+        fields.push(field("Function", f));
+    }
+    if let Some(m) = &a.metric {
+        let metric = match &a.namespace {
+            Some(ns) => format!("{ns} {m}"),
+            None => m.clone(),
+        };
+        fields.push(field("Metric", &metric));
+    }
+    // Slack takes at most ten fields.
+    fields.truncate(10);
+    blocks.push(json!({"type": "section", "fields": fields}));
+    if let Some(d) = &a.description {
+        blocks.push(section(&format!("*Alarm*\n{}", escape(d))));
+    }
+    if let Some(r) = &a.reason {
+        blocks.push(section(&format!("*Why*\n{}", escape(r))));
+    }
+    if !resolved {
+        blocks.push(section(&alarm_advice(a, links)));
+    }
+    let mut elements = vec![json!({
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Alarm"},
+        "url": alarm_link(name, region)
+    })];
+    if let (true, Some(q)) = (a.is_queue_alarm(), &a.queue) {
+        if !a.account.is_empty() {
+            elements.push(json!({
+                "type": "button",
+                "text": {"type": "plain_text", "text": cut(&format!("Queue {q}"), 75)},
+                "url": queue_link(q, &a.account, region)
+            }));
+        }
+    }
+    if let Some(f) = &a.function {
+        elements.push(json!({
+            "type": "button",
+            "text": {"type": "plain_text", "text": cut(&format!("Function {f}"), 75)},
+            "url": function_link(f, region)
+        }));
+    }
+    blocks.push(json!({"type": "actions", "elements": elements}));
+    // The alarm's name is text Slack would parse for mentions in the top-level `text`.
+    json!({"text": escape(&headline), "blocks": blocks})
 }
 
 /// One message for many changes: counts by rule and by account, the first resources, a link
@@ -260,6 +526,7 @@ pub fn digest(items: &[(Notice, Decision)], links: &Links) -> Value {
                     let rule = match n {
                         Notice::Compliance(c) => c.rule_name.clone(),
                         Notice::Finding(_) => "failing rules unknown".into(),
+                        Notice::Alarm(_) => "CloudWatch alarms".into(),
                     };
                     *by_rule.entry(rule).or_default() += 1;
                 }
@@ -290,10 +557,10 @@ pub fn digest(items: &[(Notice, Decision)], links: &Links) -> Value {
         .take(DIGEST_LISTED)
         .map(|(n, d)| {
             let (t, id) = n.resource();
-            let state = if *d == Decision::Resolved {
-                "resolved"
-            } else {
-                "NON_COMPLIANT"
+            let state = match (d, n) {
+                (Decision::Resolved, _) => "resolved",
+                (_, Notice::Alarm(_)) => "ALARM",
+                _ => "NON_COMPLIANT",
             };
             format!(
                 "• <{}|{} {}> ({}, {}): {state}",

@@ -88,12 +88,20 @@ fn missing_deny(bucket: &str) -> FindingDetail {
         Compliance::NonCompliant,
         &[(RuleId::S3VpceDeny, "no statement denies requests from outside the approved endpoints (vpce-0a1b2c3d4e5f60718)")],
     );
-    f.fix = Some(vec![crate::remedy::deny_outside_vpce(
+    let ex = crate::remedy::GuardExemptions::new(
+        &[],
+        &["arn:aws:iam::123456789012:role/vpce-guard/BucketRule".to_string()],
+        &["arn:aws:iam::123456789012:role/vpce-guard/Remediator".to_string()],
+        None,
+        "us-east-1",
+        "123456789012",
+    );
+    f.fix = Some(crate::remedy::deny_outside_vpce(
         bucket,
         crate::rules::params::Partition::Aws,
         &["vpce-0a1b2c3d4e5f60718".to_string()],
-        &["arn:aws:iam::123456789012:role/vpce-guard/*".to_string()],
-    )]);
+        &ex,
+    ));
     f
 }
 
@@ -526,4 +534,496 @@ async fn dynamodb_calls_follow_the_resources_of_a_batch() {
     let calls = store.calls.snapshot();
     assert_eq!(calls.get("dynamodb:GetItem"), Some(&6), "{calls:?}");
     assert_eq!(calls.get("dynamodb:PutItem"), Some(&3), "{calls:?}");
+}
+
+// ----- made-up endpoints ---------------------------------------------------------------------
+
+/// The buttons of a message's actions blocks: (text, url).
+fn buttons(m: &Value) -> Vec<(String, String)> {
+    m["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap())
+        .map(|e| {
+            (
+                e["text"]["text"].as_str().unwrap().to_string(),
+                e["url"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn synthetic_ids_have_one_shape() {
+    use super::render::{is_synthetic_id, synthetic_id};
+    assert_eq!(synthetic_id("vpce-", 2), "vpce-0ffe0000000000002");
+    assert_eq!(synthetic_id("vpc-", 0x1f), "vpc-0ffe000000000001f");
+    for n in [1, 2, 3, 17, 255, 65_535, u64::from(u32::MAX)] {
+        for prefix in ["vpce-", "vpc-"] {
+            let id = synthetic_id(prefix, n);
+            assert!(is_synthetic_id(&id), "{id}");
+            // The shape of a real id (17 hex digits): the rules and the notifier see one.
+            assert_eq!(id.len(), prefix.len() + 17);
+        }
+    }
+    for real in [
+        "vpce-0a1b2c3d4e5f60718",
+        "vpce-0a1b2c3d",
+        // A real id may start with 0ffe; its counter digits are not five zeros.
+        "vpce-0ffe1a2b3c4d5e6f7",
+        "vpce-0ffe",
+        "vpce-0ffe00000000000002",
+        "vpce-0FFE0000000000002",
+        "0ffe0000000000002",
+        "-0ffe0000000000002",
+    ] {
+        assert!(!is_synthetic_id(real), "{real}");
+    }
+}
+
+/// The ids the engine really makes up for its counter-examples are the ones the notifier
+/// recognises (if the engine changes its spelling, this fails).
+#[test]
+fn the_engines_made_up_endpoints_are_recognised() {
+    use super::render::is_synthetic_id;
+    use crate::policy::model::PolicyDocument;
+    use crate::rules::bucket::check_policy;
+    use crate::rules::BucketParams;
+    // Denies only requests that come through no endpoint: any endpoint gets in.
+    let doc = PolicyDocument::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*",
+            "Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],
+            "Condition":{"Null":{"aws:SourceVpce":"true"}}}]}"#,
+    )
+    .unwrap();
+    let params = BucketParams {
+        approved_vpce: vec!["vpce-1a2b3c4d".into()],
+        account_id: Some("123456789012".into()),
+        ..BucketParams::default()
+    };
+    let e = check_policy("b", &doc, &params, NOW as f64);
+    let known = e
+        .findings
+        .iter()
+        .find(|f| f.rule == RuleId::S3VpceKnown)
+        .unwrap();
+    assert_eq!(known.status, Status::Fail, "{}", known.reason);
+    let made_up: Vec<&str> = known
+        .reason
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("vpce-0ffe"))
+        .collect();
+    assert!(!made_up.is_empty(), "{}", known.reason);
+    for id in &made_up {
+        assert!(is_synthetic_id(id), "{id} in {}", known.reason);
+    }
+    // Rendered: the made-up endpoint is plain text with what it is, and has no button.
+    let mut f = missing_deny("b");
+    f.findings = vec![known.clone()];
+    let m = message(&Notice::Finding(Box::new(f)), Decision::Alert, &cfg().links);
+    let text = m.to_string();
+    for id in &made_up {
+        assert!(
+            text.contains(&format!(
+                "{id} _(hypothetical endpoint used for the counter-example)_"
+            )),
+            "{text}"
+        );
+        assert!(
+            !buttons(&m)
+                .iter()
+                .any(|(t, u)| t.contains(id) || u.contains(id)),
+            "{id} has a button"
+        );
+    }
+}
+
+#[test]
+fn a_made_up_endpoint_is_plain_text_and_a_real_one_keeps_its_link() {
+    let mut f = missing_deny("vpce-guard-demo");
+    f.findings[0].reason = "not denied: TLS 1.2 via vpce-0ffe0000000000002 (a foreign endpoint) in vpc-0ffe0000000000003: s3:GetObject by a same-account role session; closest: statement 1 (aws:SourceVpce is vpce-0a1b2c3d4e5f60718)".into();
+    let m = message(&Notice::Finding(Box::new(f)), Decision::Alert, &cfg().links);
+    let text = m.to_string();
+    assert!(text.contains(
+        "via vpce-0ffe0000000000002 _(hypothetical endpoint used for the counter-example)_ (a foreign endpoint)"
+    ));
+    assert!(
+        text.contains("vpc-0ffe0000000000003 _(hypothetical VPC used for the counter-example)_")
+    );
+    assert!(
+        !text.contains("vpce-0a1b2c3d4e5f60718 _("),
+        "a real id is not annotated"
+    );
+    let b = buttons(&m);
+    assert!(
+        !b.iter()
+            .any(|(t, u)| t.contains("0ffe") || u.contains("0ffe")),
+        "{b:?}"
+    );
+    let real = b
+        .iter()
+        .find(|(t, _)| t == "Endpoint vpce-0a1b2c3d4e5f60718")
+        .expect("the real endpoint keeps its button");
+    assert_eq!(
+        real.1,
+        "https://us-east-1.console.aws.amazon.com/vpcconsole/home?region=us-east-1#EndpointDetails:vpcEndpointId=vpce-0a1b2c3d4e5f60718"
+    );
+    // Config's annotation quoting a made-up endpoint: the same.
+    let mut body: Value = serde_json::from_str(&config_body("b", "NON_COMPLIANT")).unwrap();
+    body["detail"]["newEvaluationResult"]["annotation"] = json!(
+        "S3-VPCE-KNOWN: not denied: via vpce-0ffe0000000000001 (another endpoint of the account)"
+    );
+    let n = parse_notice(&body.to_string(), &[]).unwrap().unwrap();
+    let m = message(&n, Decision::Alert, &cfg().links);
+    assert!(m
+        .to_string()
+        .contains("vpce-0ffe0000000000001 _(hypothetical endpoint used for the counter-example)_"));
+    assert!(!buttons(&m).iter().any(|(t, _)| t.contains("0ffe")));
+}
+
+// ----- CloudWatch alarms ---------------------------------------------------------------------
+
+const DLQ_ALARM: &str = "vpce-guard-FailedEventsQueue-messages";
+
+fn alarm_body(name: &str, state: &str, previous: &str, dimensions: Value) -> String {
+    let namespace = if dimensions.get("FunctionName").is_some() {
+        "AWS/Lambda"
+    } else {
+        "AWS/SQS"
+    };
+    let metric = if namespace == "AWS/Lambda" {
+        "Errors"
+    } else {
+        "ApproximateNumberOfMessagesVisible"
+    };
+    json!({"version": "0", "id": "a1", "detail-type": "CloudWatch Alarm State Change",
+           "source": "aws.cloudwatch", "account": "123456789012", "region": "us-east-1",
+           "time": "2026-11-28T09:21:04Z",
+           "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}")],
+           "detail": {"alarmName": name,
+                      "state": {"value": state, "reason": format!("Threshold Crossed: {state}"),
+                                "timestamp": "2026-11-28T09:21:04.511+0000"},
+                      "previousState": {"value": previous, "reason": "before",
+                                        "timestamp": "2026-11-27T18:06:12.144+0000"},
+                      "configuration": {"metrics": [{"id": "m1", "metricStat": {
+                          "metric": {"namespace": namespace, "name": metric, "dimensions": dimensions},
+                          "period": 300, "stat": "Maximum"}, "returnData": true}]}}})
+    .to_string()
+}
+
+fn dlq_alarm(state: &str, previous: &str) -> String {
+    alarm_body(
+        DLQ_ALARM,
+        state,
+        previous,
+        json!({"QueueName": "vpce-guard-FailedEventsQueue-Hk3T9xQm2LpA"}),
+    )
+}
+
+fn sample_batch(name: &str) -> SqsEvent {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn alarm_events_are_read() {
+    let n = parse_notice(&dlq_alarm("ALARM", "OK"), &cfg().rule_names)
+        .unwrap()
+        .unwrap();
+    let Notice::Alarm(a) = &n else {
+        panic!("{n:?}")
+    };
+    assert_eq!(a.alarm_name, DLQ_ALARM);
+    assert_eq!(a.state, AlarmState::Alarm);
+    assert_eq!(a.previous.as_deref(), Some("OK"));
+    assert_eq!(
+        a.queue.as_deref(),
+        Some("vpce-guard-FailedEventsQueue-Hk3T9xQm2LpA")
+    );
+    assert_eq!(a.namespace.as_deref(), Some("AWS/SQS"));
+    assert!(a.is_queue_alarm());
+    assert_eq!(
+        a.alarm_arn.as_deref(),
+        Some(
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:vpce-guard-FailedEventsQueue-messages"
+        )
+    );
+    assert_eq!(n.key(), format!("AWS::CloudWatch::Alarm#{DLQ_ALARM}"));
+    assert_eq!(n.compliance(), Compliance::NonCompliant);
+    assert_eq!(n.failing(), None);
+    assert_eq!((n.account(), n.region()), ("123456789012", "us-east-1"));
+    let ok = parse_notice(&dlq_alarm("OK", "ALARM"), &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.compliance(), Compliance::Compliant);
+    // Not enough data is not news.
+    assert_eq!(
+        parse_notice(&dlq_alarm("INSUFFICIENT_DATA", "OK"), &[]).unwrap(),
+        None
+    );
+    // Shapes the notifier does not know still fail the record.
+    let mut v: Value = serde_json::from_str(&dlq_alarm("ALARM", "OK")).unwrap();
+    v["source"] = json!("my.app");
+    assert!(parse_notice(&v.to_string(), &[]).is_err(), "another source");
+    let mut v: Value = serde_json::from_str(&dlq_alarm("ALARM", "OK")).unwrap();
+    v["detail"].as_object_mut().unwrap().remove("alarmName");
+    assert!(parse_notice(&v.to_string(), &[]).is_err(), "no alarm name");
+    let mut v: Value = serde_json::from_str(&dlq_alarm("ALARM", "OK")).unwrap();
+    v["detail"]["state"]["value"] = json!("ON_FIRE");
+    assert!(
+        parse_notice(&v.to_string(), &[]).is_err(),
+        "an unknown state"
+    );
+    let mut v: Value = serde_json::from_str(&dlq_alarm("ALARM", "OK")).unwrap();
+    v["detail"].as_object_mut().unwrap().remove("state");
+    assert!(parse_notice(&v.to_string(), &[]).is_err(), "no state");
+    assert!(parse_notice(
+        &json!({"detail-type": "CloudWatch Alarm Configuration Change", "source": "aws.cloudwatch", "detail": {}}).to_string(),
+        &[]
+    )
+    .is_err());
+    // A composite alarm (no metric): read, nothing watched named.
+    let mut v: Value = serde_json::from_str(&dlq_alarm("ALARM", "OK")).unwrap();
+    v["detail"]["configuration"] = json!({"alarmRule": "ALARM(a) OR ALARM(b)"});
+    let Some(Notice::Alarm(a)) = parse_notice(&v.to_string(), &[]).unwrap() else {
+        panic!("composite")
+    };
+    assert_eq!((a.queue, a.function, a.metric), (None, None, None));
+}
+
+/// Through the handler, the state table keyed on the alarm's name: one message when it fires,
+/// none while it stays in ALARM, one "resolved" when it is OK again.
+#[tokio::test]
+async fn an_alarm_is_posted_once_and_resolved_once() {
+    let store = MemoryStateTable::default();
+    let slack = Slack::default();
+    assert!(run(&store, &slack, &[dlq_alarm("ALARM", "OK")])
+        .await
+        .is_empty());
+    assert_eq!(
+        slack.texts(),
+        vec![format!("CloudWatch alarm {DLQ_ALARM} is in ALARM")]
+    );
+    assert!(store
+        .items()
+        .contains_key(&format!("AWS::CloudWatch::Alarm#{DLQ_ALARM}")));
+    // The same state again (ALARM → INSUFFICIENT_DATA → ALARM): nothing new.
+    run(&store, &slack, &[dlq_alarm("INSUFFICIENT_DATA", "ALARM")]).await;
+    run(&store, &slack, &[dlq_alarm("ALARM", "INSUFFICIENT_DATA")]).await;
+    assert_eq!(slack.texts().len(), 1);
+    // Back to OK: resolved, once.
+    run(&store, &slack, &[dlq_alarm("OK", "ALARM")]).await;
+    run(&store, &slack, &[dlq_alarm("OK", "ALARM")]).await;
+    assert_eq!(
+        slack.texts(),
+        vec![
+            format!("CloudWatch alarm {DLQ_ALARM} is in ALARM"),
+            format!("Resolved: CloudWatch alarm {DLQ_ALARM} is OK again"),
+        ]
+    );
+    // An OK never preceded by a message (a new alarm leaving INSUFFICIENT_DATA): none.
+    let other = alarm_body(
+        "vpce-guard-BucketRuleFunction-errors",
+        "OK",
+        "INSUFFICIENT_DATA",
+        json!({"FunctionName": "vpce-guard-BucketRuleFunction-Q1w2E3r4"}),
+    );
+    assert!(run(&store, &slack, &[other]).await.is_empty());
+    assert_eq!(slack.texts().len(), 2);
+    // A bucket and an alarm in one batch: each its own message; other kinds still work.
+    run(
+        &store,
+        &slack,
+        &[finding_body(&missing_deny("p")), dlq_alarm("ALARM", "OK")],
+    )
+    .await;
+    assert_eq!(slack.texts().len(), 4);
+}
+
+/// `events/notifier-cloudwatch-alarm.json` as Lambda's SQS poller passes it.
+#[tokio::test]
+async fn the_sample_alarm_event_is_posted() {
+    let event = sample_batch("notifier-cloudwatch-alarm.json");
+    assert_eq!(event.records.len(), 1);
+    let store = MemoryStateTable::default();
+    let slack = Slack::default();
+    let (resp, summary) =
+        handle(&store, &slack, &cfg(), &event, NOW, Duration::from_secs(30)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(summary.messages, 1);
+    let posted = slack.posted.lock().unwrap().clone();
+    insta::assert_json_snapshot!("alarm_dlq", posted[0]);
+    let text = posted[0].to_string();
+    for part in [
+        "vpce-guard-FailedEventsQueue-messages",
+        "ALARM (was OK)",
+        "vpce-guard-FailedEventsQueue-Hk3T9xQm2LpA",
+        "Threshold Crossed",
+        "receive-message",
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/vpce-guard-FailedEventsQueue-messages",
+    ] {
+        assert!(text.contains(part), "{part} missing from {text}");
+    }
+    // The body's MD5 is what SQS says it is.
+    let record = &event.records[0];
+    assert!(record.md5_of_body.is_some());
+}
+
+#[test]
+fn alarm_message_shapes() {
+    let links = cfg().links;
+    let ok = parse_notice(&dlq_alarm("OK", "ALARM"), &[])
+        .unwrap()
+        .unwrap();
+    insta::assert_json_snapshot!("alarm_resolved", message(&ok, Decision::Resolved, &links));
+    let errors = parse_notice(
+        &alarm_body(
+            "vpce-guard-RemediatorFunction-errors",
+            "ALARM",
+            "OK",
+            json!({"FunctionName": "vpce-guard-RemediatorFunction-Q1w2E3r4"}),
+        ),
+        &[],
+    )
+    .unwrap()
+    .unwrap();
+    insta::assert_json_snapshot!(
+        "alarm_function_errors",
+        message(&errors, Decision::Alert, &links)
+    );
+    let b = buttons(&message(&errors, Decision::Alert, &links));
+    assert_eq!(
+        b.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        vec!["Alarm", "Function vpce-guard-RemediatorFunction-Q1w2E3r4"]
+    );
+    // The notifier's own dead-letter queue: an SQS source, redriven with a message move task.
+    let notifier_dlq = parse_notice(
+        &alarm_body(
+            "vpce-guard-NotificationsDeadLetterQueue-messages",
+            "ALARM",
+            "OK",
+            json!({"QueueName": "vpce-guard-NotificationsDeadLetterQueue-Zx9Yw8"}),
+        ),
+        &[],
+    )
+    .unwrap()
+    .unwrap();
+    let m = message(&notifier_dlq, Decision::Alert, &links).to_string();
+    assert!(m.contains("start-message-move-task"), "{m}");
+    assert!(m.contains(
+        "--source-arn arn:aws:sqs:us-east-1:123456789012:vpce-guard-NotificationsDeadLetterQueue-Zx9Yw8"
+    ));
+    // The failed-events queue's sources are Lambda and EventBridge: replayed, not redriven.
+    let failed = parse_notice(&dlq_alarm("ALARM", "OK"), &[])
+        .unwrap()
+        .unwrap();
+    let m = message(&failed, Decision::Alert, &links).to_string();
+    assert!(!m.contains("start-message-move-task"), "{m}");
+    assert!(m.contains("start-config-rules-evaluation"), "{m}");
+}
+
+#[test]
+fn alarm_names_are_encoded_in_links_and_escaped_in_text() {
+    use super::render::{alarm_link, url_encode};
+    assert_eq!(url_encode("a b/c#d&e"), "a%20b%2Fc%23d%26e");
+    assert_eq!(url_encode("é"), "%C3%A9");
+    assert_eq!(
+        alarm_link("my stack/DLQ <1>", "eu-west-1"),
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/my%20stack%2FDLQ%20%3C1%3E"
+    );
+    assert!(alarm_link("x", "cn-north-1").starts_with("https://cn-north-1.console.amazonaws.cn/"));
+    let n = parse_notice(
+        &alarm_body("<!channel> & co", "ALARM", "OK", json!({"QueueName": "q"})),
+        &[],
+    )
+    .unwrap()
+    .unwrap();
+    let m = message(&n, Decision::Alert, &cfg().links);
+    // Every text Slack parses (mrkdwn, and the top-level text) has it escaped; the plain-text
+    // header shows it as it is.
+    let mut parsed: Vec<String> = vec![m["text"].as_str().unwrap().to_string()];
+    for b in m["blocks"].as_array().unwrap() {
+        if b["text"]["type"] == "mrkdwn" {
+            parsed.push(b["text"]["text"].as_str().unwrap().to_string());
+        }
+        for f in b["fields"].as_array().into_iter().flatten() {
+            parsed.push(f["text"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(
+        !parsed.iter().any(|t| t.contains("<!channel>")),
+        "{parsed:?}"
+    );
+    assert!(
+        parsed[0].contains("&lt;!channel&gt; &amp; co"),
+        "{parsed:?}"
+    );
+    assert_eq!(m["blocks"][0]["text"]["type"], "plain_text");
+    assert!(buttons(&m)[0]
+        .1
+        .ends_with("#alarmsV2:alarm/%3C%21channel%3E%20%26%20co"));
+}
+
+#[test]
+fn a_digest_lists_alarms_with_their_links() {
+    let links = cfg().links;
+    let mut items: Vec<(Notice, Decision)> = (0..11)
+        .map(|i| {
+            (
+                Notice::Finding(Box::new(missing_deny(&format!("bucket-{i:02}")))),
+                Decision::Alert,
+            )
+        })
+        .collect();
+    items.insert(
+        0,
+        (
+            parse_notice(&dlq_alarm("ALARM", "OK"), &[])
+                .unwrap()
+                .unwrap(),
+            Decision::Alert,
+        ),
+    );
+    let d = digest(&items, &links).to_string();
+    assert!(d.contains(&format!(
+        "<https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/{DLQ_ALARM}|CloudWatch alarm {DLQ_ALARM}> (123456789012, us-east-1): ALARM"
+    )), "{d}");
+    assert!(d.contains("CloudWatch alarms: 1"), "{d}");
+}
+
+/// The fix is JSON a user can paste: a fix longer than one Slack section is split into one
+/// section per statement, never cut in the middle of one.
+#[test]
+fn the_fix_is_never_cut_mid_statement() {
+    let f = missing_deny("vpce-guard-demo-private");
+    let fix = f.fix.clone().unwrap();
+    let m = message(&Notice::Finding(Box::new(f)), Decision::Alert, &cfg().links);
+    let code: Vec<Value> = m["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["text"]["text"].as_str())
+        .filter_map(|t| {
+            t.split_once("```")
+                .map(|(_, rest)| rest.trim_end_matches("```").to_string())
+        })
+        .map(|json| serde_json::from_str::<Value>(&json).unwrap_or_else(|e| panic!("{e}: {json}")))
+        .collect();
+    let pasted: Vec<Value> = code
+        .into_iter()
+        .flat_map(|v| match v {
+            Value::Array(a) => a,
+            other => vec![other],
+        })
+        .collect();
+    assert_eq!(pasted, fix, "every statement of the fix, whole, in order");
+    for b in m["blocks"].as_array().unwrap() {
+        if let Some(t) = b["text"]["text"].as_str() {
+            assert!(t.chars().count() <= 3000, "Slack's section limit");
+        }
+    }
 }

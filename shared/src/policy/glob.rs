@@ -4,41 +4,52 @@
 use std::collections::VecDeque;
 
 /// Does `pattern` match `text`? ASCII case is folded when `fold` is set.
+///
+/// Matching is by Unicode character, as IAM matches: `?` is exactly one character (`a?c`
+/// matches `aéc`, a two-byte character), `*` any run of characters. The classic single-star
+/// backtracking walk: at most O(pattern × text) steps, never exponential, and no allocation.
 pub fn matches(pattern: &str, text: &str, fold: bool) -> bool {
-    let p = pattern.as_bytes();
-    let t = text.as_bytes();
-    let eq = |a: u8, b: u8| {
+    let eq = |a: char, b: char| {
         if fold {
             a.eq_ignore_ascii_case(&b)
         } else {
             a == b
         }
     };
+    // Byte offsets into `pattern` and `text`, always on character boundaries.
     let (mut pi, mut ti) = (0usize, 0usize);
-    // Position of the last `*` in the pattern and the text position it was tried at.
+    // Offset of the last `*` in the pattern and the text offset it was tried at.
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some(b'*') => {
+    while let Some(tc) = char_at(text, ti) {
+        match char_at(pattern, pi) {
+            Some('*') => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == b'?' || t.get(ti).is_some_and(|&x| eq(c, x)) => {
-                pi += 1;
-                ti += 1;
+            Some(pc) if pc == '?' || eq(pc, tc) => {
+                pi += pc.len_utf8();
+                ti += tc.len_utf8();
             }
             _ => match star {
                 Some((sp, st)) => {
+                    // Let the `*` take one more character and try again after it.
+                    let next = st + char_at(text, st).map_or(1, char::len_utf8);
                     pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
+                    ti = next;
+                    star = Some((sp, next));
                 }
                 None => return false,
             },
         }
     }
-    p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+    pattern
+        .get(pi..)
+        .is_some_and(|rest| rest.bytes().all(|c| c == b'*'))
+}
+
+/// The character starting at byte offset `i` (`None` at the end).
+fn char_at(s: &str, i: usize) -> Option<char> {
+    s.get(i..)?.chars().next()
 }
 
 /// True when the string has a wildcard character.
@@ -202,6 +213,158 @@ mod tests {
         assert!(!matches("arn:aws:s3:::b/*", "arn:aws:s3:::b", false));
         assert!(matches("*a*b*c", "xxaxxbxxc", false));
         assert!(!matches("*a*b*c", "xxaxxcxxb", false));
+    }
+
+    #[test]
+    fn question_mark_is_one_character_not_one_byte() {
+        assert!(
+            matches("a?c", "aéc", false),
+            "é is two bytes, one character"
+        );
+        assert!(!matches("a??c", "aéc", false));
+        assert!(matches("a??c", "abbc", false));
+        // Three- and four-byte characters.
+        assert!(matches("a?c", "a€c", false));
+        assert!(matches("a?c", "a😀c", false));
+        assert!(!matches("a???c", "a😀c", false));
+        assert!(!matches("a?c", "ac", false));
+        assert!(!matches("a?c", "aééc", false));
+        // Literal non-ASCII characters, and folding only ASCII.
+        assert!(matches("café/*", "café/menu", false));
+        assert!(!matches("café/*", "cafe/menu", false));
+        assert!(!matches("CAFÉ/?", "café/x", false));
+        assert!(matches("CAF?/?", "café/x", true));
+        assert!(
+            !matches("É", "é", true),
+            "case folding is ASCII only, as before"
+        );
+        // `*` takes any run of characters, multi-byte ones included.
+        assert!(matches("*é", "ééé", false));
+        assert!(matches("*?", "é", false));
+        assert!(!matches("?*?", "é", false));
+        assert!(matches("a*?c", "a日本c", false));
+        assert!(matches("日*語", "日本語", false));
+        assert!(!matches("日?語?", "日本語", false));
+    }
+
+    #[test]
+    fn object_keys_with_non_ascii_characters() {
+        let res = |key: &str| format!("arn:aws:s3:::photos/{key}");
+        assert!(matches(
+            "arn:aws:s3:::photos/200?/*",
+            &res("2006/été.jpg"),
+            false
+        ));
+        assert!(matches(
+            "arn:aws:s3:::photos/??/*",
+            &res("東京/夜.jpg"),
+            false
+        ));
+        assert!(!matches(
+            "arn:aws:s3:::photos/?/*",
+            &res("東京/夜.jpg"),
+            false
+        ));
+        assert!(matches(
+            "arn:aws:s3:::photos/*/?.jpg",
+            &res("東京/夜.jpg"),
+            false
+        ));
+        assert!(matches(
+            "arn:aws:s3:::photos/r?sum?.pdf",
+            &res("résumé.pdf"),
+            false
+        ));
+        assert!(!matches(
+            "arn:aws:s3:::photos/r?sum?.pdf",
+            &res("résumés.pdf"),
+            false
+        ));
+        assert!(arn_matches(
+            "arn:aws:s3:::photos/??/*",
+            "arn:aws:s3:::photos/東京/夜.jpg"
+        ));
+    }
+
+    /// Through a condition clause, as the engine evaluates `StringLike` on an object key.
+    #[test]
+    fn string_like_on_non_ascii_keys() {
+        use crate::policy::condition::Clause;
+        use crate::policy::tri::Tri;
+        let like = |pattern: &str, key: &str| {
+            Clause::new("StringLike", "s3:prefix", &[pattern.to_string()], true)
+                .eval(Some(&[key.to_string()]))
+        };
+        assert_eq!(like("photos/?/*", "photos/é/x.jpg"), Tri::Yes);
+        assert_eq!(like("photos/??/*", "photos/é/x.jpg"), Tri::No);
+        assert_eq!(like("photos/??/*", "photos/東京/x.jpg"), Tri::Yes);
+        assert_eq!(like("photos/*", "photos/東京/x.jpg"), Tri::Yes);
+    }
+
+    #[test]
+    fn no_exponential_backtracking() {
+        // A pattern of many stars against a long text that almost matches: the single-star
+        // walk finishes in O(pattern × text) steps.
+        let text = "é".repeat(20_000) + "x";
+        let pattern = "*é".repeat(50) + "*y";
+        let started = std::time::Instant::now();
+        assert!(!matches(&pattern, &text, false));
+        assert!(matches(&("*é".repeat(50) + "*x"), &text, false));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// `matches` agrees with a plain dynamic-programming matcher over characters.
+    #[test]
+    fn agrees_with_a_reference_matcher() {
+        fn reference(p: &[char], t: &[char]) -> bool {
+            let mut dp = vec![vec![false; t.len() + 1]; p.len() + 1];
+            dp[0][0] = true;
+            for i in 1..=p.len() {
+                for j in 0..=t.len() {
+                    dp[i][j] = match p[i - 1] {
+                        '*' => dp[i - 1][j] || (j > 0 && dp[i][j - 1]),
+                        '?' => j > 0 && dp[i - 1][j - 1],
+                        c => j > 0 && dp[i - 1][j - 1] && t[j - 1] == c,
+                    };
+                }
+            }
+            dp[p.len()][t.len()]
+        }
+        let alphabet = ['a', 'é', '日', '*', '?'];
+        let texts = [
+            "",
+            "a",
+            "é",
+            "aé",
+            "éa",
+            "日日",
+            "a日é",
+            "éaé日",
+            "aaé",
+            "ééé日a",
+        ];
+        // Every pattern of up to four symbols over the alphabet.
+        let mut patterns: Vec<String> = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = patterns
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            patterns.extend(longer);
+        }
+        patterns.sort();
+        patterns.dedup();
+        for p in &patterns {
+            let pc: Vec<char> = p.chars().collect();
+            for t in texts {
+                let tc: Vec<char> = t.chars().collect();
+                assert_eq!(matches(p, t, false), reference(&pc, &tc), "{p:?} on {t:?}");
+            }
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl Fresh<'_> {
     pub(super) fn id(&mut self, prefix: &str) -> String {
         loop {
             self.counter += 1;
-            let id = format!("{prefix}0ffe{:013x}", self.counter);
+            let id = super::synthetic::synthetic_id(prefix, self.counter);
             if !self.used.iter().any(|u| u == &id) {
                 return id;
             }

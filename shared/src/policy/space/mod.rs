@@ -20,6 +20,7 @@ mod explain;
 mod network;
 mod principals;
 pub mod question;
+pub mod synthetic;
 
 use super::compiled::CompiledPolicy;
 use super::model::{Effect, PolicyDocument};
