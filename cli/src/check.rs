@@ -30,6 +30,7 @@ pub fn params(rules: &RuleArgs, account_id: Option<String>) -> Result<BucketPara
             .collect(),
         exempt_principals: rules.exempt_principal.clone(),
         guard_principals: rules.guard_principal.clone(),
+        remediator_principals: rules.remediator_principal.clone(),
         require_sigv4: rules.require_sigv4,
         require_tls_version,
         account_id,

@@ -26,8 +26,10 @@ enum Command {
     Scan(ScanArgs),
     /// Plan the missing aws:SourceVpce deny for a bucket and, with --apply, write and verify it.
     Remediate(RemediateArgs),
-    /// Restore a previous bucket policy (a policy file, or a saved Remediation event).
+    /// Undo a remediation: restore the policy its record kept (or a policy file), verified.
     Rollback(RollbackArgs),
+    /// List the recorded remediations and rollbacks.
+    Remediations(RemediationsArgs),
     /// Seed the demo account (VPCs, endpoints, six buckets in three regions) into an
     /// AWS-compatible endpoint such as moto or LocalStack.
     DemoAccount(DemoAccountArgs),
@@ -62,9 +64,14 @@ pub struct RemediateArgs {
     /// Principals the deny exempts (ArnLike on aws:PrincipalArn), added to the deployed rule's.
     #[arg(long = "exempt-principal", value_name = "ARN-PATTERN")]
     pub exempt_principal: Vec<String>,
-    /// The guard's own principals, added to the deployed rule's.
+    /// The guard's own principals (exact role ARNs; a pattern is expanded with iam:ListRoles
+    /// to the roles that exist), added to the deployed rule's.
     #[arg(long = "guard-principal", value_name = "ARN-PATTERN")]
     pub guard_principal: Vec<String>,
+    /// The remediator's principals (exact role ARNs, or a pattern expanded likewise), added to
+    /// the deployed rule's.
+    #[arg(long = "remediator-principal", value_name = "ARN-PATTERN")]
+    pub remediator_principal: Vec<String>,
     /// The deployed vpce-guard bucket rule whose parameters are the defaults.
     #[arg(
         long = "rule-name",
@@ -75,26 +82,76 @@ pub struct RemediateArgs {
     /// Write the plan (without it nothing is written).
     #[arg(long)]
     pub apply: bool,
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
+/// Where remediations are recorded and looked up.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The stack's remediation history table (its output RemediationHistoryTableName).
+    #[arg(
+        long = "history-table",
+        value_name = "NAME",
+        env = "VPCE_GUARD_HISTORY_TABLE",
+        conflicts_with = "history_file"
+    )]
+    pub history_table: Option<String>,
+    /// A local history file (default: $XDG_STATE_HOME/vpce-guard/remediations.jsonl, else
+    /// ~/.local/state/vpce-guard/remediations.jsonl), used when no table is named.
+    #[arg(long = "history-file", value_name = "PATH")]
+    pub history_file: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The bucket.
+    /// The bucket whose remediation is undone.
     #[arg(long, value_name = "NAME")]
     pub bucket: String,
-    /// A policy document, or a saved Remediation event whose `previous_policy` is restored
-    /// (`null` deletes the bucket policy).
+    /// The record to undo (its `at`, or a prefix of it); default: the bucket's latest applied
+    /// remediation.
+    #[arg(long, value_name = "TIME", conflicts_with = "from")]
+    pub at: Option<String>,
+    /// Instead of a record: a policy document, or a saved Remediation event whose
+    /// `previous_policy` is restored (`null` deletes the bucket policy).
     #[arg(long, value_name = "FILE")]
-    pub from: String,
+    pub from: Option<String>,
     /// The bucket's region (default: asked from S3).
     #[arg(long, value_name = "R")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint.
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// The deployed vpce-guard bucket rule whose parameters judge the restored policy.
+    #[arg(
+        long = "rule-name",
+        value_name = "NAME",
+        default_value = "vpce-guard-bucket"
+    )]
+    pub rule_name: String,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RemediationsArgs {
+    /// Only this bucket's records.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// The table's region (default: the configured region).
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint.
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Output format.
@@ -124,9 +181,13 @@ pub struct RuleArgs {
     /// Principals allowed to bypass the endpoint deny (ArnLike pattern on aws:PrincipalArn).
     #[arg(long = "exempt-principal", value_name = "ARN-PATTERN")]
     pub exempt_principal: Vec<String>,
-    /// The guard's own principals, checked by S3-GUARD-ACCESS besides AWS Config's role.
+    /// The guard's own principals, checked by S3-GUARD-ACCESS besides AWS Config's role
+    /// (`scan` expands a role pattern with iam:ListRoles; `check-policy` judges it as written).
     #[arg(long = "guard-principal", value_name = "ARN")]
     pub guard_principal: Vec<String>,
+    /// The remediator's principals: guard principals that also write the bucket policy.
+    #[arg(long = "remediator-principal", value_name = "ARN")]
+    pub remediator_principal: Vec<String>,
     /// Make S3-SIGV4 a failure instead of a warning.
     #[arg(long = "require-sigv4")]
     pub require_sigv4: bool,
@@ -212,6 +273,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&args),
         Command::Remediate(args) => remediate::run(&args),
         Command::Rollback(args) => remediate::run_rollback(&args),
+        Command::Remediations(args) => remediate::run_list(&args),
         Command::DemoAccount(args) => demo::run(&args),
     };
     match result {

@@ -7,12 +7,17 @@ use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::aws::policy_store::{CallerIdentity, DeployedRules};
 use vpce_guard::aws::{AccountReader, BucketReader, NetworkReader};
 use vpce_guard::config::parse_rule_parameters;
-use vpce_guard::remedy::apply::{remediate, rollback, Mode, Outcome, RemediationEvent, Trigger};
+use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
+use vpce_guard::aws::roles::expand_for_writing;
+use vpce_guard::remedy::apply::{
+    remediate, undo, Mode, Outcome, RemediationEvent, Trigger, UndoRequest,
+};
+use vpce_guard::remedy::history::{record_to_undo, HistoryFile, HistoryStore, RemediationRecord};
 use vpce_guard::remedy::{render_diff, RemedyInput};
 use vpce_guard::rules::bucket::RegionView;
 use vpce_guard::rules::{BucketParams, Finding};
 
-use crate::{Format, RemediateArgs, RollbackArgs};
+use crate::{Format, HistoryArgs, RemediateArgs, RemediationsArgs, RollbackArgs};
 
 /// Exit status of a refusal.
 pub const EXIT_REFUSED: u8 = 1;
@@ -58,71 +63,122 @@ async fn bucket_region(
     }
 }
 
+/// The deployed bucket rule's parameters (the defaults: a CLI write accepts what the rule
+/// accepts and never locks the stack's functions out).
+async fn deployed_params(c: &AwsClients, rule_name: &str) -> Result<BucketParams, String> {
+    match c.rule_parameters(rule_name).await {
+        Ok(Some(raw)) => parse_rule_parameters(Some(&raw))
+            .map_err(|e| format!("the deployed rule `{rule_name}` has invalid parameters: {e}")),
+        Ok(None) => Ok(BucketParams::default()),
+        Err(e) => Err(format!(
+            "cannot read the deployed rule `{rule_name}` ({e}); without its parameters the write could lock the stack's functions out"
+        )),
+    }
+}
+
+/// The approved endpoints that are available in the region: the region's S3 endpoints only
+/// (one filtered call), as the remediator function reads them.
+async fn available_endpoints(
+    c: &AwsClients,
+    region: &str,
+    approved: &[String],
+) -> Result<Vec<String>, String> {
+    let s3_endpoints = c
+        .s3_endpoints(region)
+        .await
+        .map_err(|e| format!("cannot read the S3 endpoints of {region}: {e}"))?;
+    let available = RegionView::from_endpoints(region, &s3_endpoints).available;
+    Ok(if approved.is_empty() {
+        available
+    } else {
+        approved
+            .iter()
+            .filter(|e| available.contains(e))
+            .cloned()
+            .collect()
+    })
+}
+
+/// The history the flags name: the table, else the file, else the default file.
+fn open_history(h: &HistoryArgs, c: &AwsClients) -> Result<ConfiguredHistory, String> {
+    if let Some(table) = h.history_table.as_deref().filter(|t| !t.trim().is_empty()) {
+        return Ok(ConfiguredHistory::Table(HistoryTable {
+            clients: c.clone(),
+            table: table.trim().to_string(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+        }));
+    }
+    let path = match &h.history_file {
+        Some(p) => std::path::PathBuf::from(p),
+        None => HistoryFile::default_path(|k| std::env::var(k).ok())?,
+    };
+    Ok(ConfiguredHistory::File(HistoryFile { path }))
+}
+
+/// The template's default `RemediationHistoryRetentionDays`.
+const DEFAULT_RETENTION_DAYS: u32 = 400;
+
+/// Everything a CLI write judges with: the bucket, its region and account, the parameters and
+/// the caller.
+async fn remedy_input(
+    c: &AwsClients,
+    bucket: &str,
+    region: &Option<String>,
+    mut p: BucketParams,
+) -> Result<RemedyInput, String> {
+    let region = bucket_region(c, bucket, region).await?;
+    let account = c
+        .account_id()
+        .await
+        .map_err(|e| format!("cannot tell the account: {e}"))?;
+    let endpoints = available_endpoints(c, &region, &p.approved_vpce).await?;
+    let caller = c
+        .caller_arn()
+        .await
+        .map_err(|e| format!("cannot tell who is running: {e}"))?;
+    p.partition = vpce_guard::rules::params::Partition::of_region(&region);
+    Ok(RemedyInput {
+        bucket: bucket.to_string(),
+        region,
+        account,
+        current: None,
+        endpoints,
+        exempt_principals: p.exempt_principals.clone(),
+        guard_principals: p.guard_principals.clone(),
+        remediator_principals: p.remediator_principals.clone(),
+        config_role: None,
+        require: p,
+        caller: Some(caller),
+        exempt_tag: false,
+        now: vpce_guard::now_epoch_seconds(),
+    })
+}
+
 /// Run `remediate`; `Err` is a one-line message for exit status 2.
 pub fn run(args: &RemediateArgs) -> Result<u8, String> {
     check_endpoint(&args.endpoint_url)?;
-    let ev = runtime()?.block_on(async {
+    let (ev, notes, location) = runtime()?.block_on(async {
         let c = AwsClients::load(args.endpoint_url.as_deref(), args.region.as_deref()).await;
-        let region = bucket_region(&c, &args.bucket, &args.region).await?;
-        let account = c
-            .account_id()
-            .await
-            .map_err(|e| format!("cannot tell the account: {e}"))?;
-        // The deployed bucket rule's parameters are the defaults: a CLI remediation writes what
-        // the rule accepts and never locks the stack's functions out. Flags add to them.
-        let mut p: BucketParams = match c.rule_parameters(&args.rule_name).await {
-            Ok(Some(raw)) => parse_rule_parameters(Some(&raw)).map_err(|e| {
-                format!("the deployed rule `{}` has invalid parameters: {e}", args.rule_name)
-            })?,
-            Ok(None) => BucketParams::default(),
-            Err(e) => {
-                return Err(format!(
-                    "cannot read the deployed rule `{}` ({e}); without its parameters the write could lock the stack's functions out",
-                    args.rule_name
-                ))
-            }
-        };
+        let mut p = deployed_params(&c, &args.rule_name).await?;
         add_unique(&mut p.approved_vpce, &args.approved_vpce);
         add_unique(&mut p.exempt_principals, &args.exempt_principal);
         add_unique(&mut p.guard_principals, &args.guard_principal);
+        add_unique(&mut p.remediator_principals, &args.remediator_principal);
         p.validate().map_err(|e| e.to_string())?;
-        // The region's S3 endpoints only (one filtered call), as the remediator function reads
-        // them: not the whole network of the region.
-        let s3_endpoints = c
-            .s3_endpoints(&region)
-            .await
-            .map_err(|e| format!("cannot read the S3 endpoints of {region}: {e}"))?;
-        let available = RegionView::from_endpoints(&region, &s3_endpoints).available;
-        let endpoints: Vec<String> = if p.approved_vpce.is_empty() {
-            available
-        } else {
-            p.approved_vpce
-                .iter()
-                .filter(|e| available.contains(e))
-                .cloned()
-                .collect()
-        };
-        let caller = c
-            .caller_arn()
-            .await
-            .map_err(|e| format!("cannot tell who is running: {e}"))?;
-        let input = RemedyInput {
-            bucket: args.bucket.clone(),
-            region,
-            account,
-            current: None,
-            endpoints,
-            exempt_principals: p.exempt_principals.clone(),
-            guard_principals: p.guard_principals.clone(),
-            config_role: None,
-            require: p,
-            caller: Some(caller),
-            exempt_tag: false,
-            now: vpce_guard::now_epoch_seconds(),
-        };
+        // The deny names the guard's roles exactly: patterns become the roles that exist now.
+        let notes = expand_for_writing(&c, &mut p).await?;
+        let history = open_history(&args.history, &c)?;
+        let input = remedy_input(&c, &args.bucket, &args.region, p).await?;
         let mode = if args.apply { Mode::Enforce } else { Mode::DryRun };
-        Ok(remediate(&c, input, mode, Trigger::Cli, args.apply).await)
+        let ev = remediate(&c, &history, input, mode, Trigger::Cli, args.apply).await;
+        Ok::<_, String>((ev, notes, history.location()))
     })?;
+    for n in &notes {
+        eprintln!("vpce-guard: {n}");
+    }
+    if args.apply && matches!(ev.outcome, Outcome::Applied | Outcome::Failed) {
+        eprintln!("vpce-guard: history: {location}");
+    }
     print_event(&ev, args.format)?;
     Ok(match ev.outcome {
         Outcome::Applied | Outcome::Planned | Outcome::NoChange => 0,
@@ -219,16 +275,123 @@ pub fn previous_from(text: &str) -> Result<Option<Value>, String> {
 /// Run `rollback`; `Err` is a one-line message for exit status 2.
 pub fn run_rollback(args: &RollbackArgs) -> Result<u8, String> {
     check_endpoint(&args.endpoint_url)?;
-    let text = std::fs::read_to_string(&args.from)
-        .map_err(|e| format!("cannot read `{}`: {e}", args.from))?;
-    let previous = previous_from(&text)?;
-    let msg = runtime()?.block_on(async {
+    let from_file = match &args.from {
+        Some(f) => {
+            let text =
+                std::fs::read_to_string(f).map_err(|e| format!("cannot read `{f}`: {e}"))?;
+            Some(previous_from(&text)?)
+        }
+        None => None,
+    };
+    let out = runtime()?.block_on(async {
         let c = AwsClients::load(args.endpoint_url.as_deref(), args.region.as_deref()).await;
-        let region = bucket_region(&c, &args.bucket, &args.region).await?;
-        rollback(&c, &args.bucket, &region, previous.as_ref()).await
+        let history = open_history(&args.history, &c)?;
+        let req = match from_file {
+            Some(restore) => UndoRequest {
+                restore,
+                expect_current: None,
+                undoes: None,
+            },
+            None => {
+                let records = history
+                    .records(Some(&args.bucket))
+                    .await
+                    .map_err(|e| format!("cannot read the history in {}: {e}", history.location()))?;
+                let rec = record_to_undo(&records, &args.bucket, args.at.as_deref())
+                    .map_err(|e| format!("{e} (history: {})", history.location()))?;
+                UndoRequest {
+                    restore: rec.previous_policy.clone(),
+                    expect_current: Some(rec.new_policy.clone()),
+                    undoes: Some(rec.at.clone()),
+                }
+            }
+        };
+        let mut p = deployed_params(&c, &args.rule_name).await?;
+        expand_for_writing(&c, &mut p).await?;
+        let input = remedy_input(&c, &args.bucket, &args.region, p).await?;
+        Ok::<_, String>(undo(&c, &history, &input, &req).await)
     })?;
-    println!("{}: {msg}", args.bucket);
+    match out.outcome {
+        Outcome::Applied | Outcome::NoChange => {
+            println!("{}: {}", args.bucket, out.reason);
+            Ok(0)
+        }
+        Outcome::Refused => {
+            eprintln!("vpce-guard: refused: {}", out.reason);
+            Ok(EXIT_REFUSED)
+        }
+        _ => Err(out.reason),
+    }
+}
+
+/// Run `remediations`; `Err` is a one-line message for exit status 2.
+pub fn run_list(args: &RemediationsArgs) -> Result<u8, String> {
+    check_endpoint(&args.endpoint_url)?;
+    let (records, location) = runtime()?.block_on(async {
+        let c = AwsClients::load(args.endpoint_url.as_deref(), args.region.as_deref()).await;
+        let history = open_history(&args.history, &c)?;
+        let records = history
+            .records(args.bucket.as_deref())
+            .await
+            .map_err(|e| format!("cannot read the history in {}: {e}", history.location()))?;
+        Ok::<_, String>((records, history.location()))
+    })?;
+    let text = match args.format {
+        Format::Json => {
+            let list: Vec<Value> = records.iter().map(record_json).collect();
+            serde_json::to_string_pretty(&serde_json::json!({ "remediations": list }))
+                .map_err(|e| format!("cannot render JSON: {e}"))?
+                + "\n"
+        }
+        Format::Text => {
+            let mut t = format!("{} record(s) in {location}\n", records.len());
+            for r in &records {
+                let failing = |v: &[Finding]| {
+                    v.iter()
+                        .filter(|f| f.status == vpce_guard::rules::Status::Fail)
+                        .count()
+                };
+                t.push_str(&format!(
+                    "{}  {:<9} {:<8} {}  {} (trigger {}) by {}; failing rules {} -> {}\n",
+                    r.at,
+                    r.action.as_str(),
+                    serde_json::to_value(r.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    r.bucket,
+                    r.region,
+                    r.trigger,
+                    r.actor,
+                    failing(&r.verdicts_before),
+                    failing(&r.verdicts_after)
+                ));
+            }
+            t
+        }
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write the output: {e}"))?;
     Ok(0)
+}
+
+/// One record as `remediations --format json` lists it.
+fn record_json(r: &RemediationRecord) -> Value {
+    serde_json::json!({
+        "bucket": r.bucket,
+        "region": r.region,
+        "at": r.at,
+        "action": r.action.as_str(),
+        "actor": r.actor,
+        "trigger": r.trigger,
+        "status": r.status,
+        "reason": r.reason,
+        "undoes": r.undoes,
+        "verdicts_before": r.verdicts_before,
+        "verdicts_after": r.verdicts_after,
+    })
 }
 
 #[cfg(test)]

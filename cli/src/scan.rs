@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 
 use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::roles::expand_for_judging;
 use vpce_guard::aws::{AwsError, ErrorKind};
 use vpce_guard::rules::Status;
 use vpce_guard::scan::{scan, ScanOptions, ScanReport};
@@ -24,7 +25,7 @@ fn cannot_run(e: &AwsError) -> String {
 
 /// Run the command; `Err` is a one-line message for exit status 2.
 pub fn run(args: &ScanArgs) -> Result<u8, String> {
-    let params = params(&args.rules, None)?;
+    let mut params = params(&args.rules, None)?;
     if let Some(url) = &args.endpoint_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!(
@@ -56,6 +57,26 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
         } else {
             args.region.clone()
         };
+        // A guard pattern stays an exemption; S3-GUARD-ACCESS asks about the roles it matches.
+        if params
+            .guard_principals
+            .iter()
+            .chain(&params.remediator_principals)
+            .any(|p| vpce_guard::rules::guard::is_pattern(p))
+        {
+            let mut expanded = params.clone();
+            match expand_for_judging(&clients, &mut expanded).await {
+                Ok(notes) => {
+                    for n in notes {
+                        eprintln!("vpce-guard: {n}");
+                    }
+                    params = expanded;
+                }
+                Err(e) => eprintln!(
+                    "vpce-guard: warning: {e}; S3-GUARD-ACCESS judges the pattern as written"
+                ),
+            }
+        }
         let opts = ScanOptions {
             regions,
             buckets: args.bucket.clone(),

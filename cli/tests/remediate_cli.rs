@@ -117,7 +117,9 @@ fn dry_run_plans_apply_writes_and_verifies_rollback_restores() {
     let now = policy(&a.seed, "rem-app", "us-east-1").unwrap();
     assert_eq!(now, ev["new_policy"]);
     let sts = now["Statement"].as_array().unwrap();
-    assert_eq!(sts.len(), 3, "{now}");
+    // The app's statement, the endpoint deny (every other action), AWS Config's reads (no
+    // guard role is configured here), and the plain-HTTP deny.
+    assert_eq!(sts.len(), 4, "{now}");
     assert_eq!(
         sts[0],
         serde_json::from_str::<Value>(APP).unwrap()["Statement"][0]
@@ -189,7 +191,7 @@ fn guard_rails_refuse_with_exit_1_and_write_nothing() {
     let (code, ev, err) = remediate(&a.moto, "rem-far", &["--exempt-principal", ME, "--apply"]);
     assert_eq!(code, Some(1), "{ev}");
     assert!(
-        err.contains("no approved, available S3 gateway endpoint in eu-west-1"),
+        err.contains("no approved, available S3 gateway or interface endpoint in eu-west-1"),
         "{err}"
     );
     assert_eq!(policy(&a.seed, "rem-far", "eu-west-1"), None);
@@ -346,13 +348,21 @@ fn a_concurrent_change_between_plan_and_write_aborts_against_moto() {
         endpoints: vpce,
         exempt_principals: vec![ME.into()],
         guard_principals: Vec::new(),
+        remediator_principals: Vec::new(),
         config_role: None,
         require: vpce_guard::rules::BucketParams::default(),
         caller: Some(ME.into()),
         exempt_tag: false,
         now: vpce_guard::now_epoch_seconds(),
     };
-    let ev = run(apply(&racing, input, Mode::Enforce, Trigger::Cli, true));
+    let ev = run(apply(
+        &racing,
+        &vpce_guard::remedy::history::NoHistory,
+        input,
+        Mode::Enforce,
+        Trigger::Cli,
+        true,
+    ));
     assert_eq!(ev.outcome, Outcome::Refused, "{}", ev.reason);
     assert!(
         ev.reason.contains("changed between planning and writing"),

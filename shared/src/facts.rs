@@ -175,6 +175,20 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// A Gateway or an Interface endpoint for S3 (both set `aws:SourceVpce`; an interface
+    /// endpoint also carries on-premises and Direct Connect traffic).
+    pub fn is_s3_endpoint_of(&self, region: &str) -> bool {
+        (self.endpoint_type.eq_ignore_ascii_case("Gateway")
+            || self.endpoint_type.eq_ignore_ascii_case("Interface"))
+            && self.service_name == format!("com.amazonaws.{region}.s3")
+    }
+
+    /// An available S3 endpoint of `region`, gateway or interface: an approved network origin
+    /// (RULES.md, "Approved network origins").
+    pub fn is_available_s3_endpoint(&self, region: &str) -> bool {
+        self.is_s3_endpoint_of(region) && self.state.eq_ignore_ascii_case("available")
+    }
+
     /// An available S3 gateway endpoint of `region`.
     pub fn is_available_s3_gateway(&self, region: &str) -> bool {
         self.endpoint_type.eq_ignore_ascii_case("Gateway")

@@ -17,6 +17,7 @@ pub struct CaseArgs {
     pub approved_vpc: Vec<String>,
     pub exempt_principal: Vec<String>,
     pub guard_principal: Vec<String>,
+    pub remediator_principal: Vec<String>,
     pub account_id: Option<String>,
     pub require_sigv4: bool,
     pub require_tls_version: Option<String>,
@@ -95,6 +96,7 @@ impl PolicyCase {
             approved_vpc: a.approved_vpc.clone(),
             exempt_principals: a.exempt_principal.clone(),
             guard_principals: a.guard_principal.clone(),
+            remediator_principals: a.remediator_principal.clone(),
             require_sigv4: a.require_sigv4,
             require_tls_version: match &a.require_tls_version {
                 Some(v) => Some(BucketParams::parse_tls_version(v).map_err(|e| e.to_string())?),

@@ -150,6 +150,11 @@ pub fn offline_command_with_credentials(bin: &str) -> std::process::Command {
     let mut c = offline_command(bin);
     c.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1");
+        .env("AWS_REGION", "us-east-1")
+        // `remediate --apply` records in the user's state directory: a test's own, never ours.
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join(format!("vpce-guard-state-{}", std::process::id())),
+        );
     c
 }

@@ -115,6 +115,14 @@ impl Seed {
         ok("CreateVpcEndpoint", e)
     }
 
+    /// An S3 interface endpoint in the VPC's subnet.
+    pub async fn interface_endpoint(&self, v: &SeededVpc) -> String {
+        ok(
+            "CreateVpcEndpoint",
+            self.seeder().interface_endpoint(v).await,
+        )
+    }
+
     /// A NAT gateway in the subnet and a default route through it on the subnet's table.
     pub async fn nat_default_route(&self, v: &SeededVpc) -> String {
         ok("CreateNatGateway", self.seeder().nat_default_route(v).await)
@@ -200,6 +208,56 @@ impl Seed {
 
     /// The notifier's state table (key `pk`) and webhook secret (the URL as its value), as
     /// template.yaml makes them; returns the secret's ARN.
+    /// The stack's remediation history table (`RemediationHistoryTable`): `bucket` + `at`.
+    pub async fn history_table(&self, table: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let created = aws_sdk_dynamodb::Client::new(&self.c.sdk)
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("bucket"))
+            .attribute_definitions(attr("at"))
+            .key_schema(key("bucket", KeyType::Hash))
+            .key_schema(key("at", KeyType::Range))
+            .send()
+            .await;
+        if let Err(e) = created {
+            panic!("CreateTable {table}: {e:?}");
+        }
+    }
+
+    /// An IAM role on `path` (`/vpce-guard/`), as the template creates the guard's; its ARN.
+    pub async fn role(&self, path: &str, name: &str) -> String {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let out = aws_sdk_iam::Client::new(&self.c.sdk)
+            .create_role()
+            .path(path)
+            .role_name(name)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateRole {name}: {e:?}"));
+        out.role()
+            .map(|r| r.arn().to_string())
+            .unwrap_or_else(|| panic!("CreateRole {name}: no role"))
+    }
+
     pub async fn notifier_resources(&self, table: &str, webhook: &str) -> String {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,

@@ -222,7 +222,7 @@ fn the_watcher_publishes_every_finding_or_fails_its_invocation() {
     let mut env = w.env();
     env.push((
         "GUARD_PRINCIPAL_ARNS",
-        "arn:aws:iam::123456789012:role/vpce-guard/*".to_string(),
+        "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole,arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-ChangeWatcherRole".to_string(),
     ));
     let mut f = LambdaRuntime::start(&function_binary("change-watcher"), &env);
     let mut ev = sample_event("watcher-put-bucket-policy-assumed-role.json");
@@ -315,7 +315,7 @@ fn the_remediator_function_leaves_the_old_policy_when_its_write_fails() {
     env.push(("EXEMPT_PRINCIPAL_ARNS", caller.to_string()));
     env.push((
         "GUARD_PRINCIPAL_ARNS",
-        "arn:aws:iam::123456789012:role/vpce-guard/*".to_string(),
+        "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole,arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-ChangeWatcherRole".to_string(),
     ));
     env.push(("BUCKET_RULE_NAME", "vpce-guard-bucket".to_string()));
     let mut f = LambdaRuntime::start(&function_binary("remediator"), &env);

@@ -108,7 +108,7 @@ fn start() -> World {
     let mut env = base.clone();
     env.push((
         "GUARD_PRINCIPAL_ARNS",
-        "arn:aws:iam::123456789012:role/vpce-guard/*".to_string(),
+        "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole,arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-ChangeWatcherRole".to_string(),
     ));
     let watcher = LambdaRuntime::start(&function_binary("change-watcher"), &env);
     let mut env = base;

@@ -5,6 +5,7 @@
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::ssm::load_long_settings;
 use vpce_guard::config::handler::{handle_bucket_rule, HandlerError, Warm};
 use vpce_guard::config::ConfigRuleEvent;
 
@@ -21,7 +22,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Init phase: configuration and clients once, reused by every invocation.
     let clients = AwsClients::load(None, None).await;
-    let warm = Warm::default();
+    // Lists too long for Config's InputParameters, from SSM (read once per container).
+    let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
+    let warm = Warm::with_long_settings(long);
     let (clients, warm) = (&clients, &warm);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ConfigRuleEvent>| async move {

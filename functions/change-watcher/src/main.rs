@@ -7,6 +7,7 @@
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::ssm::load_long_settings;
 use vpce_guard::config::handler::Warm;
 use vpce_guard::watcher::handler::{handle, WatcherConfig, WatcherError, WatcherOutput};
 use vpce_guard::watcher::WatcherEvent;
@@ -24,7 +25,9 @@ async fn main() -> Result<(), Error> {
     // Init phase: configuration and clients once, reused by every invocation.
     let cfg = WatcherConfig::from_env(|k| std::env::var(k).ok())?;
     let clients = AwsClients::load(None, None).await;
-    let warm = Warm::default();
+    // Lists too long for Config's InputParameters, from SSM (read once per container).
+    let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
+    let warm = Warm::with_long_settings(long);
     let (clients, warm, cfg) = (&clients, &warm, &cfg);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<WatcherEvent>| async move {

@@ -7,6 +7,8 @@
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::ssm::load_long_settings;
+use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
 use vpce_guard::remedy::apply::RemediationEvent;
 use vpce_guard::remedy::handler::{handle, RemediatorConfig, RemediatorEvent};
 
@@ -14,13 +16,30 @@ use vpce_guard::remedy::handler::{handle, RemediatorConfig, RemediatorEvent};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Init phase: configuration and clients once, reused by every invocation.
-    let cfg = RemediatorConfig::from_env(|k| std::env::var(k).ok())?;
+    let mut cfg = RemediatorConfig::from_env(|k| std::env::var(k).ok())?;
     let clients = AwsClients::load(None, None).await;
-    let (clients, cfg) = (&clients, &cfg);
+    // Lists too long for Config's InputParameters, from SSM (read once per container).
+    let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
+    cfg.params = long.apply(&cfg.params);
+    let history = match &cfg.history_table {
+        Some(table) => ConfiguredHistory::Table(HistoryTable {
+            clients: clients.clone(),
+            table: table.clone(),
+            retention_days: cfg.history_retention_days,
+        }),
+        None => {
+            lambda_runtime::tracing::warn!(
+                "HISTORY_TABLE_NAME is not set: remediations are not recorded"
+            );
+            ConfiguredHistory::Off
+        }
+    };
+    let (clients, cfg, history) = (&clients, &cfg, &history);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<RemediatorEvent>| async move {
             let out: Result<Option<RemediationEvent>, Error> = handle(
                 clients,
+                history,
                 cfg,
                 &event.payload,
                 vpce_guard::now_epoch_seconds(),

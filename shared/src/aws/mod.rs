@@ -9,14 +9,18 @@ pub mod config;
 #[cfg(feature = "aws")]
 pub mod ec2;
 pub mod events;
+#[cfg(feature = "aws")]
+pub mod history_table;
 pub mod memory;
 pub mod policies;
 pub mod policy_store;
+pub mod roles;
 #[cfg(feature = "aws")]
 pub mod s3;
 pub mod secrets;
 #[cfg(feature = "aws")]
 pub mod seed;
+pub mod ssm;
 #[cfg(feature = "aws")]
 pub mod state_table;
 

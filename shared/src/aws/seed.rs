@@ -159,6 +159,26 @@ impl Seeder {
             .to_string())
     }
 
+    /// An S3 interface endpoint in the VPC's subnet (on-premises and Direct Connect traffic).
+    pub async fn interface_endpoint(&self, v: &SeededVpc) -> Result<String, AwsError> {
+        let ec2 = self.c.ec2(&v.region);
+        let out = sent(
+            "ec2:CreateVpcEndpoint",
+            ec2.create_vpc_endpoint()
+                .vpc_id(&v.vpc_id)
+                .service_name(format!("com.amazonaws.{}.s3", v.region))
+                .vpc_endpoint_type(VpcEndpointType::Interface)
+                .subnet_ids(&v.subnet_id)
+                .send()
+                .await,
+        )?;
+        Ok(out
+            .vpc_endpoint()
+            .and_then(|e| e.vpc_endpoint_id())
+            .unwrap_or_default()
+            .to_string())
+    }
+
     /// A NAT gateway in the subnet and a default route through it on the subnet's table.
     pub async fn nat_default_route(&self, v: &SeededVpc) -> Result<String, AwsError> {
         let ec2 = self.c.ec2(&v.region);

@@ -16,6 +16,7 @@ use crate::aws::{AccountReader, AwsError, BucketReader, ErrorKind, NetworkReader
 use crate::facts::{AccountFacts, BucketObservation, Fact, PublicAccessBlock};
 use crate::rules::bucket::{evaluate_bucket, RegionView};
 use crate::rules::network::evaluate_vpc;
+use crate::rules::params::LongSettings;
 use crate::rules::{BucketParams, Compliance, Evaluation, ParamError};
 
 use super::port::{report, ConfigPort, MAX_KEYS};
@@ -106,9 +107,19 @@ impl Ports for crate::aws::memory::MemoryAws {
 #[derive(Debug, Default)]
 pub struct Warm {
     recorder_role: OnceCell<Option<String>>,
+    /// The long settings read from SSM at init (empty: none configured).
+    long_settings: LongSettings,
 }
 
 impl Warm {
+    /// A container whose init read these long settings (`aws::ssm::load_long_settings`).
+    pub fn with_long_settings(long_settings: LongSettings) -> Warm {
+        Warm {
+            long_settings,
+            ..Warm::default()
+        }
+    }
+
     /// The role, read once; a failed read is logged, not cached, and leaves `None` (the rules
     /// then use Config's service-linked role).
     pub(crate) async fn recorder_role<P: ConfigPort>(&self, p: &P) -> Option<String> {
@@ -442,7 +453,7 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort> Buckets<'
         let (config_role, views) = tokio::join!(warm.recorder_role(p), views);
         let params = BucketParams {
             config_role,
-            ..params.clone()
+            ..warm.long_settings.apply(params)
         };
         Ok(Buckets {
             views: views?,

@@ -64,6 +64,7 @@ pub fn parse_rule_parameters(raw: Option<&str>) -> Result<BucketParams, EventErr
             "ApprovedVpcIds" => p.approved_vpc = split_list(&s),
             "ExemptPrincipalArns" => p.exempt_principals = split_list(&s),
             "GuardPrincipalArns" => p.guard_principals = split_list(&s),
+            "RemediatorPrincipalArns" => p.remediator_principals = split_list(&s),
             "DisabledRules" => {
                 p.disabled_rules = BucketParams::parse_disabled_rules(&split_list(&s))?
             }
@@ -80,7 +81,7 @@ pub fn parse_rule_parameters(raw: Option<&str>) -> Result<BucketParams, EventErr
                     param: "ruleParameters",
                     flag: "-",
                     value: other.to_string(),
-                    why: "unknown parameter (expected ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, RequireSigV4, RequireTlsVersion, DisabledRules)".into(),
+                    why: "unknown parameter (expected ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, RemediatorPrincipalArns, RequireSigV4, RequireTlsVersion, DisabledRules)".into(),
                 }))
             }
         }
@@ -197,7 +198,7 @@ mod tests {
             e.to_string(),
             "invalid parameter `ruleParameters` (-) value `Nope`: unknown parameter (expected \
              ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, \
-             RequireSigV4, RequireTlsVersion, DisabledRules)"
+             RemediatorPrincipalArns, RequireSigV4, RequireTlsVersion, DisabledRules)"
         );
     }
 }

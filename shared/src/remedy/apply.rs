@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use crate::aws::policy_store::PolicyStore;
 use crate::rules::bucket::check_policy_in_account;
-use crate::rules::params::Partition;
 use crate::rules::{Finding, RuleId, Status};
 
-use super::{plan, Decision, RemedyInput, EXEMPT_TAG, SID_DENY_PLAIN_HTTP};
+use super::history::{record_time, Action, HistoryStore, RecordStatus, RemediationRecord};
+use super::{plan, principal_arn_of, Decision, RemedyInput, EXEMPT_TAG, SID_DENY_PLAIN_HTTP};
 
 /// `REMEDIATION_MODE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +50,16 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// As the events and records spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Finding => "finding",
+            Trigger::ConfigCompliance => "config-compliance",
+            Trigger::ConfigRemediation => "config-remediation",
+            Trigger::Cli => "cli",
+        }
+    }
+
     /// A person's decision (writes in `DryRun` too, never in `Disabled`).
     pub fn is_manual(self) -> bool {
         matches!(self, Trigger::ConfigRemediation | Trigger::Cli)
@@ -111,9 +121,12 @@ fn passes(findings: &[Finding], rules: &[RuleId]) -> Result<(), String> {
 
 /// Plan, and with `write` (see [`may_write`]; the CLI writes only with `--apply`), apply and
 /// verify. `input.current` and `input.exempt_tag` are read from the store here (whatever the
-/// caller put there is replaced).
-pub async fn remediate<S: PolicyStore>(
+/// caller put there is replaced). A write is recorded in `history` first (a record that cannot
+/// be made fails the remediation before anything is written), and the record is updated with
+/// the outcome.
+pub async fn remediate<S: PolicyStore, H: HistoryStore>(
     store: &S,
+    history: &H,
     mut input: RemedyInput,
     mode: Mode,
     trigger: Trigger,
@@ -191,9 +204,37 @@ pub async fn remediate<S: PolicyStore>(
             return ev;
         }
     }
+    let mut record = RemediationRecord {
+        bucket: bucket.clone(),
+        region: region.clone(),
+        account: input.account.clone(),
+        at: record_time(input.now),
+        action: Action::Remediate,
+        actor: input
+            .caller
+            .as_deref()
+            .map(principal_arn_of)
+            .unwrap_or_else(|| "unknown".into()),
+        trigger: trigger.as_str().into(),
+        status: RecordStatus::Pending,
+        previous_policy: p.previous.clone(),
+        new_policy: Some(p.policy.clone()),
+        verdicts_before: p.verdicts_before.clone(),
+        verdicts_after: p.verdicts_after.clone(),
+        reason: format!("writing {}", p.added.join(" and ")),
+        undoes: None,
+    };
+    if let Err(e) = history.put_record(&record).await {
+        ev.reason = format!(
+            "cannot record the remediation in {} ({e}): nothing written",
+            history.location()
+        );
+        return ev;
+    }
     let text = p.policy.to_string();
     if let Err(e) = store.put_policy(&bucket, &region, &text).await {
         ev.reason = format!("the write failed: {e}; the previous policy is unchanged");
+        finish_record(history, &mut record, RecordStatus::Failed, &mut ev).await;
         return ev;
     }
     let mut fixed = vec![
@@ -206,15 +247,7 @@ pub async fn remediate<S: PolicyStore>(
     }
     let verified = match store.get_policy(&bucket, &region).await {
         Ok(Some(read)) => {
-            let params = crate::rules::BucketParams {
-                approved_vpce: input.endpoints.clone(),
-                exempt_principals: input.exempt_principals.clone(),
-                guard_principals: input.guard_principals.clone(),
-                config_role: input.config_role.clone(),
-                account_id: Some(input.account.clone()),
-                partition: Partition::of_region(&region),
-                ..input.require.clone()
-            };
+            let params = input.params();
             match check_policy_in_account(
                 &bucket,
                 &region,
@@ -255,7 +288,41 @@ pub async fn remediate<S: PolicyStore>(
             };
         }
     }
+    let status = if ev.outcome == Outcome::Applied {
+        RecordStatus::Applied
+    } else {
+        RecordStatus::Failed
+    };
+    finish_record(history, &mut record, status, &mut ev).await;
     ev
+}
+
+/// Update a record with the outcome; say in the event where it is, or that the update failed
+/// (the record then stays `pending`, with both policies: a rollback still finds it).
+async fn finish_record<H: HistoryStore>(
+    history: &H,
+    record: &mut RemediationRecord,
+    status: RecordStatus,
+    ev: &mut RemediationEvent,
+) {
+    if !history.records_anything() {
+        return;
+    }
+    record.status = status;
+    record.verdicts_after = ev.verdicts_after.clone();
+    record.reason = ev.reason.clone();
+    match history.put_record(record).await {
+        Ok(()) => ev.reason.push_str(&format!(
+            "; recorded in {} at {}",
+            history.location(),
+            record.at
+        )),
+        Err(e) => ev.reason.push_str(&format!(
+            "; the record in {} at {} could not be updated ({e}) and stays pending",
+            history.location(),
+            record.at
+        )),
+    }
 }
 
 /// Restore a previous policy (`None`: delete the bucket policy) and verify the bucket holds it.
@@ -291,5 +358,171 @@ pub async fn rollback<S: PolicyStore>(
         })
     } else {
         Err("the policy read back differs from the one restored".into())
+    }
+}
+
+/// What a rollback restores, and what it expects to find.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoRequest {
+    /// The policy to restore (`None`: delete the bucket policy).
+    pub restore: Option<Value>,
+    /// The policy the bucket must hold now (the remediation's `new_policy`): anything else
+    /// means it changed since, and the rollback refuses. `None`: not checked (`--from FILE`).
+    pub expect_current: Option<Option<Value>>,
+    /// The `at` of the record undone.
+    pub undoes: Option<String>,
+}
+
+/// How a rollback ended: `Ok` with what was done, or `Err` with why nothing (or not all) was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoOutcome {
+    pub outcome: Outcome,
+    pub reason: String,
+    pub record: Option<RemediationRecord>,
+}
+
+/// Roll back with the same guard rails as a remediation: the bucket must still hold what the
+/// remediation wrote, the restored policy must not lock the caller out, the rollback is
+/// recorded before it writes, and the policy is read back and compared. `input` gives the
+/// bucket, the judging parameters and the caller (its `current` is read here).
+pub async fn undo<S: PolicyStore, H: HistoryStore>(
+    store: &S,
+    history: &H,
+    input: &RemedyInput,
+    req: &UndoRequest,
+) -> UndoOutcome {
+    let (bucket, region) = (input.bucket.as_str(), input.region.as_str());
+    let fail = |outcome: Outcome, reason: String| UndoOutcome {
+        outcome,
+        reason,
+        record: None,
+    };
+    let current = match store.get_policy(bucket, region).await {
+        Ok(p) => p,
+        Err(e) => {
+            return fail(
+                Outcome::Failed,
+                format!("cannot read the bucket policy: {e}"),
+            )
+        }
+    };
+    let current_json = parse_json(current.as_deref());
+    if current.is_some() && current_json.is_none() {
+        return fail(
+            Outcome::Refused,
+            "the current bucket policy is not JSON: nothing written".into(),
+        );
+    }
+    if let Some(expected) = &req.expect_current {
+        if current_json == req.restore && expected != &req.restore {
+            return fail(
+                Outcome::NoChange,
+                "the bucket already holds the policy from before the remediation: nothing to undo"
+                    .into(),
+            );
+        }
+        if &current_json != expected {
+            return fail(
+                Outcome::Refused,
+                format!(
+                    "the bucket policy changed since the remediation{}: restoring would drop those changes; nothing written (compare with `vpce-guard remediations --format json`, or restore a file with --from)",
+                    req.undoes.as_deref().map(|a| format!(" at {a}")).unwrap_or_default()
+                ),
+            );
+        }
+    }
+    let restore_text = req.restore.as_ref().map(Value::to_string);
+    if let Some(text) = &restore_text {
+        if let Err(e) = crate::policy::PolicyDocument::parse(text) {
+            return fail(
+                Outcome::Refused,
+                format!("the policy to restore is not valid: {e}"),
+            );
+        }
+        if let Some(caller) = &input.caller {
+            let arn = principal_arn_of(caller);
+            match crate::rules::bucket::writer_denied(
+                bucket,
+                text,
+                &input.params(),
+                &arn,
+                input.now,
+            ) {
+                Ok(None) => {}
+                Ok(Some(why)) | Err(why) => {
+                    return fail(
+                        Outcome::Refused,
+                        format!(
+                            "the policy to restore would deny the caller {arn} from where it runs ({why}): nothing written"
+                        ),
+                    )
+                }
+            }
+        }
+    }
+    let judge = |text: Option<&str>| {
+        check_policy_in_account(
+            bucket,
+            region,
+            text,
+            &input.params(),
+            &input.endpoints,
+            input.now,
+        )
+        .unwrap_or_default()
+    };
+    let mut record = RemediationRecord {
+        bucket: bucket.to_string(),
+        region: region.to_string(),
+        account: input.account.clone(),
+        at: record_time(input.now),
+        action: Action::Rollback,
+        actor: input
+            .caller
+            .as_deref()
+            .map(principal_arn_of)
+            .unwrap_or_else(|| "unknown".into()),
+        trigger: Trigger::Cli.as_str().into(),
+        status: RecordStatus::Pending,
+        previous_policy: current_json.clone(),
+        new_policy: req.restore.clone(),
+        verdicts_before: judge(current.as_deref()),
+        verdicts_after: judge(restore_text.as_deref()),
+        reason: "restoring".into(),
+        undoes: req.undoes.clone(),
+    };
+    if let Err(e) = history.put_record(&record).await {
+        return fail(
+            Outcome::Failed,
+            format!(
+                "cannot record the rollback in {} ({e}): nothing written",
+                history.location()
+            ),
+        );
+    }
+    let result = rollback(store, bucket, region, req.restore.as_ref()).await;
+    let (outcome, status, mut reason) = match result {
+        Ok(msg) => (Outcome::Applied, RecordStatus::Applied, msg),
+        Err(e) => (Outcome::Failed, RecordStatus::Failed, e),
+    };
+    record.status = status;
+    record.reason = reason.clone();
+    if history.records_anything() {
+        match history.put_record(&record).await {
+            Ok(()) => reason.push_str(&format!(
+                "; recorded in {} at {}",
+                history.location(),
+                record.at
+            )),
+            Err(e) => reason.push_str(&format!(
+                "; the record in {} could not be updated ({e}) and stays pending",
+                history.location()
+            )),
+        }
+    }
+    UndoOutcome {
+        outcome,
+        reason,
+        record: Some(record),
     }
 }

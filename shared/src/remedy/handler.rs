@@ -14,6 +14,7 @@ use crate::rules::params::Partition;
 use crate::rules::{BucketParams, ParamError};
 
 use super::apply::{may_write, remediate, Mode, Outcome, RemediationEvent, Trigger};
+use super::history::HistoryStore;
 use super::RemedyInput;
 
 /// The detail-type of the events the remediator publishes.
@@ -55,6 +56,11 @@ pub struct RemediatorConfig {
     /// `CALLER_PRINCIPAL_ARN`: the function's own role ARN (`aws:PrincipalArn`, with the role's
     /// path, which STS does not report); empty: derived from `GetCallerIdentity`.
     pub caller_principal_arn: Option<String>,
+    /// `HISTORY_TABLE_NAME`: the stack's remediation history table (empty: nothing recorded,
+    /// which the template never does).
+    pub history_table: Option<String>,
+    /// `HISTORY_RETENTION_DAYS` (default 400): how long a record is kept.
+    pub history_retention_days: u32,
 }
 
 impl RemediatorConfig {
@@ -75,6 +81,20 @@ impl RemediatorConfig {
             bus: nonempty("EVENT_BUS_NAME"),
             bucket_rule_name: nonempty("BUCKET_RULE_NAME"),
             caller_principal_arn: nonempty("CALLER_PRINCIPAL_ARN"),
+            history_table: nonempty("HISTORY_TABLE_NAME"),
+            history_retention_days: match nonempty("HISTORY_RETENTION_DAYS") {
+                None => 400,
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|d| (1..=36_500).contains(d))
+                    .ok_or_else(|| {
+                        RemediatorError::Config(format!(
+                            "HISTORY_RETENTION_DAYS `{v}` must be a number of days from 1 to 36500"
+                        ))
+                    })?,
+            },
         })
     }
 }
@@ -166,8 +186,9 @@ impl<T> RemediatorPorts for T where
 
 /// Handle one event: remediate the bucket it names and publish the Remediation event. A
 /// remediation that failed fails the invocation (Lambda, SSM or EventBridge retries).
-pub async fn handle<P: RemediatorPorts>(
+pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
     p: &P,
+    history: &H,
     cfg: &RemediatorConfig,
     event: &RemediatorEvent,
     now: f64,
@@ -214,13 +235,22 @@ pub async fn handle<P: RemediatorPorts>(
         endpoints,
         exempt_principals: cfg.params.exempt_principals.clone(),
         guard_principals: cfg.params.guard_principals.clone(),
+        remediator_principals: cfg.params.remediator_principals.clone(),
         config_role: cfg.params.config_role.clone(),
         require,
         caller: Some(caller),
         exempt_tag: false,
         now,
     };
-    let ev = remediate(p, input, cfg.mode, trigger, may_write(cfg.mode, trigger)).await;
+    let ev = remediate(
+        p,
+        history,
+        input,
+        cfg.mode,
+        trigger,
+        may_write(cfg.mode, trigger),
+    )
+    .await;
     tracing::info!(
         bucket = %ev.bucket,
         region = %ev.region,
@@ -228,6 +258,12 @@ pub async fn handle<P: RemediatorPorts>(
         trigger = ?ev.trigger,
         outcome = ?ev.outcome,
         reason = %ev.reason,
+        // The policy before, in the log too: a second place to restore it from.
+        previous_policy = %ev
+            .previous_policy
+            .as_ref()
+            .map(serde_json::Value::to_string)
+            .unwrap_or_else(|| "null".into()),
         "remediation"
     );
     let detail = serde_json::to_string(&ev).map_err(|e| RemediatorError::Failed {

@@ -9,12 +9,14 @@
 
 pub mod apply;
 pub mod handler;
+pub mod history;
 
 use serde_json::{json, Map, Value};
 use thiserror::Error;
 
 use crate::policy::{PolicyDocument, MAX_POLICY_BYTES};
 use crate::rules::bucket::{check_policy_in_account, config_service_linked_role, writer_denied};
+use crate::rules::guard::{is_pattern, GuardKind};
 use crate::rules::params::Partition;
 use crate::rules::{BucketParams, Finding, RuleId, Status};
 
@@ -26,8 +28,19 @@ pub const SID_DENY_PLAIN_HTTP: &str = "VpceGuardDenyPlainHttp";
 pub const EXEMPT_TAG: &str = "vpce-guard:exempt";
 
 /// The guard's Sids: a statement carrying one is the guard's own and is replaced, never
-/// duplicated.
-pub const GUARD_SIDS: [&str; 2] = [SID_DENY_OUTSIDE_VPCE, SID_DENY_PLAIN_HTTP];
+/// duplicated. Besides the two main statements, one per class of actions the guard's principals
+/// call (see [`deny_outside_vpce`]): `For` + the kinds it exempts.
+pub const GUARD_SIDS: [&str; 9] = [
+    SID_DENY_OUTSIDE_VPCE,
+    SID_DENY_PLAIN_HTTP,
+    "VpceGuardDenyOutsideVpceForGuardRemediatorConfig",
+    "VpceGuardDenyOutsideVpceForGuardRemediator",
+    "VpceGuardDenyOutsideVpceForGuardConfig",
+    "VpceGuardDenyOutsideVpceForRemediatorConfig",
+    "VpceGuardDenyOutsideVpceForGuard",
+    "VpceGuardDenyOutsideVpceForRemediator",
+    "VpceGuardDenyOutsideVpceForConfig",
+];
 
 /// What the plan needs to know about one bucket.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,12 +51,15 @@ pub struct RemedyInput {
     pub account: String,
     /// The current policy text (`None`: the bucket has no policy).
     pub current: Option<String>,
-    /// The approved S3 gateway endpoints that are `available` in the bucket's region.
+    /// The approved S3 endpoints (gateway or interface) that are `available` in the bucket's
+    /// region.
     pub endpoints: Vec<String>,
     /// `ExemptPrincipalArns`.
     pub exempt_principals: Vec<String>,
-    /// `GuardPrincipalArns` (the functions' roles).
+    /// `GuardPrincipalArns` (the evaluating functions' roles), exact ARNs.
     pub guard_principals: Vec<String>,
+    /// `RemediatorPrincipalArns` (the remediator's role), exact ARNs.
+    pub remediator_principals: Vec<String>,
     /// AWS Config's recorder role (`None`: the service-linked role of the account).
     pub config_role: Option<String>,
     /// `RequireSigV4`, `RequireTlsVersion`, … as the deployed rule has them.
@@ -98,32 +114,94 @@ fn partition_of(region: &str) -> Partition {
     Partition::of_region(region)
 }
 
-/// The exemptions the deny carries, exactly the ones the rules accept: configured exempt
-/// principals, the guard's principals and AWS Config's recorder role.
-pub fn exemptions(input: &RemedyInput) -> Vec<String> {
-    exemption_list(
-        &input.exempt_principals,
-        &input.guard_principals,
-        input.config_role.as_deref(),
-        &input.region,
-        &input.account,
-    )
+/// Who the deny the product writes exempts, and for what (RULES.md, "Exemptions"): configured
+/// exempt principals for every action (configuration wins, patterns included); the guard's, the
+/// remediator's and AWS Config's recorder role by exact ARN, each for the actions it calls
+/// ([`crate::rules::guard`]) and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardExemptions {
+    /// `ExemptPrincipalArns`.
+    pub exempt: Vec<String>,
+    /// `GuardPrincipalArns`: exact role ARNs.
+    pub guards: Vec<String>,
+    /// `RemediatorPrincipalArns`: exact role ARNs.
+    pub remediators: Vec<String>,
+    /// AWS Config's recorder role.
+    pub config_role: String,
 }
 
-/// [`exemptions`] from the parts: Config's role defaults to its service-linked role in the
-/// account; duplicates are dropped, order kept.
-pub fn exemption_list(
-    exempt: &[String],
-    guard: &[String],
-    config_role: Option<&str>,
-    region: &str,
-    account: &str,
-) -> Vec<String> {
-    let config = config_role
-        .map(str::to_string)
-        .unwrap_or_else(|| config_service_linked_role(partition_of(region), account));
+impl GuardExemptions {
+    /// From the parts: Config's role defaults to its service-linked role in the account.
+    pub fn new(
+        exempt: &[String],
+        guards: &[String],
+        remediators: &[String],
+        config_role: Option<&str>,
+        region: &str,
+        account: &str,
+    ) -> GuardExemptions {
+        let config_role = config_role
+            .map(str::to_string)
+            .unwrap_or_else(|| config_service_linked_role(partition_of(region), account));
+        GuardExemptions {
+            exempt: dedup(exempt),
+            guards: dedup(guards),
+            remediators: dedup(remediators),
+            config_role,
+        }
+    }
+
+    /// The exemptions of one remediation.
+    pub fn of(input: &RemedyInput) -> GuardExemptions {
+        GuardExemptions::new(
+            &input.exempt_principals,
+            &input.guard_principals,
+            &input.remediator_principals,
+            input.config_role.as_deref(),
+            &input.region,
+            &input.account,
+        )
+    }
+
+    /// The deny names the guard's principals exactly: a wildcard pattern among them (or in
+    /// Config's role) is an error naming it.
+    pub fn check_exact(&self) -> Result<(), String> {
+        let lists = [
+            ("GuardPrincipalArns (--guard-principal)", &self.guards),
+            (
+                "RemediatorPrincipalArns (--remediator-principal)",
+                &self.remediators,
+            ),
+        ];
+        for (what, list) in lists {
+            if let Some(p) = list.iter().find(|p| is_pattern(p)) {
+                return Err(format!(
+                    "{what} has the pattern `{p}`: the deny the product writes exempts the guard's roles by exact ARN only (a pattern would admit any role created to match it); pass the roles' ARNs (vpce-guard remediate expands a pattern to the roles that exist with iam:ListRoles)"
+                ));
+            }
+        }
+        if is_pattern(&self.config_role) {
+            return Err(format!(
+                "AWS Config's recorder role `{}` is a pattern: the deny names it exactly",
+                self.config_role
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every principal exempted for at least one action, in order, without duplicates.
+    pub fn principals(&self) -> Vec<String> {
+        let mut all = self.exempt.clone();
+        all.extend(self.guards.iter().cloned());
+        all.extend(self.remediators.iter().cloned());
+        all.push(self.config_role.clone());
+        dedup(&all)
+    }
+}
+
+fn dedup(list: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for p in exempt.iter().chain(guard).chain(std::iter::once(&config)) {
+    for p in list {
         if !out.contains(p) {
             out.push(p.clone());
         }
@@ -131,36 +209,132 @@ pub fn exemption_list(
     out
 }
 
-/// `VpceGuardDenyOutsideVpce` for a bucket.
+/// Which of the guard's principal kinds an action-class statement exempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Exempted {
+    guard: bool,
+    remediator: bool,
+    config: bool,
+}
+
+impl Exempted {
+    fn sid(self) -> String {
+        format!(
+            "{SID_DENY_OUTSIDE_VPCE}For{}{}{}",
+            if self.guard { "Guard" } else { "" },
+            if self.remediator { "Remediator" } else { "" },
+            if self.config { "Config" } else { "" },
+        )
+    }
+}
+
+/// The statements that deny every request from outside the approved endpoints: one per class
+/// of actions the guard's principals call (exempting exactly the principals that call them,
+/// plus the configured exempt principals), and `VpceGuardDenyOutsideVpce` for every other
+/// action (`NotAction` the listed ones), exempting only the configured exempt principals. Every
+/// statement also lets AWS services and requests via AWS services through. Together they deny
+/// `s3:*`: the classes are disjoint and the last statement covers the rest.
 pub fn deny_outside_vpce(
     bucket: &str,
     partition: Partition,
     endpoints: &[String],
-    exemptions: &[String],
-) -> Value {
-    let mut condition = Map::new();
-    condition.insert(
-        "StringNotEquals".into(),
-        json!({ "aws:SourceVpce": endpoints }),
-    );
-    condition.insert(
-        "BoolIfExists".into(),
-        json!({ "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false" }),
-    );
-    if !exemptions.is_empty() {
-        condition.insert(
-            "ArnNotLike".into(),
-            json!({ "aws:PrincipalArn": exemptions }),
-        );
+    ex: &GuardExemptions,
+) -> Vec<Value> {
+    let mut classes: Vec<(Exempted, Vec<&'static str>)> = Vec::new();
+    let kinds = [
+        GuardKind::Guard,
+        GuardKind::Remediator,
+        GuardKind::ConfigRecorder,
+    ];
+    let mut listed: Vec<&'static str> = Vec::new();
+    for kind in kinds {
+        for action in kind.actions() {
+            if !listed.contains(&action) {
+                listed.push(action);
+            }
+        }
     }
-    json!({
-        "Sid": SID_DENY_OUTSIDE_VPCE,
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
-        "Condition": Value::Object(condition),
-    })
+    for action in &listed {
+        let key = Exempted {
+            guard: !ex.guards.is_empty() && GuardKind::Guard.actions().contains(action),
+            remediator: !ex.remediators.is_empty()
+                && GuardKind::Remediator.actions().contains(action),
+            config: GuardKind::ConfigRecorder.actions().contains(action),
+        };
+        if !(key.guard || key.remediator || key.config) {
+            continue;
+        }
+        match classes.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, actions)) => actions.push(action),
+            None => classes.push((key, vec![action])),
+        }
+    }
+    let resources = json!([
+        format!("arn:{partition}:s3:::{bucket}"),
+        format!("arn:{partition}:s3:::{bucket}/*")
+    ]);
+    let statement = |sid: String, action_key: &str, actions: Value, exempt: Vec<String>| {
+        let mut condition = Map::new();
+        condition.insert(
+            "StringNotEquals".into(),
+            json!({ "aws:SourceVpce": endpoints }),
+        );
+        condition.insert(
+            "BoolIfExists".into(),
+            json!({ "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false" }),
+        );
+        if !exempt.is_empty() {
+            condition.insert("ArnNotLike".into(), json!({ "aws:PrincipalArn": exempt }));
+        }
+        let mut st = Map::new();
+        st.insert("Sid".into(), json!(sid));
+        st.insert("Effect".into(), json!("Deny"));
+        st.insert("Principal".into(), json!("*"));
+        st.insert(action_key.into(), actions);
+        st.insert("Resource".into(), resources.clone());
+        st.insert("Condition".into(), Value::Object(condition));
+        Value::Object(st)
+    };
+    let mut out = Vec::new();
+    let mut excluded: Vec<&'static str> = Vec::new();
+    for (key, actions) in &classes {
+        let mut who = ex.exempt.clone();
+        if key.guard {
+            who.extend(ex.guards.iter().cloned());
+        }
+        if key.remediator {
+            who.extend(ex.remediators.iter().cloned());
+        }
+        if key.config {
+            who.push(ex.config_role.clone());
+        }
+        excluded.extend(actions.iter().copied());
+        out.push(statement(key.sid(), "Action", json!(actions), dedup(&who)));
+    }
+    let rest = if excluded.is_empty() {
+        statement(
+            SID_DENY_OUTSIDE_VPCE.to_string(),
+            "Action",
+            json!("s3:*"),
+            ex.exempt.clone(),
+        )
+    } else {
+        statement(
+            SID_DENY_OUTSIDE_VPCE.to_string(),
+            "NotAction",
+            json!(excluded),
+            ex.exempt.clone(),
+        )
+    };
+    out.insert(0, rest);
+    out
+}
+
+/// Is this Sid one of the endpoint-deny statements the guard writes?
+pub fn is_guard_outside_sid(sid: &str) -> bool {
+    GUARD_SIDS
+        .iter()
+        .any(|g| *g == sid && *g != SID_DENY_PLAIN_HTTP)
 }
 
 /// `VpceGuardDenyPlainHttp` for a bucket.
@@ -177,6 +351,34 @@ pub fn deny_plain_http(bucket: &str, partition: Partition) -> Value {
 
 fn sid_of(st: &Value) -> Option<&str> {
     st.get("Sid").and_then(Value::as_str)
+}
+
+fn statements_of(policy: &Value) -> Vec<&Value> {
+    match policy.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+/// The guard's endpoint-deny statements in a policy, in order.
+fn guard_outside_statements(policy: &Value) -> Vec<Value> {
+    statements_of(policy)
+        .into_iter()
+        .filter(|st| sid_of(st).is_some_and(is_guard_outside_sid))
+        .cloned()
+        .collect()
+}
+
+/// The policy without the guard's endpoint-deny statements whose Sid is not in `keep`.
+fn retire_guard_statements(policy: &Value, keep: &[&str]) -> Value {
+    let mut out = policy.clone();
+    if let Some(Value::Array(a)) = out.get_mut("Statement") {
+        a.retain(|st| {
+            sid_of(st).is_none_or(|sid| !is_guard_outside_sid(sid) || keep.contains(&sid))
+        });
+    }
+    out
 }
 
 /// Merge guard statements into a policy: every existing statement is kept as the same JSON
@@ -250,11 +452,13 @@ pub fn principal_arn_of(identity: &str) -> String {
 }
 
 impl RemedyInput {
-    fn params(&self) -> BucketParams {
+    /// The rules' parameters for judging this bucket's policies.
+    pub fn params(&self) -> BucketParams {
         BucketParams {
             approved_vpce: self.endpoints.clone(),
             exempt_principals: self.exempt_principals.clone(),
             guard_principals: self.guard_principals.clone(),
+            remediator_principals: self.remediator_principals.clone(),
             config_role: self.config_role.clone(),
             account_id: Some(self.account.clone()),
             partition: partition_of(&self.region),
@@ -295,19 +499,40 @@ pub fn plan(input: &RemedyInput) -> Decision {
             "the bucket carries the tag {EXEMPT_TAG}=true: remediation leaves it alone"
         ));
     }
+    let ex = GuardExemptions::of(input);
+    let partition = partition_of(&input.region);
+    let previous = match input.current.as_deref().map(serde_json::from_str::<Value>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => return refuse(format!("the current policy is not JSON: {e}")),
+    };
     let deny_fails = status(&before, RuleId::S3VpceDeny) == Status::Fail
         || status(&before, RuleId::S3VpceKnown) == Status::Fail;
     let tls_fails = status(&before, RuleId::S3Tls) == Status::Fail;
-    if !deny_fails && !tls_fails {
+    // The guard's own endpoint deny, written by an earlier version or for other principals or
+    // endpoints (say, the old `s3:*` exemption of a role path), is rewritten to today's.
+    let wanted = (!input.endpoints.is_empty() && ex.check_exact().is_ok())
+        .then(|| deny_outside_vpce(&input.bucket, partition, &input.endpoints, &ex));
+    let stale = match (&wanted, previous.as_ref()) {
+        (Some(w), Some(p)) => {
+            let own = guard_outside_statements(p);
+            !own.is_empty() && own != *w
+        }
+        _ => false,
+    };
+    if !deny_fails && !tls_fails && !stale {
         return Decision::NoChange {
             reason: "S3-VPCE-DENY, S3-VPCE-KNOWN and S3-TLS already pass: nothing to write".into(),
         };
     }
     if input.endpoints.is_empty() {
         return refuse(format!(
-            "no approved, available S3 gateway endpoint in {}: a deny outside the VPC endpoint would lock everyone out",
+            "no approved, available S3 gateway or interface endpoint in {}: a deny outside the VPC endpoints would lock everyone out",
             input.region
         ));
+    }
+    if let Err(why) = ex.check_exact() {
+        return refuse(why);
     }
     if status(&before, RuleId::S3NoPublicGrant) == Status::Fail {
         return refuse(format!(
@@ -315,28 +540,26 @@ pub fn plan(input: &RemedyInput) -> Decision {
             reason(&before, RuleId::S3NoPublicGrant)
         ));
     }
-    let partition = partition_of(&input.region);
     let mut add = Vec::new();
     let mut added = Vec::new();
-    if deny_fails {
-        add.push(deny_outside_vpce(
-            &input.bucket,
-            partition,
-            &input.endpoints,
-            &exemptions(input),
-        ));
-        added.push(SID_DENY_OUTSIDE_VPCE);
+    if deny_fails || stale {
+        for st in wanted.unwrap_or_default() {
+            if let Some(sid) = sid_of(&st).and_then(|sid| GUARD_SIDS.iter().find(|g| **g == sid)) {
+                added.push(*sid);
+            }
+            add.push(st);
+        }
     }
     if tls_fails {
         add.push(deny_plain_http(&input.bucket, partition));
         added.push(SID_DENY_PLAIN_HTTP);
     }
-    let previous = match input.current.as_deref().map(serde_json::from_str::<Value>) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(e)) => return refuse(format!("the current policy is not JSON: {e}")),
-    };
-    let merged = match merge(previous.as_ref(), &add) {
+    // Retire the guard's endpoint-deny statements the new set does not carry (a class that no
+    // longer exists); every other statement stays as it is.
+    let kept = previous
+        .as_ref()
+        .map(|p| retire_guard_statements(p, &added));
+    let merged = match merge(kept.as_ref(), &add) {
         Ok(m) => m,
         Err(e) => return refuse(format!("cannot merge: {e}")),
     };
@@ -395,6 +618,45 @@ fn denies_caller(input: &RemedyInput, policy: &str, caller: &str) -> Option<Stri
         Ok(why) => why,
         Err(e) => Some(e),
     }
+}
+
+/// The referee of what the product writes: how the engine's concrete evaluator (the oracle's
+/// referee, independent of the search that planned the write) decides one request by
+/// `principal` (a role ARN: a session of it) for `action` on the bucket (object actions — any
+/// with `Object` in the name — on a key in it), from the public internet: SigV4 over TLS 1.2,
+/// no VPC endpoint, a public source address.
+pub fn internet_request_decision(
+    policy: &Value,
+    bucket: &str,
+    partition: Partition,
+    principal: &str,
+    action: &str,
+) -> Result<crate::policy::Decision, String> {
+    use crate::policy::context::{Caller, Principal, RequestContext, Signature};
+    use crate::policy::keys;
+    let doc = PolicyDocument::from_value(policy.clone()).map_err(|e| e.to_string())?;
+    let caller =
+        Caller::from_arn(principal).ok_or_else(|| format!("`{principal}` is not an ARN"))?;
+    let resource = if action.contains("Object") {
+        format!("arn:{partition}:s3:::{bucket}/reports/2026.csv")
+    } else {
+        format!("arn:{partition}:s3:::{bucket}")
+    };
+    let ctx = RequestContext {
+        action: action.to_string(),
+        resource,
+        principal: Principal {
+            caller,
+            signature: Signature::SigV4,
+            via_service: false,
+        },
+        keys: vec![
+            (keys::SECURE_TRANSPORT.into(), vec!["true".into()]),
+            (keys::TLS_VERSION.into(), vec!["1.2".into()]),
+            (keys::SOURCE_IP.into(), vec!["198.51.100.7".into()]),
+        ],
+    };
+    Ok(crate::policy::compiled::CompiledPolicy::new(&doc).evaluate(&ctx, partition))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ const B: &str = "amzn-s3-demo-bucket";
 const A: &str = "111122223333";
 const NOW: f64 = 1_795_000_000.0;
 const REMEDIATOR: &str = "arn:aws:iam::111122223333:role/vpce-guard-prod-Remediator";
+const GUARD: &str = "arn:aws:iam::111122223333:role/vpce-guard-prod-BucketRule";
 
 fn input(current: Option<Value>) -> RemedyInput {
     RemedyInput {
@@ -16,7 +17,8 @@ fn input(current: Option<Value>) -> RemedyInput {
         current: current.map(|v| v.to_string()),
         endpoints: vec!["vpce-1a2b3c4d".into()],
         exempt_principals: vec!["arn:aws:iam::111122223333:role/BreakGlass".into()],
-        guard_principals: vec!["arn:aws:iam::111122223333:role/vpce-guard-prod-*".into()],
+        guard_principals: vec![GUARD.into()],
+        remediator_principals: vec![REMEDIATOR.into()],
         config_role: None,
         require: BucketParams::default(),
         caller: Some(
@@ -45,18 +47,67 @@ fn refused(d: Decision) -> String {
 fn a_bucket_without_policy_gets_exactly_the_planned_statements() {
     let p = written(plan(&input(None)));
     assert_eq!(p.previous, None);
-    assert_eq!(p.added, vec![SID_DENY_OUTSIDE_VPCE, SID_DENY_PLAIN_HTTP]);
-    let sts = p.policy["Statement"].as_array().unwrap();
-    assert_eq!(sts.len(), 2);
-    assert_eq!(sts[0]["Sid"], SID_DENY_OUTSIDE_VPCE);
     assert_eq!(
-        sts[0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
-        json!([
-            "arn:aws:iam::111122223333:role/BreakGlass",
-            "arn:aws:iam::111122223333:role/vpce-guard-prod-*",
-            "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
-        ])
+        p.added,
+        vec![
+            SID_DENY_OUTSIDE_VPCE,
+            "VpceGuardDenyOutsideVpceForGuardRemediatorConfig",
+            "VpceGuardDenyOutsideVpceForRemediatorConfig",
+            "VpceGuardDenyOutsideVpceForRemediator",
+            "VpceGuardDenyOutsideVpceForConfig",
+            SID_DENY_PLAIN_HTTP
+        ]
     );
+    let sts = p.policy["Statement"].as_array().unwrap();
+    assert_eq!(sts.len(), 6);
+    let by_sid = |sid: &str| sts.iter().find(|s| s["Sid"] == sid).unwrap();
+    let config =
+        "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig";
+    let breakglass = "arn:aws:iam::111122223333:role/BreakGlass";
+    // Every other action: only the configured exempt principal.
+    let rest = by_sid(SID_DENY_OUTSIDE_VPCE);
+    assert_eq!(
+        rest["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        json!([breakglass])
+    );
+    assert!(rest.get("Action").is_none() && rest["NotAction"].is_array());
+    // The guard's reads: every guard principal by exact ARN, never a pattern.
+    let reads = by_sid("VpceGuardDenyOutsideVpceForGuardRemediatorConfig");
+    assert_eq!(
+        reads["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        json!([breakglass, GUARD, REMEDIATOR, config])
+    );
+    assert!(reads["Action"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("s3:GetBucketPolicy")));
+    let writes = by_sid("VpceGuardDenyOutsideVpceForRemediator");
+    assert_eq!(
+        writes["Action"],
+        json!(["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"])
+    );
+    assert_eq!(
+        writes["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        json!([breakglass, REMEDIATOR])
+    );
+    // The classes are disjoint, and with the rest they cover s3:*.
+    let mut listed: Vec<&Value> = Vec::new();
+    for st in sts
+        .iter()
+        .filter(|s| s["Sid"] != SID_DENY_OUTSIDE_VPCE && s["Sid"] != SID_DENY_PLAIN_HTTP)
+    {
+        for a in st["Action"].as_array().unwrap() {
+            assert!(!listed.contains(&a), "{a} in two classes");
+            listed.push(a);
+        }
+    }
+    let mut not: Vec<&Value> = rest["NotAction"].as_array().unwrap().iter().collect();
+    not.sort_by_key(|v| v.to_string());
+    listed.sort_by_key(|v| v.to_string());
+    assert_eq!(not, listed);
+    for st in sts {
+        assert!(!st.to_string().contains("vpce-guard-prod-*"), "{st}");
+    }
     for rule in [
         RuleId::S3VpceDeny,
         RuleId::S3VpceKnown,
@@ -81,7 +132,17 @@ fn nothing_to_fix_means_no_write() {
 fn guard_rails_refuse_with_their_reason() {
     let mut i = input(None);
     i.endpoints.clear();
-    assert!(refused(plan(&i)).contains("no approved, available S3 gateway endpoint in us-east-1"));
+    assert!(refused(plan(&i))
+        .contains("no approved, available S3 gateway or interface endpoint in us-east-1"));
+
+    // A guard pattern is refused: the deny names the guard's roles exactly.
+    let mut i = input(None);
+    i.guard_principals = vec!["arn:aws:iam::111122223333:role/vpce-guard/*".into()];
+    let r = refused(plan(&i));
+    assert!(
+        r.contains("GuardPrincipalArns") && r.contains("exact ARN"),
+        "{r}"
+    );
 
     let mut i = input(None);
     i.exempt_tag = true;
@@ -128,7 +189,8 @@ fn a_policy_that_keeps_the_remediator_from_writing_policies_is_refused() {
         "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}]});
     let r = refused(plan(&input(Some(frozen.clone()))));
     assert!(
-        r.contains("would deny the caller") && r.contains("s3:PutBucketPolicy"),
+        (r.contains("would deny the caller") || r.contains("S3-GUARD-ACCESS"))
+            && r.contains("s3:PutBucketPolicy"),
         "{r}"
     );
     // Exempting the remediator's role in that statement lets it write.
@@ -175,6 +237,97 @@ fn assumed_role_sessions_map_to_their_role() {
         principal_arn_of("arn:aws:iam::111122223333:user/alice"),
         "arn:aws:iam::111122223333:user/alice"
     );
+}
+
+/// The back door the old `role/vpce-guard/*` exemption opened stays shut: a role created later
+/// on the guard's path is denied every S3 action from the internet, while the guard's roles
+/// read the policy and the remediator writes it (judged by the concrete evaluator).
+#[test]
+fn a_role_created_later_on_the_guard_path_is_denied_from_the_internet() {
+    let guard = "arn:aws:iam::111122223333:role/vpce-guard/BucketRule";
+    let remediator = "arn:aws:iam::111122223333:role/vpce-guard/Remediator";
+    let later = "arn:aws:iam::111122223333:role/vpce-guard/CiPipelineRole";
+    let mut i = input(None);
+    i.guard_principals = vec![guard.into()];
+    i.remediator_principals = vec![remediator.into()];
+    i.caller = Some(remediator.into());
+    let p = written(plan(&i));
+    assert_internet_verdicts(&p.policy, guard, remediator, later);
+    // The old statement with the path exemption for s3:* is rewritten, not kept.
+    let old = json!({"Version": "2012-10-17", "Statement": [{"Sid": SID_DENY_OUTSIDE_VPCE,
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{B}"), format!("arn:aws:s3:::{B}/*")],
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": ["vpce-1a2b3c4d"]},
+            "BoolIfExists": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"},
+            "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/vpce-guard/*"]}}}]});
+    let decision =
+        internet_request_decision(&old, B, Partition::Aws, later, "s3:GetObject").unwrap();
+    assert!(
+        decision.denied_by.is_empty(),
+        "the old deny let the later role in"
+    );
+    let p = written(plan(&input_with(&i, Some(old))));
+    assert_internet_verdicts(&p.policy, guard, remediator, later);
+    // Once rewritten, nothing more to do.
+    match plan(&input_with(&i, Some(p.policy.clone()))) {
+        Decision::NoChange { .. } => {}
+        other => panic!("expected no change, got {other:?}"),
+    }
+}
+
+fn input_with(base: &RemedyInput, current: Option<Value>) -> RemedyInput {
+    RemedyInput {
+        current: current.map(|v| v.to_string()),
+        ..base.clone()
+    }
+}
+
+/// The verdicts the back-door test asks of a written policy.
+pub(crate) fn assert_internet_verdicts(policy: &Value, guard: &str, remediator: &str, later: &str) {
+    let decide = |who: &str, action: &str| {
+        internet_request_decision(policy, B, Partition::Aws, who, action).unwrap()
+    };
+    for action in [
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutBucketPolicy",
+        "s3:GetBucketPolicy",
+        "s3:DeleteBucket",
+    ] {
+        assert!(
+            !decide(later, action).denied_by.is_empty(),
+            "{later} is not denied {action} from the internet by {policy}"
+        );
+    }
+    for action in [
+        "s3:GetBucketPolicy",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketOwnershipControls",
+    ] {
+        let d = decide(guard, action);
+        assert!(
+            d.denied_by.is_empty() && d.undecided.is_empty(),
+            "{guard} denied {action}"
+        );
+    }
+    for action in ["s3:GetObject", "s3:PutBucketPolicy"] {
+        assert!(
+            !decide(guard, action).denied_by.is_empty(),
+            "{guard} may {action}"
+        );
+    }
+    for action in [
+        "s3:GetBucketPolicy",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+    ] {
+        let d = decide(remediator, action);
+        assert!(
+            d.denied_by.is_empty() && d.undecided.is_empty(),
+            "{remediator} denied {action}"
+        );
+    }
+    assert!(!decide(remediator, "s3:GetObject").denied_by.is_empty());
 }
 
 fn arb_statement() -> impl Strategy<Value = Value> {
@@ -370,6 +523,7 @@ mod apply_tests {
     ) -> crate::remedy::apply::RemediationEvent {
         rt().block_on(remediate(
             store,
+            &history::NoHistory,
             input(None),
             mode,
             trigger,
@@ -456,6 +610,7 @@ mod apply_tests {
         assert!(b.writes.lock().unwrap().is_empty());
         let ev = rt().block_on(remediate(
             &Denied,
+            &history::NoHistory,
             input(None),
             Mode::Enforce,
             Trigger::Finding,
@@ -494,6 +649,7 @@ mod handler_tests {
     use crate::aws::{AccountReader, AwsError, BucketReader, ListedBucket, NetworkReader};
     use crate::facts::{BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock};
     use crate::remedy::apply::{Mode, Outcome};
+    use crate::remedy::history::HistoryStore;
     use crate::remedy::handler::{bucket_of, handle, RemediatorConfig, RemediatorEvent};
     use std::sync::Mutex;
 
@@ -501,6 +657,8 @@ mod handler_tests {
     struct Fake {
         policy: Mutex<Option<String>>,
         published: Mutex<Vec<OutEvent>>,
+        /// The region's only S3 endpoint is an interface endpoint.
+        interface: bool,
     }
 
     impl PolicyStore for Fake {
@@ -546,7 +704,11 @@ mod handler_tests {
                 id: "vpce-1a2b3c4d".into(),
                 vpc_id: "vpc-0a1b2c3d".into(),
                 service_name: format!("com.amazonaws.{region}.s3"),
-                endpoint_type: "Gateway".into(),
+                endpoint_type: if self.interface {
+                    "Interface".into()
+                } else {
+                    "Gateway".into()
+                },
                 state: "available".into(),
                 policy: None,
                 route_table_ids: Vec::new(),
@@ -606,7 +768,12 @@ mod handler_tests {
     fn cfg(mode: &str) -> RemediatorConfig {
         let env = |k: &str| match k {
             "REMEDIATION_MODE" => Some(mode.to_string()),
-            "GUARD_PRINCIPAL_ARNS" => Some("arn:aws:iam::111122223333:role/vpce-guard/*".into()),
+            "GUARD_PRINCIPAL_ARNS" => {
+                Some("arn:aws:iam::111122223333:role/vpce-guard/BucketRule".into())
+            }
+            "REMEDIATOR_PRINCIPAL_ARNS" => {
+                Some("arn:aws:iam::111122223333:role/vpce-guard/Remediator".into())
+            }
             "CALLER_PRINCIPAL_ARN" => {
                 Some("arn:aws:iam::111122223333:role/vpce-guard/Remediator".into())
             }
@@ -673,6 +840,113 @@ mod handler_tests {
         );
     }
 
+    fn manual() -> RemediatorEvent {
+        parse(json!({"bucket": B, "trigger": "config-remediation"}))
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_interface_endpoint_is_approved_and_named_in_the_deny() {
+        let f = Fake {
+            interface: true,
+            ..Fake::default()
+        };
+        let ev = rt()
+            .block_on(handle(&f, &history::NoHistory, &cfg("DryRun"), &manual(), NOW))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
+        let written: Value = serde_json::from_str(f.policy.lock().unwrap().as_ref().unwrap()).unwrap();
+        for st in written["Statement"].as_array().unwrap() {
+            if st["Sid"] != SID_DENY_PLAIN_HTTP {
+                assert_eq!(st["Condition"]["StringNotEquals"]["aws:SourceVpce"], json!(["vpce-1a2b3c4d"]));
+            }
+        }
+        let reachable = ev.verdicts_after.iter().find(|f| f.rule == RuleId::S3VpceReachable).unwrap();
+        assert_eq!(reachable.status, Status::Pass, "{}", reachable.reason);
+    }
+
+    #[test]
+    fn every_write_is_recorded_first_and_a_failed_record_writes_nothing() {
+        let f = Fake::default();
+        let h = history::MemoryHistory::default();
+        let ev = rt()
+            .block_on(handle(&f, &h, &cfg("DryRun"), &manual(), NOW))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
+        assert!(ev.reason.contains("recorded in memory at"), "{}", ev.reason);
+        let records = h.records.lock().unwrap().clone();
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!(r.status, history::RecordStatus::Applied);
+        assert_eq!(r.action, history::Action::Remediate);
+        assert_eq!(r.trigger, "config-remediation");
+        assert_eq!(r.actor, "arn:aws:iam::111122223333:role/vpce-guard/Remediator");
+        assert_eq!(r.previous_policy, None);
+        assert_eq!(
+            r.new_policy.as_ref().map(Value::to_string),
+            f.policy.lock().unwrap().clone()
+        );
+        assert!(!r.verdicts_before.is_empty() && !r.verdicts_after.is_empty());
+        // The back door stays shut in what the function wrote.
+        let written = r.new_policy.clone().unwrap();
+        assert_internet_verdicts(
+            &written,
+            "arn:aws:iam::111122223333:role/vpce-guard/BucketRule",
+            "arn:aws:iam::111122223333:role/vpce-guard/Remediator",
+            "arn:aws:iam::111122223333:role/vpce-guard/CreatedLater",
+        );
+
+        // A history that cannot be written: the remediation fails before it writes.
+        let g = Fake::default();
+        let broken = history::MemoryHistory::default();
+        *broken.fail_writes.lock().unwrap() = Some("ProvisionedThroughputExceeded".into());
+        let err = rt()
+            .block_on(handle(&g, &broken, &cfg("DryRun"), &manual(), NOW))
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot record the remediation"), "{err}");
+        assert!(g.policy.lock().unwrap().is_none(), "written without a record");
+    }
+
+    #[test]
+    fn a_rollback_restores_the_recorded_policy_and_records_itself() {
+        let f = Fake::default();
+        let h = history::MemoryHistory::default();
+        let original = json!({"Version": "2012-10-17", "Statement": [{"Sid": "App", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "s3:PutObject",
+            "Resource": format!("arn:aws:s3:::{B}/*")}]});
+        *f.policy.lock().unwrap() = Some(original.to_string());
+        rt().block_on(handle(&f, &h, &cfg("DryRun"), &manual(), NOW)).unwrap();
+        let records = rt().block_on(h.records(Some(B))).unwrap();
+        let rec = history::record_to_undo(&records, B, None).unwrap().clone();
+        let mut i = input(None);
+        i.caller = Some("arn:aws:iam::111122223333:role/vpce-guard-prod-Remediator".into());
+        i.now = NOW + 60.0;
+        let req = apply::UndoRequest {
+            restore: rec.previous_policy.clone(),
+            expect_current: Some(rec.new_policy.clone()),
+            undoes: Some(rec.at.clone()),
+        };
+        let out = rt().block_on(apply::undo(&f, &h, &i, &req));
+        assert_eq!(out.outcome, Outcome::Applied, "{}", out.reason);
+        let now: Value = serde_json::from_str(f.policy.lock().unwrap().as_ref().unwrap()).unwrap();
+        assert_eq!(now, original);
+        let all = rt().block_on(h.records(Some(B))).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].action, history::Action::Rollback);
+        assert_eq!(all[1].undoes.as_deref(), Some(rec.at.as_str()));
+        // Again: the bucket already holds the original.
+        let again = rt().block_on(apply::undo(&f, &h, &i, &req));
+        assert_eq!(again.outcome, Outcome::NoChange, "{}", again.reason);
+    }
+
     #[test]
     fn dry_run_findings_plan_and_the_manual_trigger_writes_and_both_publish() {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -681,14 +955,26 @@ mod handler_tests {
             .unwrap();
         let f = Fake::default();
         let ev = rt
-            .block_on(handle(&f, &cfg("DryRun"), &finding("NON_COMPLIANT"), NOW))
+            .block_on(handle(
+                &f,
+                &history::NoHistory,
+                &cfg("DryRun"),
+                &finding("NON_COMPLIANT"),
+                NOW,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!(ev.outcome, Outcome::Planned, "{}", ev.reason);
         assert!(f.policy.lock().unwrap().is_none());
         let manual = parse(json!({"bucket": B, "trigger": "config-remediation"}));
         let ev = rt
-            .block_on(handle(&f, &cfg("DryRun"), &manual, NOW))
+            .block_on(handle(
+                &f,
+                &history::NoHistory,
+                &cfg("DryRun"),
+                &manual,
+                NOW,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
@@ -703,7 +989,13 @@ mod handler_tests {
         // Disabled never writes, whoever asks.
         let g = Fake::default();
         let ev = rt
-            .block_on(handle(&g, &cfg("Disabled"), &manual, NOW))
+            .block_on(handle(
+                &g,
+                &history::NoHistory,
+                &cfg("Disabled"),
+                &manual,
+                NOW,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!((ev.outcome, ev.mode), (Outcome::Planned, Mode::Disabled));

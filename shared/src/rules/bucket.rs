@@ -15,6 +15,7 @@ use crate::policy::space::{
 };
 use crate::policy::values::TlsVersion;
 
+use super::guard::GuardKind;
 use super::params::Partition;
 use super::{BucketParams, Evaluation, Finding, RuleId, Status};
 
@@ -30,24 +31,15 @@ pub enum PolicyState<'a> {
     Present(&'a PolicyDocument),
 }
 
-/// The account's S3 gateway endpoints in the bucket's region (account mode).
+/// The account's S3 endpoints (gateway and interface) in the bucket's region (account mode).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegionView {
     pub region: String,
-    /// Every S3 gateway endpoint of the account in the region, with its VPC.
+    /// Every S3 endpoint of the account in the region, gateway or interface, with its VPC.
     pub endpoints: Vec<(String, String)>,
     /// Those that are `available`: the only ones a request can go through.
     pub available: Vec<String>,
 }
-
-/// The configuration reads the guard principals and AWS Config's recorder make.
-const GUARD_ACTIONS: [&str; 5] = [
-    "s3:GetBucketPolicy",
-    "s3:GetBucketAcl",
-    "s3:GetBucketLocation",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:GetBucketOwnershipControls",
-];
 
 /// What account mode knows besides the bucket: its region's S3 gateway endpoints, or why they
 /// could not be read.
@@ -233,20 +225,15 @@ pub fn policy_findings(
         .config_role
         .clone()
         .unwrap_or_else(|| config_service_linked_role(params.partition, &owner));
-    let mut guards: Vec<String> = vec![config_role];
-    for g in &params.guard_principals {
-        if !guards.contains(g) {
-            guards.push(g.clone());
-        }
-    }
-    for g in &guards {
+    let guards = guard_list(params, config_role);
+    for (g, kind) in &guards {
         scope
             .configured_principals
-            .push((g.clone(), format!("guard principal {g}")));
+            .push((g.clone(), format!("{} {g}", kind.label())));
     }
     scope.account_id = Some(owner);
     let mut exempt: Vec<String> = params.exempt_principals.clone();
-    for g in &guards {
+    for (g, _) in &guards {
         if !exempt.contains(g) {
             exempt.push(g.clone());
         }
@@ -344,8 +331,28 @@ struct Questions<'a> {
     view: Option<&'a RegionView>,
     /// Principals the rules accept as exemptions: configured ones, the guard's, Config's.
     exempt: &'a [String],
-    /// The guard's principals and AWS Config's recorder role, checked by `S3-GUARD-ACCESS`.
-    guards: &'a [String],
+    /// The guard's principals and AWS Config's recorder role, checked by `S3-GUARD-ACCESS`,
+    /// each with its kind (which says the actions it calls).
+    guards: &'a [(String, GuardKind)],
+}
+
+/// The principals `S3-GUARD-ACCESS` asks about, with the actions each calls: AWS Config's
+/// recorder, the guard's principals, and the remediator's (which are guard principals too: a
+/// principal in both lists is judged as the remediator, whose actions include the guard's).
+pub fn guard_list(params: &BucketParams, config_role: String) -> Vec<(String, GuardKind)> {
+    let mut guards: Vec<(String, GuardKind)> = vec![(config_role, GuardKind::ConfigRecorder)];
+    let mut add = |arn: &String, kind: GuardKind| match guards.iter_mut().find(|(g, _)| g == arn) {
+        Some(entry) if kind == GuardKind::Remediator => entry.1 = kind,
+        Some(_) => {}
+        None => guards.push((arn.clone(), kind)),
+    };
+    for g in &params.guard_principals {
+        add(g, GuardKind::Guard);
+    }
+    for g in &params.remediator_principals {
+        add(g, GuardKind::Remediator);
+    }
+    guards
 }
 
 /// AWS Config's service-linked recorder role in `account`.
@@ -472,10 +479,10 @@ impl Questions<'_> {
         if !s.has_origin(|o| o.approved) {
             let why = match self.view {
                 Some(view) => format!(
-                    "no approved, available S3 gateway endpoint in {} (gateway endpoints serve only their own region): the bucket cannot be reached privately",
+                    "no approved, available S3 gateway or interface endpoint in {} (S3 endpoints serve only their own region): the bucket cannot be reached privately",
                     view.region
                 ),
-                None => "no approved S3 gateway endpoint or VPC: the bucket cannot be reached privately".to_string(),
+                None => "no approved S3 gateway or interface endpoint or VPC: the bucket cannot be reached privately".to_string(),
             };
             return Finding::new(rule, Status::Fail, why);
         }
@@ -485,7 +492,7 @@ impl Questions<'_> {
                     rule,
                     Status::Fail,
                     format!(
-                        "no approved, available S3 gateway endpoint in {} (gateway endpoints serve only their own region): the bucket is locked for everyone but the root user",
+                        "no approved, available S3 gateway or interface endpoint in {} (S3 endpoints serve only their own region): the bucket is locked for everyone but the root user",
                         view.region
                     ),
                 );
@@ -502,7 +509,7 @@ impl Questions<'_> {
                 .principals(|p| {
                     p.signature() == Signature::SigV4
                         && !p.via_service()
-                        && !self.guards.iter().any(|g| matches!(p.class, PrincipalClass::Configured(c) if c == g))
+                        && !self.guards.iter().any(|(g, _)| matches!(p.class, PrincipalClass::Configured(c) if c == g))
                         && matches!(p.caller(), Caller::RoleSession { account: a, .. } if *a == account)
                 })
                 .origins(|o| approved(o) && usable(o))
@@ -622,8 +629,8 @@ impl Questions<'_> {
         let rule = RuleId::S3GuardAccess;
         let mut blocked: Vec<String> = Vec::new();
         let mut maybe: Vec<String> = Vec::new();
-        for g in self.guards {
-            match outside_access(self.space, g, &GUARD_ACTIONS) {
+        for (g, kind) in self.guards {
+            match outside_access(self.space, g, &kind.checked_actions()) {
                 Access::Open => {}
                 Access::Maybe(m) => maybe.push(m),
                 Access::Blocked(b) => blocked.push(b),
@@ -791,19 +798,19 @@ pub fn region_view(net: &NetworkFacts) -> RegionView {
 }
 
 impl RegionView {
-    /// From the region's VPC endpoints (any service: only its S3 gateways are kept).
+    /// From the region's VPC endpoints (any service: only its S3 endpoints, gateway or
+    /// interface, are kept).
     pub fn from_endpoints(region: &str, endpoints: &[Endpoint]) -> RegionView {
-        let s3 = format!("com.amazonaws.{region}.s3");
         RegionView {
             region: region.to_string(),
             endpoints: endpoints
                 .iter()
-                .filter(|e| e.service_name == s3 && e.endpoint_type.eq_ignore_ascii_case("Gateway"))
+                .filter(|e| e.is_s3_endpoint_of(region))
                 .map(|e| (e.id.clone(), e.vpc_id.clone()))
                 .collect(),
             available: endpoints
                 .iter()
-                .filter(|e| e.is_available_s3_gateway(region))
+                .filter(|e| e.is_available_s3_endpoint(region))
                 .map(|e| e.id.clone())
                 .collect(),
         }

@@ -2,6 +2,7 @@
 //! them (RULES.md).
 
 pub mod bucket;
+pub mod guard;
 pub mod network;
 pub mod params;
 

@@ -27,8 +27,12 @@ pub struct BucketParams {
     pub approved_vpc: Vec<String>,
     /// `ExemptPrincipalArns`: ARN patterns matched with ArnLike against `aws:PrincipalArn`.
     pub exempt_principals: Vec<String>,
-    /// The guard's own principals (evaluator, remediator), checked by `S3-GUARD-ACCESS`.
+    /// `GuardPrincipalArns`: the guard's own principals (the evaluating functions, the
+    /// scanner), checked by `S3-GUARD-ACCESS` for the reads they make.
     pub guard_principals: Vec<String>,
+    /// `RemediatorPrincipalArns`: the remediator's principals, guard principals too, checked by
+    /// `S3-GUARD-ACCESS` for the reads and the policy writes they make.
+    pub remediator_principals: Vec<String>,
     /// `RequireSigV4`.
     pub require_sigv4: bool,
     /// `RequireTlsVersion`.
@@ -105,6 +109,11 @@ impl BucketParams {
                 &self.guard_principals,
                 "GuardPrincipalArns",
                 "--guard-principal",
+            ),
+            (
+                &self.remediator_principals,
+                "RemediatorPrincipalArns",
+                "--remediator-principal",
             ),
         ] {
             for v in list {
@@ -196,7 +205,8 @@ impl BucketParams {
 
 impl BucketParams {
     /// The parameters as a function's environment spells them (`APPROVED_VPCE_IDS`,
-    /// `APPROVED_VPC_IDS`, `EXEMPT_PRINCIPAL_ARNS`, `GUARD_PRINCIPAL_ARNS`, `REQUIRE_SIGV4`,
+    /// `APPROVED_VPC_IDS`, `EXEMPT_PRINCIPAL_ARNS`, `GUARD_PRINCIPAL_ARNS`,
+    /// `REMEDIATOR_PRINCIPAL_ARNS`, `REQUIRE_SIGV4`,
     /// `REQUIRE_TLS_VERSION`, `DISABLED_RULES`), validated like the Config rule's parameters.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<BucketParams, ParamError> {
         let val = |k: &str| get(k).unwrap_or_default();
@@ -206,6 +216,7 @@ impl BucketParams {
             approved_vpc: split_list(&val("APPROVED_VPC_IDS")),
             exempt_principals: split_list(&val("EXEMPT_PRINCIPAL_ARNS")),
             guard_principals: split_list(&val("GUARD_PRINCIPAL_ARNS")),
+            remediator_principals: split_list(&val("REMEDIATOR_PRINCIPAL_ARNS")),
             require_sigv4: BucketParams::parse_bool(
                 "RequireSigV4",
                 "REQUIRE_SIGV4",
@@ -226,9 +237,94 @@ impl BucketParams {
     }
 }
 
+/// Lists too long for Config's 1,024-character `InputParameters`, read from SSM parameters
+/// (`EXEMPT_PRINCIPAL_ARNS_PARAMETER`, `GUARD_PRINCIPAL_ARNS_PARAMETER`,
+/// `APPROVED_VPCE_IDS_PARAMETER` name them) at init and kept for the warm container. Each is
+/// added to the inline parameter of the same name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LongSettings {
+    pub exempt_principals: Vec<String>,
+    pub guard_principals: Vec<String>,
+    pub approved_vpce: Vec<String>,
+}
+
+impl LongSettings {
+    /// The environment variables naming the SSM parameters, with the setting each extends.
+    pub const ENV: [(&'static str, &'static str); 3] = [
+        ("EXEMPT_PRINCIPAL_ARNS_PARAMETER", "ExemptPrincipalArns"),
+        ("GUARD_PRINCIPAL_ARNS_PARAMETER", "GuardPrincipalArns"),
+        ("APPROVED_VPCE_IDS_PARAMETER", "ApprovedVpceIds"),
+    ];
+
+    /// From the parameters' values (comma- or newline-separated), validated like the inline
+    /// parameters.
+    pub fn from_values(
+        exempt: Option<&str>,
+        guard: Option<&str>,
+        vpce: Option<&str>,
+    ) -> Result<LongSettings, ParamError> {
+        let list = |v: Option<&str>| split_list(&v.unwrap_or_default().replace(['\n', '\r'], ","));
+        let s = LongSettings {
+            exempt_principals: list(exempt),
+            guard_principals: list(guard),
+            approved_vpce: list(vpce),
+        };
+        s.apply(&BucketParams::default()).validate()?;
+        Ok(s)
+    }
+
+    /// The parameters with these lists added (duplicates dropped).
+    pub fn apply(&self, p: &BucketParams) -> BucketParams {
+        let union = |a: &[String], b: &[String]| {
+            let mut out = a.to_vec();
+            for x in b {
+                if !out.contains(x) {
+                    out.push(x.clone());
+                }
+            }
+            out
+        };
+        BucketParams {
+            exempt_principals: union(&p.exempt_principals, &self.exempt_principals),
+            guard_principals: union(&p.guard_principals, &self.guard_principals),
+            approved_vpce: union(&p.approved_vpce, &self.approved_vpce),
+            ..p.clone()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.exempt_principals.is_empty()
+            && self.guard_principals.is_empty()
+            && self.approved_vpce.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_settings_extend_the_inline_lists() {
+        let arns: Vec<String> = (0..50)
+            .map(|i| format!("arn:aws:iam::111122223333:role/team-{i:02}"))
+            .collect();
+        let s = LongSettings::from_values(Some(&arns.join("\n")), None, Some("vpce-1a2b3c4d,"))
+            .unwrap();
+        assert_eq!(s.exempt_principals.len(), 50);
+        let p = BucketParams {
+            exempt_principals: vec![arns[0].clone(), "arn:aws:iam::111122223333:role/x".into()],
+            approved_vpce: vec!["vpce-0a1b2c3d".into()],
+            ..Default::default()
+        };
+        let merged = s.apply(&p);
+        assert_eq!(merged.exempt_principals.len(), 51);
+        assert_eq!(merged.approved_vpce, vec!["vpce-0a1b2c3d", "vpce-1a2b3c4d"]);
+        let e = LongSettings::from_values(None, Some("not-an-arn"), None).unwrap_err();
+        assert_eq!(e.param, "GuardPrincipalArns");
+        assert!(LongSettings::from_values(None, None, None)
+            .unwrap()
+            .is_empty());
+    }
 
     #[test]
     fn names_the_bad_parameter() {

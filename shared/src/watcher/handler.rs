@@ -17,7 +17,7 @@ use crate::config::handler::{bucket_observation, Buckets, Warm};
 use crate::config::port::ConfigPort;
 use crate::config::{PartialBucket, ResourceType};
 use crate::facts::Fact;
-use crate::remedy::{deny_outside_vpce, deny_plain_http, exemption_list};
+use crate::remedy::{deny_outside_vpce, deny_plain_http, GuardExemptions};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::params::Partition;
 use crate::rules::{BucketParams, Compliance, Evaluation, Finding, ParamError, RuleId, Status};
@@ -412,14 +412,19 @@ fn fix_for<P: BucketReader + AccountReader + NetworkReader + ConfigPort>(
                 .collect()
         };
         if !endpoints.is_empty() {
-            let exempt = exemption_list(
+            let ex = GuardExemptions::new(
                 &params.exempt_principals,
                 &params.guard_principals,
+                &params.remediator_principals,
                 params.config_role.as_deref(),
                 region,
                 shared.account_id(),
             );
-            add.push(deny_outside_vpce(bucket, partition, &endpoints, &exempt));
+            // The fix names the guard's roles exactly; with a pattern configured there is no
+            // safe snippet to offer (the finding still says what fails).
+            if ex.check_exact().is_ok() {
+                add.extend(deny_outside_vpce(bucket, partition, &endpoints, &ex));
+            }
         }
     }
     if fails(RuleId::S3Tls) {

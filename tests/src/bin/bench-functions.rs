@@ -94,7 +94,7 @@ fn main() {
         ),
         (
             "GUARD_PRINCIPAL_ARNS",
-            "arn:aws:iam::123456789012:role/vpce-guard/*".to_string(),
+            "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole,arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-ChangeWatcherRole".to_string(),
         ),
     ];
     let runs: [Run<'_>; 5] = [

@@ -28,7 +28,10 @@ use vpce_guard_tests::{function_env, sample_event};
 
 const REGION: &str = "us-east-1";
 const TIMEOUT: Duration = Duration::from_secs(120);
-const GUARD: &str = "arn:aws:iam::123456789012:role/vpce-guard/*";
+/// The guard's roles as the template passes them: exact ARNs, never the path wildcard.
+const GUARD: &str = "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole,arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-ChangeWatcherRole";
+/// The stack's remediation history table.
+const HISTORY_TABLE: &str = "vpce-guard-remediation-history";
 /// The remediator's role, as the template names it (under the guard's path).
 const REMEDIATOR_ROLE: &str = "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-RemediatorRole";
 
@@ -245,6 +248,7 @@ fn run(o: &Opts, started: Instant) -> R<()> {
         let account = seed.demo_account().await;
         let queue = notifications_queue(&seed.c.sdk).await?;
         let secret = seed.notifier_resources(STATE_TABLE, &slack.url()).await;
+        seed.history_table(HISTORY_TABLE).await;
         Ok::<_, String>((seed, account, queue, secret))
     })??;
     if !o.json {
@@ -258,13 +262,16 @@ fn run(o: &Opts, started: Instant) -> R<()> {
     let env = |extra: &[(&'static str, &str)]| {
         let mut e = function_env(&moto, &recorder, REGION);
         e.push(("GUARD_PRINCIPAL_ARNS", GUARD.to_string()));
+        e.push(("REMEDIATOR_PRINCIPAL_ARNS", REMEDIATOR_ROLE.to_string()));
         e.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         e
     };
     let start = |name: &str, extra: &[(&'static str, &str)]| {
         LambdaRuntime::start(&o.bin_dir.join(name), &env(extra))
     };
-    let rule_params = json!({"GuardPrincipalArns": GUARD}).to_string();
+    let rule_params =
+        json!({"GuardPrincipalArns": GUARD, "RemediatorPrincipalArns": REMEDIATOR_ROLE})
+            .to_string();
     let periodic = |file: &str| {
         let mut ev = sample_event(file);
         ev["ruleParameters"] = json!(rule_params);
@@ -369,6 +376,7 @@ fn run(o: &Opts, started: Instant) -> R<()> {
             ("REMEDIATION_MODE", mode),
             ("CALLER_PRINCIPAL_ARN", REMEDIATOR_ROLE),
             ("BUCKET_RULE_NAME", "vpce-guard-bucket"),
+            ("HISTORY_TABLE_NAME", HISTORY_TABLE),
         ]
     };
     let mut dry = start("remediator", &remediator_env("DryRun"));

@@ -116,7 +116,7 @@ fn main() {
     let mut env = function_env(&moto, &recorder, REGION);
     env.push((
         "GUARD_PRINCIPAL_ARNS",
-        "arn:aws:iam::123456789012:role/vpce-guard/*".to_string(),
+        "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole,arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-ChangeWatcherRole".to_string(),
     ));
     let mut watcher = LambdaRuntime::start(&dir.join("change-watcher"), &env);
     let template = sample_event("watcher-put-bucket-policy-assumed-role.json");
