@@ -4,11 +4,11 @@ use std::io::Write;
 
 use serde_json::Value;
 use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
 use vpce_guard::aws::policy_store::{CallerIdentity, DeployedRules};
+use vpce_guard::aws::roles::expand_for_writing;
 use vpce_guard::aws::{AccountReader, BucketReader, NetworkReader};
 use vpce_guard::config::parse_rule_parameters;
-use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
-use vpce_guard::aws::roles::expand_for_writing;
 use vpce_guard::remedy::apply::{
     remediate, undo, Mode, Outcome, RemediationEvent, Trigger, UndoRequest,
 };
@@ -102,11 +102,11 @@ async fn available_endpoints(
 /// The history the flags name: the table, else the file, else the default file.
 fn open_history(h: &HistoryArgs, c: &AwsClients) -> Result<ConfiguredHistory, String> {
     if let Some(table) = h.history_table.as_deref().filter(|t| !t.trim().is_empty()) {
-        return Ok(ConfiguredHistory::Table(HistoryTable {
+        return Ok(ConfiguredHistory::Table(Box::new(HistoryTable {
             clients: c.clone(),
             table: table.trim().to_string(),
             retention_days: DEFAULT_RETENTION_DAYS,
-        }));
+        })));
     }
     let path = match &h.history_file {
         Some(p) => std::path::PathBuf::from(p),
@@ -169,7 +169,11 @@ pub fn run(args: &RemediateArgs) -> Result<u8, String> {
         let notes = expand_for_writing(&c, &mut p).await?;
         let history = open_history(&args.history, &c)?;
         let input = remedy_input(&c, &args.bucket, &args.region, p).await?;
-        let mode = if args.apply { Mode::Enforce } else { Mode::DryRun };
+        let mode = if args.apply {
+            Mode::Enforce
+        } else {
+            Mode::DryRun
+        };
         let ev = remediate(&c, &history, input, mode, Trigger::Cli, args.apply).await;
         Ok::<_, String>((ev, notes, history.location()))
     })?;
@@ -277,8 +281,7 @@ pub fn run_rollback(args: &RollbackArgs) -> Result<u8, String> {
     check_endpoint(&args.endpoint_url)?;
     let from_file = match &args.from {
         Some(f) => {
-            let text =
-                std::fs::read_to_string(f).map_err(|e| format!("cannot read `{f}`: {e}"))?;
+            let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read `{f}`: {e}"))?;
             Some(previous_from(&text)?)
         }
         None => None,
@@ -293,10 +296,9 @@ pub fn run_rollback(args: &RollbackArgs) -> Result<u8, String> {
                 undoes: None,
             },
             None => {
-                let records = history
-                    .records(Some(&args.bucket))
-                    .await
-                    .map_err(|e| format!("cannot read the history in {}: {e}", history.location()))?;
+                let records = history.records(Some(&args.bucket)).await.map_err(|e| {
+                    format!("cannot read the history in {}: {e}", history.location())
+                })?;
                 let rec = record_to_undo(&records, &args.bucket, args.at.as_deref())
                     .map_err(|e| format!("{e} (history: {})", history.location()))?;
                 UndoRequest {

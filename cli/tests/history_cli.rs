@@ -59,7 +59,8 @@ fn policy(seed: &Seed, bucket: &str) -> Option<Value> {
 }
 
 fn temp_file(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vpce-guard-history-{name}-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("vpce-guard-history-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir.join("remediations.jsonl")
@@ -106,8 +107,16 @@ fn a_cli_remediation_is_recorded_in_a_file_and_rolled_back_by_bucket() {
     let out = cli(
         &moto,
         &[
-            "remediate", "--bucket", "hist-cli", "--exempt-principal", ME, "--apply",
-            "--history-file", f, "--format", "json",
+            "remediate",
+            "--bucket",
+            "hist-cli",
+            "--exempt-principal",
+            ME,
+            "--apply",
+            "--history-file",
+            f,
+            "--format",
+            "json",
         ],
     );
     let ev: Value = serde_json::from_str(&ok(&out)).unwrap();
@@ -130,7 +139,10 @@ fn a_cli_remediation_is_recorded_in_a_file_and_rolled_back_by_bucket() {
     assert_eq!(policy(&seed, "hist-cli").unwrap(), original);
 
     let records = listed(&moto, &["--history-file", f], "hist-cli");
-    let actions: Vec<&str> = records.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = records
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, vec!["remediate", "rollback"]);
     assert_eq!(records[1]["undoes"], records[0]["at"]);
 
@@ -150,8 +162,14 @@ fn a_rollback_refuses_when_the_policy_changed_since_the_remediation() {
     ok(&cli(
         &moto,
         &[
-            "remediate", "--bucket", "hist-moved", "--exempt-principal", ME, "--apply",
-            "--history-file", f,
+            "remediate",
+            "--bucket",
+            "hist-moved",
+            "--exempt-principal",
+            ME,
+            "--apply",
+            "--history-file",
+            f,
         ],
     ));
     // Someone edits the policy after the remediation: rolling back would drop their change.
@@ -167,7 +185,10 @@ fn a_rollback_refuses_when_the_policy_changed_since_the_remediation() {
     assert!(err.contains("changed since the remediation"), "{err}");
     assert_eq!(policy(&seed, "hist-moved").unwrap(), theirs);
     // A bucket nobody remediated.
-    let out = cli(&moto, &["rollback", "--bucket", "hist-none", "--history-file", f]);
+    let out = cli(
+        &moto,
+        &["rollback", "--bucket", "hist-none", "--history-file", f],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no remediation of `hist-none`"));
 }
@@ -208,7 +229,10 @@ fn a_function_remediation_is_recorded_in_the_table_and_rolled_back_by_the_cli() 
     f.stop();
     assert_eq!(out["outcome"], "applied", "{out}");
     assert!(
-        out["reason"].as_str().unwrap().contains(&format!("recorded in table {TABLE}")),
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("recorded in table {TABLE}")),
         "{out}"
     );
     let history = ["--history-table", TABLE];
@@ -223,12 +247,21 @@ fn a_function_remediation_is_recorded_in_the_table_and_rolled_back_by_the_cli() 
     assert!(out.contains(&format!("recorded in table {TABLE}")), "{out}");
     assert_eq!(policy(&seed, "hist-fn").unwrap(), original);
     let records = listed(&moto, &history, "hist-fn");
-    let actions: Vec<&str> = records.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = records
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, vec!["remediate", "rollback"]);
     // The table name also comes from the environment.
     let endpoint = moto.endpoint();
     let out = offline_command_with_credentials(env!("CARGO_BIN_EXE_vpce-guard"))
-        .args(["remediations", "--format", "json", "--endpoint-url", &endpoint])
+        .args([
+            "remediations",
+            "--format",
+            "json",
+            "--endpoint-url",
+            &endpoint,
+        ])
         .env("VPCE_GUARD_HISTORY_TABLE", TABLE)
         .output()
         .unwrap();
@@ -245,10 +278,20 @@ fn a_guard_pattern_becomes_exact_roles_and_a_later_role_on_the_path_stays_out() 
     let out = cli(
         &moto,
         &[
-            "remediate", "--bucket", "hist-door", "--exempt-principal", ME,
-            "--guard-principal", "arn:aws:iam::123456789012:role/vpce-guard/*",
-            "--remediator-principal", &remediator, "--apply", "--history-file",
-            temp_file("door").to_str().unwrap(), "--format", "json",
+            "remediate",
+            "--bucket",
+            "hist-door",
+            "--exempt-principal",
+            ME,
+            "--guard-principal",
+            "arn:aws:iam::123456789012:role/vpce-guard/*",
+            "--remediator-principal",
+            &remediator,
+            "--apply",
+            "--history-file",
+            temp_file("door").to_str().unwrap(),
+            "--format",
+            "json",
         ],
     );
     let ev: Value = serde_json::from_str(&ok(&out)).unwrap();
@@ -267,23 +310,44 @@ fn a_guard_pattern_becomes_exact_roles_and_a_later_role_on_the_path_stays_out() 
         internet_request_decision(&written, "hist-door", Partition::Aws, who, action).unwrap()
     };
     for action in ["s3:GetObject", "s3:ListBucket", "s3:PutBucketPolicy"] {
-        assert!(!decide(&later, action).denied_by.is_empty(), "{later} may {action}");
+        assert!(
+            !decide(&later, action).denied_by.is_empty(),
+            "{later} may {action}"
+        );
     }
     for who in [&guard, &remediator] {
         let d = decide(who, "s3:GetBucketPolicy");
-        assert!(d.denied_by.is_empty() && d.undecided.is_empty(), "{who} cannot read");
+        assert!(
+            d.denied_by.is_empty() && d.undecided.is_empty(),
+            "{who} cannot read"
+        );
     }
     let d = decide(&remediator, "s3:PutBucketPolicy");
-    assert!(d.denied_by.is_empty() && d.undecided.is_empty(), "the remediator cannot write");
+    assert!(
+        d.denied_by.is_empty() && d.undecided.is_empty(),
+        "the remediator cannot write"
+    );
     assert!(!decide(&guard, "s3:PutBucketPolicy").denied_by.is_empty());
 
     // A pattern that matches no role is an error, and nothing is written.
-    run(seed.bucket("hist-none", REGION, Some(&policy_text("hist-none")), true, None));
+    run(seed.bucket(
+        "hist-none",
+        REGION,
+        Some(&policy_text("hist-none")),
+        true,
+        None,
+    ));
     let out = cli(
         &moto,
         &[
-            "remediate", "--bucket", "hist-none", "--exempt-principal", ME,
-            "--guard-principal", "arn:aws:iam::123456789012:role/nobody/*", "--apply",
+            "remediate",
+            "--bucket",
+            "hist-none",
+            "--exempt-principal",
+            ME,
+            "--guard-principal",
+            "arn:aws:iam::123456789012:role/nobody/*",
+            "--apply",
         ],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -301,12 +365,26 @@ fn an_interface_endpoint_is_an_approved_origin() {
     let seed = run(Seed::new(&moto.endpoint(), REGION));
     let vpc = run(seed.vpc(REGION, "10.30.0.0/16", true, true));
     let interface = run(seed.interface_endpoint(&vpc));
-    run(seed.bucket("hist-iface", REGION, Some(&policy_text("hist-iface")), true, None));
+    run(seed.bucket(
+        "hist-iface",
+        REGION,
+        Some(&policy_text("hist-iface")),
+        true,
+        None,
+    ));
     let out = cli(
         &moto,
         &[
-            "remediate", "--bucket", "hist-iface", "--exempt-principal", ME, "--apply",
-            "--history-file", temp_file("iface").to_str().unwrap(), "--format", "json",
+            "remediate",
+            "--bucket",
+            "hist-iface",
+            "--exempt-principal",
+            ME,
+            "--apply",
+            "--history-file",
+            temp_file("iface").to_str().unwrap(),
+            "--format",
+            "json",
         ],
     );
     let ev: Value = serde_json::from_str(&ok(&out)).unwrap();
@@ -327,7 +405,12 @@ fn an_interface_endpoint_is_an_approved_origin() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["status"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert!(
         after.contains(&("S3-VPCE-REACHABLE".into(), "PASS".into())),

@@ -7,8 +7,8 @@
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::ssm::load_long_settings;
 use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
+use vpce_guard::aws::ssm::load_long_settings;
 use vpce_guard::remedy::apply::RemediationEvent;
 use vpce_guard::remedy::handler::{handle, RemediatorConfig, RemediatorEvent};
 
@@ -22,11 +22,11 @@ async fn main() -> Result<(), Error> {
     let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
     cfg.params = long.apply(&cfg.params);
     let history = match &cfg.history_table {
-        Some(table) => ConfiguredHistory::Table(HistoryTable {
+        Some(table) => ConfiguredHistory::Table(Box::new(HistoryTable {
             clients: clients.clone(),
             table: table.clone(),
             retention_days: cfg.history_retention_days,
-        }),
+        })),
         None => {
             lambda_runtime::tracing::warn!(
                 "HISTORY_TABLE_NAME is not set: remediations are not recorded"

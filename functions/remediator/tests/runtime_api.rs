@@ -39,7 +39,7 @@ fn start(mode: &str) -> (Moto, ConfigRecorder, LambdaRuntime, Seed) {
     env.push(("EXEMPT_PRINCIPAL_ARNS", CALLER.to_string()));
     env.push((
         "GUARD_PRINCIPAL_ARNS",
-        "arn:aws:iam::123456789012:role/vpce-guard/*".to_string(),
+        "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole".to_string(),
     ));
     env.push(("BUCKET_RULE_NAME", "vpce-guard-bucket".to_string()));
     let lambda = LambdaRuntime::start(Path::new(env!("CARGO_BIN_EXE_remediator")), &env);

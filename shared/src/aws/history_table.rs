@@ -120,7 +120,7 @@ impl HistoryStore for HistoryTable {
 pub enum ConfiguredHistory {
     /// None configured: nothing recorded.
     Off,
-    Table(HistoryTable),
+    Table(Box<HistoryTable>),
     File(HistoryFile),
 }
 

@@ -155,6 +155,16 @@ pub async fn expand_for_writing<L: RoleLister>(
     lister: &L,
     params: &mut crate::rules::BucketParams,
 ) -> Result<Vec<String>, String> {
+    expand_exact(lister, params, true).await
+}
+
+/// [`expand_for_writing`] for the remediator function: a pattern that matches no role expands
+/// to nothing (the deny then exempts no role for it, never the pattern).
+pub async fn expand_exact<L: RoleLister>(
+    lister: &L,
+    params: &mut crate::rules::BucketParams,
+    require_match: bool,
+) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
     for remediator in [false, true] {
         let (list, flag) = if remediator {
@@ -165,7 +175,7 @@ pub async fn expand_for_writing<L: RoleLister>(
         if !list.iter().any(|p| is_pattern(p)) {
             continue;
         }
-        let e = expand_roles(lister, list, flag, true).await?;
+        let e = expand_roles(lister, list, flag, require_match).await?;
         for (pattern, roles) in &e.patterns {
             notes.push(format!("{flag} {pattern} expanded to {}", roles.join(", ")));
         }

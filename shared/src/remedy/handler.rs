@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use crate::aws::events::{publish, EventPublisher, OutEvent};
 use crate::aws::policy_store::{CallerIdentity, PolicyStore};
+use crate::aws::roles::{expand_exact, RoleLister};
 use crate::aws::{AccountReader, AwsError, BucketReader, NetworkReader};
 use crate::rules::bucket::RegionView;
 use crate::rules::params::Partition;
@@ -175,12 +176,24 @@ pub fn bucket_of(
 
 /// Everything the remediator needs from AWS.
 pub trait RemediatorPorts:
-    PolicyStore + CallerIdentity + NetworkReader + AccountReader + BucketReader + EventPublisher
+    PolicyStore
+    + CallerIdentity
+    + NetworkReader
+    + AccountReader
+    + BucketReader
+    + EventPublisher
+    + RoleLister
 {
 }
 
 impl<T> RemediatorPorts for T where
-    T: PolicyStore + CallerIdentity + NetworkReader + AccountReader + BucketReader + EventPublisher
+    T: PolicyStore
+        + CallerIdentity
+        + NetworkReader
+        + AccountReader
+        + BucketReader
+        + EventPublisher
+        + RoleLister
 {
 }
 
@@ -227,6 +240,17 @@ pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
     };
     let mut require = cfg.params.clone();
     require.partition = Partition::of_region(&region);
+    // The deny names the guard's roles exactly: a pattern in the configuration (an older
+    // template's `role/vpce-guard/*`) becomes the roles that exist now (iam:ListRoles).
+    let notes = expand_exact(p, &mut require, false)
+        .await
+        .map_err(|reason| RemediatorError::Failed {
+            bucket: bucket.clone(),
+            reason,
+        })?;
+    for n in notes {
+        tracing::info!(expansion = %n, "guard principal pattern expanded");
+    }
     let input = RemedyInput {
         bucket: bucket.clone(),
         region,
@@ -234,8 +258,8 @@ pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
         current: None,
         endpoints,
         exempt_principals: cfg.params.exempt_principals.clone(),
-        guard_principals: cfg.params.guard_principals.clone(),
-        remediator_principals: cfg.params.remediator_principals.clone(),
+        guard_principals: require.guard_principals.clone(),
+        remediator_principals: require.remediator_principals.clone(),
         config_role: cfg.params.config_role.clone(),
         require,
         caller: Some(caller),

@@ -290,9 +290,11 @@ pub fn record_to_undo<'a>(
             .find(|r| r.action == Action::Remediate && r.status != RecordStatus::Failed)
         {
             Some(r) => r,
-            None => return Err(format!(
+            None => {
+                return Err(format!(
                 "no applied remediation of `{bucket}` is recorded (only failed ones or rollbacks)"
-            )),
+            ))
+            }
         },
     };
     if pick.action == Action::Rollback {

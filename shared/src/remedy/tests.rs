@@ -649,8 +649,8 @@ mod handler_tests {
     use crate::aws::{AccountReader, AwsError, BucketReader, ListedBucket, NetworkReader};
     use crate::facts::{BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock};
     use crate::remedy::apply::{Mode, Outcome};
-    use crate::remedy::history::HistoryStore;
     use crate::remedy::handler::{bucket_of, handle, RemediatorConfig, RemediatorEvent};
+    use crate::remedy::history::HistoryStore;
     use std::sync::Mutex;
 
     #[derive(Default)]
@@ -677,6 +677,12 @@ mod handler_tests {
             Ok(Vec::new())
         }
     }
+    impl crate::aws::roles::RoleLister for Fake {
+        async fn role_arns(&self, _: &str) -> Result<Vec<String>, AwsError> {
+            Ok(Vec::new())
+        }
+    }
+
     impl CallerIdentity for Fake {
         async fn caller_arn(&self) -> Result<String, AwsError> {
             Ok("arn:aws:sts::111122223333:assumed-role/Remediator/fn".into())
@@ -858,17 +864,31 @@ mod handler_tests {
             ..Fake::default()
         };
         let ev = rt()
-            .block_on(handle(&f, &history::NoHistory, &cfg("DryRun"), &manual(), NOW))
+            .block_on(handle(
+                &f,
+                &history::NoHistory,
+                &cfg("DryRun"),
+                &manual(),
+                NOW,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
-        let written: Value = serde_json::from_str(f.policy.lock().unwrap().as_ref().unwrap()).unwrap();
+        let written: Value =
+            serde_json::from_str(f.policy.lock().unwrap().as_ref().unwrap()).unwrap();
         for st in written["Statement"].as_array().unwrap() {
             if st["Sid"] != SID_DENY_PLAIN_HTTP {
-                assert_eq!(st["Condition"]["StringNotEquals"]["aws:SourceVpce"], json!(["vpce-1a2b3c4d"]));
+                assert_eq!(
+                    st["Condition"]["StringNotEquals"]["aws:SourceVpce"],
+                    json!(["vpce-1a2b3c4d"])
+                );
             }
         }
-        let reachable = ev.verdicts_after.iter().find(|f| f.rule == RuleId::S3VpceReachable).unwrap();
+        let reachable = ev
+            .verdicts_after
+            .iter()
+            .find(|f| f.rule == RuleId::S3VpceReachable)
+            .unwrap();
         assert_eq!(reachable.status, Status::Pass, "{}", reachable.reason);
     }
 
@@ -888,7 +908,10 @@ mod handler_tests {
         assert_eq!(r.status, history::RecordStatus::Applied);
         assert_eq!(r.action, history::Action::Remediate);
         assert_eq!(r.trigger, "config-remediation");
-        assert_eq!(r.actor, "arn:aws:iam::111122223333:role/vpce-guard/Remediator");
+        assert_eq!(
+            r.actor,
+            "arn:aws:iam::111122223333:role/vpce-guard/Remediator"
+        );
         assert_eq!(r.previous_policy, None);
         assert_eq!(
             r.new_policy.as_ref().map(Value::to_string),
@@ -911,8 +934,14 @@ mod handler_tests {
         let err = rt()
             .block_on(handle(&g, &broken, &cfg("DryRun"), &manual(), NOW))
             .unwrap_err();
-        assert!(err.to_string().contains("cannot record the remediation"), "{err}");
-        assert!(g.policy.lock().unwrap().is_none(), "written without a record");
+        assert!(
+            err.to_string().contains("cannot record the remediation"),
+            "{err}"
+        );
+        assert!(
+            g.policy.lock().unwrap().is_none(),
+            "written without a record"
+        );
     }
 
     #[test]
@@ -923,7 +952,8 @@ mod handler_tests {
             "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "s3:PutObject",
             "Resource": format!("arn:aws:s3:::{B}/*")}]});
         *f.policy.lock().unwrap() = Some(original.to_string());
-        rt().block_on(handle(&f, &h, &cfg("DryRun"), &manual(), NOW)).unwrap();
+        rt().block_on(handle(&f, &h, &cfg("DryRun"), &manual(), NOW))
+            .unwrap();
         let records = rt().block_on(h.records(Some(B))).unwrap();
         let rec = history::record_to_undo(&records, B, None).unwrap().clone();
         let mut i = input(None);

@@ -99,7 +99,8 @@ impl Builder {
                 for ip in &vips {
                     let approved =
                         scope.approved_vpce.contains(e) || scope.approved_vpc.contains(v);
-                    let show_vpc = !super::synthetic::is_synthetic_id(v) || self.uses_key(SOURCE_VPC);
+                    let show_vpc =
+                        !super::synthetic::is_synthetic_id(v) || self.uses_key(SOURCE_VPC);
                     values.push(DimValue {
                         label: format!(
                             "via {e} ({what}{}){}",

@@ -39,4 +39,3 @@ pub fn is_synthetic_id(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         && counter.starts_with("00000")
 }
-
