@@ -37,10 +37,13 @@ CLASSES = {
 
 # Writes a read-only function may still make, and where.
 HOUSEKEEPING = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
-READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Select", "Search", "Lookup")
+READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Select", "Search", "Lookup", "Query")
 BUCKET_POLICY_WRITES = {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}
-# The remediator's only writes besides the bucket policies: its Remediation events.
-REMEDIATOR_WRITES = BUCKET_POLICY_WRITES | {"events:PutEvents"}
+# The remediator's only writes besides the bucket policies: its Remediation events, and the
+# records of its history table (RemediationHistoryTable, nothing else).
+HISTORY_TABLE = "RemediationHistoryTable"
+HISTORY_TABLE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"}
+REMEDIATOR_WRITES = BUCKET_POLICY_WRITES | {"events:PutEvents", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 # An evaluator's only write: its findings, on the default bus.
 EVALUATOR_WRITES = {"events:PutEvents"}
 # The notifier's writes: its state (a DynamoDB table of the template) and the messages of its
@@ -49,7 +52,12 @@ NOTIFIER_QUEUE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQue
                           "sqs:ChangeMessageVisibility"}
 NOTIFIER_TABLE_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem"}
 DEFAULT_BUS = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}
-GUARD_PATTERN = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/vpce-guard/*"}
+# The guard is exempted by the exact ARNs of the roles that read bucket policies, never by the
+# role path (a pattern would exempt any role someone creates on it: RULES.md, "Exemptions").
+GUARD_ARNS = {"Fn::Join": [",", [{"Fn::GetAtt": ["BucketRuleRole", "Arn"]},
+                                 {"Fn::GetAtt": ["ChangeWatcherRole", "Arn"]}]]}
+REMEDIATOR_ARNS = {"Fn::If": ["RemediationEnabled", {"Fn::GetAtt": ["RemediatorRole", "Arn"]}, ""]}
+NO_VALUE = {"Ref": "AWS::NoValue"}
 
 # The manual trigger: what the SSM Automation step sends, and the sample event that is that
 # payload for one bucket (a Rust test invokes the remediator with the file).
@@ -60,8 +68,15 @@ SAMPLE_PAYLOAD_FILE = os.path.join(ROOT, "events", "remediator-config-remediatio
 REMEDIATOR_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "remedy", "handler.rs")
 # Where the change watcher reads its environment (WatcherConfig::from_env).
 WATCHER_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "watcher", "handler.rs")
-# The bucket rule's parameters as an environment (BucketParams::from_env), which both call.
+# The bucket rule's parameters as an environment (BucketParams::from_env), which both call,
+# and the SSM parameters of the long settings (LongSettings::ENV).
 PARAMS_ENV_SOURCE = os.path.join(ROOT, "shared", "src", "rules", "params.rs")
+# The template parameter naming the SSM parameter of each long setting, by variable.
+LONG_SETTINGS_PARAMETERS = {
+    "APPROVED_VPCE_IDS_PARAMETER": "ApprovedVpceIdsParameter",
+    "EXEMPT_PRINCIPAL_ARNS_PARAMETER": "ExemptPrincipalArnsParameter",
+    "GUARD_PRINCIPAL_ARNS_PARAMETER": "GuardPrincipalArnsParameter",
+}
 # Variables a function reads that the template leaves unset on purpose (read as empty).
 UNSET_ON_PURPOSE = {
     # The remediator denies by endpoint id (aws:SourceVpce) only (docs/DEPLOY.md).
@@ -102,6 +117,7 @@ RULE_PARAMETERS_BY_VARIABLE = {
     "APPROVED_VPC_IDS": "ApprovedVpcIds",
     "EXEMPT_PRINCIPAL_ARNS": "ExemptPrincipalArns",
     "GUARD_PRINCIPAL_ARNS": "GuardPrincipalArns",
+    "REMEDIATOR_PRINCIPAL_ARNS": "RemediatorPrincipalArns",
     "REQUIRE_SIGV4": "RequireSigV4",
     "REQUIRE_TLS_VERSION": "RequireTlsVersion",
     "DISABLED_RULES": "DisabledRules",
@@ -113,6 +129,7 @@ RULE_PARAMETER_KEYS = {
     "ApprovedVpcIds",
     "ExemptPrincipalArns",
     "GuardPrincipalArns",
+    "RemediatorPrincipalArns",
     "RequireSigV4",
     "RequireTlsVersion",
     "DisabledRules",
@@ -132,7 +149,14 @@ ISSUE_PARAMETERS = [
     "RemediationMode",
     "CentralEventBusArn",
     "ReservedConcurrency",
+    "ApprovedVpceIdsParameter",
+    "ExemptPrincipalArnsParameter",
+    "GuardPrincipalArnsParameter",
+    "RemediationHistoryRetentionDays",
+    "AlarmTopicArn",
 ]
+# Longest role name CloudFormation generates (<stack>-<LogicalId>-<suffix>, cut to 64).
+ROLE_NAME_MAX = 64
 
 
 def load_template():
@@ -149,6 +173,24 @@ def iam_actions():
 
 def as_list(v):
     return v if isinstance(v, list) else [v]
+
+
+def branches(v):
+    """The values an Fn::If may take (both branches, nested, AWS::NoValue dropped)."""
+    if isinstance(v, dict) and "Fn::If" in v:
+        _, when, otherwise = v["Fn::If"]
+        return branches(when) + branches(otherwise)
+    return [] if v == NO_VALUE else [v]
+
+
+def items(v):
+    """A list property's elements, each Fn::If element replaced by the values it may take."""
+    return [x for e in as_list(v) for x in branches(e)]
+
+
+def policy_documents(props):
+    """The inline policy documents of a role, conditional ones (Fn::If) included."""
+    return [x["PolicyDocument"] for x in items(props.get("Policies", []))]
 
 
 def merged_function(template, props):
@@ -174,7 +216,7 @@ def getatt_target(value, attribute="Arn"):
 def role_statements(template, role_id):
     """Every policy statement attached to a role: inline, and AWS::IAM::Policy/RolePolicy."""
     res = template["Resources"]
-    docs = [p["PolicyDocument"] for p in res[role_id]["Properties"].get("Policies", [])]
+    docs = policy_documents(res[role_id]["Properties"])
     for other in res.values():
         if other["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
             p = other["Properties"]
@@ -193,8 +235,24 @@ def functions(template):
 ENV_NAME = r'(?:val|nonempty|get)\(\s*"([A-Z][A-Z0-9_]+)"'
 
 
-def env_read_by(source):
-    """The environment variables a from_env reads: its own, and BucketParams::from_env's."""
+def long_settings_variables():
+    """The variables naming the SSM parameters of the long settings (LongSettings::ENV)."""
+    with open(PARAMS_ENV_SOURCE, encoding="utf-8") as f:
+        params = f.read()
+    start = params.index("pub const ENV")
+    body = params[start:params.index("];", start)]
+    return set(re.findall(r'\("([A-Z][A-Z0-9_]+_PARAMETER)"', body))
+
+
+def reads_long_settings(binary):
+    """Does the function's init read the long settings from SSM (aws::ssm::load_long_settings)?"""
+    with open(os.path.join(ROOT, "functions", binary, "src", "main.rs"), encoding="utf-8") as f:
+        return "load_long_settings" in f.read()
+
+
+def env_read_by(source, binary=None):
+    """The environment variables a from_env reads: its own, BucketParams::from_env's, and the
+    long settings' when the function's main.rs loads them."""
     with open(source, encoding="utf-8") as f:
         text = f.read()
     names = set(re.findall(ENV_NAME, text))
@@ -204,11 +262,15 @@ def env_read_by(source):
         start = params.index("pub fn from_env")
         body = params[start:params.index("\n    }\n", start)]
         names |= set(re.findall(ENV_NAME, body))
+    if binary and reads_long_settings(binary):
+        names |= long_settings_variables()
     return names
 
 
-def render(value, params, pseudo):
-    """Resolve Ref and Fn::Sub of parameters and pseudo parameters to a string."""
+def render(value, params, pseudo, resources=None):
+    """Resolve Ref and Fn::Sub of parameters and pseudo parameters, Fn::Join, Fn::If (its
+    longest branch) and a role's Fn::GetAtt Arn (its longest generated name) to a string."""
+    again = lambda v: render(v, params, pseudo, resources)  # noqa: E731
     if isinstance(value, str):
         return value
     if "Ref" in value:
@@ -216,7 +278,36 @@ def render(value, params, pseudo):
         return params[name] if name in params else pseudo[name]
     if "Fn::Sub" in value:
         return re.sub(r"\$\{([^}]+)\}", lambda m: params.get(m[1], pseudo.get(m[1], m[0])), value["Fn::Sub"])
+    if "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(again(x) for x in parts)
+    if "Fn::If" in value:
+        return max((again(x) for x in value["Fn::If"][1:]), key=len)
+    role = getatt_target(value)
+    if role and resources and resources.get(role, {}).get("Type") == "AWS::IAM::Role":
+        path = resources[role]["Properties"].get("Path", "/")
+        return f"arn:{pseudo['AWS::Partition']}:iam::{pseudo['AWS::AccountId']}:role{path}" + "r" * ROLE_NAME_MAX
     raise AssertionError(f"cannot render {value!r}")
+
+
+def fill_ids(prefix, max_length):
+    """A list of ids (prefix + 8 to 17 hex digits) exactly max_length long, as few ids as can
+    be (the most characters per id, as real ids have 17 digits)."""
+    shortest, longest = len(prefix) + 8, len(prefix) + 17
+    for n in range(1, max_length + 1):
+        total = max_length - (n - 1)
+        if n * shortest <= total <= n * longest:
+            lengths = [longest] * (total // longest) + ([total % longest] if total % longest else [])
+            while len(lengths) < n:  # a remainder too short for one id: borrow from the others
+                lengths[-1] -= 1
+                lengths.append(1)
+            while min(lengths) < shortest:
+                i = lengths.index(min(lengths))
+                j = lengths.index(max(lengths))
+                lengths[i] += 1
+                lengths[j] -= 1
+            return ",".join(f"{prefix}{k:0{length - len(prefix)}x}" for k, length in enumerate(lengths))
+    raise AssertionError(f"no list of {prefix} ids is {max_length} characters long")
 
 
 class Template(unittest.TestCase):
@@ -279,7 +370,8 @@ class Template(unittest.TestCase):
                 self.assertNotIn(role, roles, f"role {role} shared with {roles.get(role)}")
                 roles[role] = fid
                 rp = self.res[role]["Properties"]
-                # GuardPrincipalArns is arn:...:role/vpce-guard/*: every function role is on that path.
+                # Every function role on /vpce-guard/: the path the SCP of docs/ORG-ROLLOUT.md
+                # protects (the guard is exempted by exact ARNs, never by the path).
                 self.assertEqual(rp.get("Path"), "/vpce-guard/")
                 self.assertNotIn("RoleName", rp, "generated role names (unique per region, never too long)")
 
@@ -291,7 +383,7 @@ class Template(unittest.TestCase):
             p = res["Properties"]
             with self.subTest(resource=rid):
                 self.assertNotIn("ManagedPolicyArns", p, "no AWS managed policies")
-                docs = [x["PolicyDocument"] for x in p.get("Policies", [])]
+                docs = policy_documents(p)
                 docs += [p["PolicyDocument"]] if "PolicyDocument" in p else []
                 for s in (s for d in docs for s in as_list(d["Statement"])):
                     self.assertEqual(s["Effect"], "Allow")
@@ -357,7 +449,12 @@ class Template(unittest.TestCase):
                                                      "AWS::DynamoDB::Table", f"{a}: only the template's table")
                         if cls == "remediator":
                             allowed = a in HOUSEKEEPING or a in REMEDIATOR_WRITES or verb.startswith(READ_VERBS)
-                            self.assertTrue(allowed, f"{a}: the remediator writes bucket policies and events only")
+                            self.assertTrue(allowed, f"{a}: the remediator writes bucket policies, events "
+                                                     "and its history only")
+                            if a.startswith("dynamodb:"):
+                                self.assertIn(a, HISTORY_TABLE_ACTIONS)
+                                self.assertEqual(as_list(s["Resource"]), [{"Fn::GetAtt": [HISTORY_TABLE, "Arn"]}],
+                                                 f"{a}: the history table only")
                             if a == "sqs:SendMessage":
                                 for r in as_list(s["Resource"]):
                                     self.assertEqual(self.res.get(getatt_target(r), {}).get("Type"),
@@ -414,7 +511,7 @@ class Template(unittest.TestCase):
     def test_remediator_environment_is_the_bucket_rules_configuration(self):
         fid, res, p = self.remediator()
         env = p.get("Environment", {}).get("Variables", {})
-        read = env_read_by(REMEDIATOR_CONFIG_SOURCE)
+        read = env_read_by(REMEDIATOR_CONFIG_SOURCE, res["Metadata"]["BuildProperties"]["Binary"])
         self.assertGreaterEqual(len(read), 10, f"environment names not found in {REMEDIATOR_CONFIG_SOURCE}")
         self.assertEqual(set(env), read - UNSET_ON_PURPOSE["remediator"],
                          "set exactly the variables the remediator reads")
@@ -429,7 +526,12 @@ class Template(unittest.TestCase):
         }
         for var, key in same.items():
             self.assertEqual(env[var], rule[key], f"{var}: the bucket rule's {key}")
-        self.assertEqual(env["GUARD_PRINCIPAL_ARNS"], GUARD_PATTERN)
+        self.assertEqual(env["GUARD_PRINCIPAL_ARNS"], GUARD_ARNS)
+        # The function exists only when its role does: its own ARN, no condition needed.
+        self.assertEqual(env["REMEDIATOR_PRINCIPAL_ARNS"], {"Fn::GetAtt": [getatt_target(p["Role"]), "Arn"]})
+        self.assertEqual(branches(rule["RemediatorPrincipalArns"])[0], env["REMEDIATOR_PRINCIPAL_ARNS"])
+        self.assertEqual(env["HISTORY_TABLE_NAME"], {"Ref": HISTORY_TABLE})
+        self.assertEqual(env["HISTORY_RETENTION_DAYS"], {"Ref": "RemediationHistoryRetentionDays"})
         self.assertEqual(env["REMEDIATION_MODE"], {"Ref": "RemediationMode"})
         self.assertEqual(env["BUCKET_RULE_NAME"], {"Ref": "BucketRule"})
         self.assertEqual(env["EVENT_BUS_NAME"], "", "the default bus (its ARN is the one PutEvents may use)")
@@ -613,13 +715,14 @@ class Template(unittest.TestCase):
     def test_change_watcher_environment_is_the_bucket_rules_configuration(self):
         fid, res, p = self.function_of_class("evaluator")
         env = p.get("Environment", {}).get("Variables", {})
-        read = env_read_by(WATCHER_CONFIG_SOURCE)
+        read = env_read_by(WATCHER_CONFIG_SOURCE, res["Metadata"]["BuildProperties"]["Binary"])
         self.assertGreaterEqual(len(read), 8, f"environment names not found in {WATCHER_CONFIG_SOURCE}")
         self.assertEqual(set(env), read, "set exactly the variables the watcher reads")
         rule = self.res["BucketRule"]["Properties"]["InputParameters"]
         for var, key in RULE_PARAMETERS_BY_VARIABLE.items():
             self.assertEqual(env[var], rule[key], f"{var}: the bucket rule's {key}")
-        self.assertEqual(env["GUARD_PRINCIPAL_ARNS"], GUARD_PATTERN)
+        self.assertEqual(env["GUARD_PRINCIPAL_ARNS"], GUARD_ARNS)
+        self.assertEqual(env["REMEDIATOR_PRINCIPAL_ARNS"], REMEDIATOR_ARNS)
         self.assertEqual(env["EVENT_BUS_NAME"], "", "the default bus (its ARN is the one PutEvents may use)")
 
     # -- the Slack notifier -----------------------------------------------------------------
@@ -641,7 +744,7 @@ class Template(unittest.TestCase):
         dlq = getatt_target(self.res[queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
         parts = {fid, getatt_target(p["Role"]), p["LoggingConfig"]["LogGroup"]["Ref"], queue, dlq}
         parts |= set(self.rules_targeting(queue))
-        parts |= set(self.of_type("AWS::DynamoDB::Table"))
+        parts.add(p["Environment"]["Variables"]["STATE_TABLE_NAME"]["Ref"])
         # Everything that names the function, its queue, its rules or its table.
         while True:
             more = {rid for rid, r in self.res.items() if rid not in parts and any(
@@ -718,6 +821,12 @@ class Template(unittest.TestCase):
                 "detail-type": ["Config Rules Compliance Change"],
                 "detail": {"configRuleName": [{"Ref": "BucketRule"}, {"Ref": "NetworkRule"}]},
             },
+            # The stack's alarms (all named ${AWS::StackName}-...), ALARM and back to OK.
+            '["CloudWatch Alarm State Change"]': {
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "detail": {"alarmName": [{"prefix": {"Fn::Sub": "${AWS::StackName}-"}}]},
+            },
         })
         # The queue admits exactly these rules, from EventBridge, over TLS only.
         (policy,) = [r["Properties"] for r in self.of_type("AWS::SQS::QueuePolicy").values()
@@ -748,13 +857,14 @@ class Template(unittest.TestCase):
         self.assertEqual(tp["PointInTimeRecoverySpecification"].get("PointInTimeRecoveryEnabled"), True)
         self.assertEqual((t.get("DeletionPolicy"), t.get("UpdateReplacePolicy")), ("Delete", "Delete"),
                          "a cache of what was sent: nothing to retain")
-        # Only the notifier's role reaches it, with GetItem and PutItem.
+        # Only the notifier's role reaches it, with GetItem and PutItem, and only it.
         for rid in self.of_type("AWS::IAM::Role"):
             for s in role_statements(self.t, rid):
-                if any(a.startswith("dynamodb:") for a in as_list(s["Action"])):
-                    self.assertEqual(rid, getatt_target(p["Role"]), rid)
+                if rid == getatt_target(p["Role"]) and any(a.startswith("dynamodb:") for a in as_list(s["Action"])):
                     self.assertLessEqual(set(as_list(s["Action"])), NOTIFIER_TABLE_ACTIONS)
                     self.assertEqual(as_list(s["Resource"]), [{"Fn::GetAtt": [table, "Arn"]}])
+                elif any(getatt_target(r) == table for r in items(s.get("Resource", []))):
+                    self.fail(f"{rid} reaches the notifier's state table")
 
     def test_notifier_environment(self):
         fid, res, p = self.notifier()
@@ -859,8 +969,26 @@ class Template(unittest.TestCase):
             "AWS::EC2::VPC", "AWS::EC2::VPCEndpoint", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup"})
         guards = [r["Properties"]["InputParameters"]["GuardPrincipalArns"]
                   for r in rules.values() if "GuardPrincipalArns" in r["Properties"]["InputParameters"]]
-        # One pattern covers every function role (all on Path /vpce-guard/).
-        self.assertEqual(guards, [{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/vpce-guard/*"}])
+        # The exact ARNs of the roles that read bucket policies; the remediator's apart.
+        self.assertEqual(guards, [GUARD_ARNS])
+        readers = sorted(getatt_target(p["Role"]) for fid, res, p in functions(self.t)
+                         if CLASSES[res["Metadata"]["BuildProperties"]["Binary"]] != "remediator"
+                         and any("s3:GetBucketPolicy" in as_list(s["Action"])
+                                 for s in role_statements(self.t, getatt_target(p["Role"]))))
+        self.assertEqual(sorted(getatt_target(x) for x in GUARD_ARNS["Fn::Join"][1]), readers,
+                         "GuardPrincipalArns: every role that reads bucket policies, but the remediator's")
+        self.assertEqual(self.res["BucketRule"]["Properties"]["InputParameters"]["RemediatorPrincipalArns"],
+                         REMEDIATOR_ARNS)
+        self.assertEqual(self.res["RemediatorRole"].get("Condition"), "RemediationEnabled")
+        out = self.t["Outputs"]
+        self.assertEqual(out["GuardPrincipalArns"]["Value"], GUARD_ARNS)
+        self.assertEqual(out["RemediatorPrincipalArns"]["Value"], {"Fn::GetAtt": ["RemediatorRole", "Arn"]})
+        self.assertEqual(out["RemediatorPrincipalArns"].get("Condition"), "RemediationEnabled")
+
+    def test_no_role_path_wildcard_is_exempted(self):
+        """Nothing passes the guard's role path as a pattern (a back door: issue 17)."""
+        text = json.dumps({k: self.t[k] for k in ("Resources", "Outputs")})
+        self.assertIsNone(re.search(r':role/[^"]*\*', text), "a role ARN pattern in the template")
 
     def test_input_parameters_fit_in_1024_characters(self):
         """The longest values CloudFormation lets through, rendered as Config receives them."""
@@ -868,22 +996,23 @@ class Template(unittest.TestCase):
         with open(catalog, encoding="utf-8") as f:
             rule_ids = list(dict.fromkeys(re.findall(r'"((?:S3|NET)-[A-Z0-9-]+)"', f.read())))
         self.assertGreaterEqual(len(rule_ids), 15, "rule ids not found in shared/src/rules/mod.rs")
+        exempt = ""
+        for arn in ("arn:aws-us-gov:iam::111122223333:role/BreakGlass-Administrators",
+                    "arn:aws-us-gov:iam::444455556666:role/Backup"):
+            if len(exempt) + 1 + len(arn) <= self.params["ExemptPrincipalArns"]["MaxLength"]:
+                exempt = f"{exempt},{arn}" if exempt else arn
         worst = {
-            "ApprovedVpceIds": ",".join(f"vpce-{i:017x}" for i in range(10)),
-            "ApprovedVpcIds": ",".join(f"vpc-{i:017x}" for i in range(5)),
-            "ExemptPrincipalArns": ",".join([
-                "arn:aws-us-gov:iam::111122223333:role/BreakGlass-Administrators",
-                "arn:aws-us-gov:iam::111122223333:role/aws-reserved/sso.amazonaws.com/*",
-                "arn:aws-us-gov:iam::444455556666:role/Backup*",
-            ]),
+            # As many endpoint and VPC ids as the parameters' MaxLength lets through.
+            "ApprovedVpceIds": fill_ids("vpce-", self.params["ApprovedVpceIds"]["MaxLength"]),
+            "ApprovedVpcIds": fill_ids("vpc-", self.params["ApprovedVpcIds"]["MaxLength"]),
+            "ExemptPrincipalArns": exempt,
             "RequireSigV4": "false",
             "RequireTlsVersion": "1.3",
             "DisabledRules": ",".join(rule_ids),
         }
         # Pad the exempt principals to the parameter's MaxLength: the true worst case.
-        pad = self.params["ExemptPrincipalArns"]["MaxLength"] - len(worst["ExemptPrincipalArns"])
-        last = ",arn:aws-us-gov:iam::777788889999:role/"
-        worst["ExemptPrincipalArns"] += last + "x" * (pad - len(last))
+        worst["ExemptPrincipalArns"] += "x" * (self.params["ExemptPrincipalArns"]["MaxLength"]
+                                              - len(worst["ExemptPrincipalArns"]))
         pseudo = {
             "AWS::Partition": "aws-us-gov",
             "AWS::AccountId": "123456789012",
@@ -898,7 +1027,8 @@ class Template(unittest.TestCase):
                 else:
                     self.assertRegex(value, spec["AllowedPattern"])
                     self.assertLessEqual(len(value), spec["MaxLength"], f"{name} exceeds its MaxLength")
-        self.assertEqual(len(worst["ExemptPrincipalArns"]), self.params["ExemptPrincipalArns"]["MaxLength"])
+        for name in ("ExemptPrincipalArns", "ApprovedVpceIds", "ApprovedVpcIds"):
+            self.assertEqual(len(worst[name]), self.params[name]["MaxLength"], f"{name}: not its worst case")
         self.assertEqual(len(worst["DisabledRules"]), self.params["DisabledRules"]["MaxLength"],
                          "DisabledRules' MaxLength is every rule id once: update it with the catalog")
         for rid, rule in self.config_rules().items():
@@ -908,11 +1038,147 @@ class Template(unittest.TestCase):
                     spec = self.params[value["Ref"]]
                     self.assertTrue("MaxLength" in spec or "AllowedValues" in spec,
                                     f"{rid}.{key}: bound the parameter so the limit holds")
-            rendered = json.dumps({k: render(v, worst, pseudo) for k, v in ip.items()})
+            # The guard's role ARNs at their longest (64-character generated role names).
+            rendered = json.dumps({k: render(v, worst, pseudo, self.res) for k, v in ip.items()})
             print(f"\n  {rid}: worst-case InputParameters {len(rendered)} of {INPUT_PARAMETERS_LIMIT} characters",
                   end="")
             with self.subTest(rule=rid):
                 self.assertLessEqual(len(rendered), INPUT_PARAMETERS_LIMIT, rendered)
+
+    # -- the remediation history ------------------------------------------------------------
+    def test_remediation_history_table(self):
+        fid, res, p = self.remediator()
+        t = self.res[HISTORY_TABLE]
+        self.assertEqual(t["Type"], "AWS::DynamoDB::Table")
+        self.assertNotIn("Condition", t, "records survive switching the remediator off and on")
+        self.assertEqual((t.get("DeletionPolicy"), t.get("UpdateReplacePolicy")), ("Retain", "Retain"),
+                         "the records are how a written policy is undone: never deleted with the stack")
+        tp = t["Properties"]
+        self.assertEqual(tp["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual(tp["KeySchema"], [{"AttributeName": "bucket", "KeyType": "HASH"},
+                                           {"AttributeName": "at", "KeyType": "RANGE"}])
+        self.assertEqual(sorted(map(json.dumps, tp["AttributeDefinitions"])), sorted(map(json.dumps, [
+            {"AttributeName": "bucket", "AttributeType": "S"}, {"AttributeName": "at", "AttributeType": "S"}])))
+        self.assertEqual(tp["TimeToLiveSpecification"], {"AttributeName": "expires_at", "Enabled": True})
+        self.assertEqual(tp["SSESpecification"].get("SSEEnabled"), True)
+        self.assertEqual(tp["PointInTimeRecoverySpecification"].get("PointInTimeRecoveryEnabled"), True)
+        spec = self.params["RemediationHistoryRetentionDays"]
+        self.assertEqual((spec["Type"], spec["Default"], spec["MinValue"]), ("Number", 400, 1))
+        self.assertEqual(self.t["Outputs"]["RemediationHistoryTableName"]["Value"], {"Ref": HISTORY_TABLE})
+        # Only the remediator's role reaches it, with exactly these actions.
+        reached = {}
+        for rid in self.of_type("AWS::IAM::Role"):
+            for s in role_statements(self.t, rid):
+                if any(getatt_target(r) == HISTORY_TABLE for r in items(s.get("Resource", []))):
+                    reached.setdefault(rid, set()).update(as_list(s["Action"]))
+        self.assertEqual(reached, {getatt_target(p["Role"]): HISTORY_TABLE_ACTIONS})
+
+    # -- long settings in SSM ---------------------------------------------------------------
+    def test_long_settings_parameters(self):
+        self.assertEqual(long_settings_variables(), set(LONG_SETTINGS_PARAMETERS),
+                         "LongSettings::ENV and the template's *Parameter parameters")
+        conditions = self.t["Conditions"]
+        for var, name in LONG_SETTINGS_PARAMETERS.items():
+            with self.subTest(parameter=name):
+                spec = self.params[name]
+                self.assertEqual((spec["Type"], spec["Default"]), ("String", ""))
+                for ok in ("", "/vpce-guard/exempt-principal-arns", "/a.b_c-d/e"):
+                    self.assertRegex(ok, spec["AllowedPattern"])
+                for bad in ("vpce-guard/x", "/a b", "arn:aws:ssm:us-east-1:111122223333:parameter/x", "/a,b"):
+                    self.assertNotRegex(bad, spec["AllowedPattern"])
+                self.assertEqual(conditions[f"Has{name}"], {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, ""]}]})
+        self.assertEqual(conditions["HasLongSettingsParameter"],
+                         {"Fn::Or": [{"Condition": f"Has{n}"} for n in LONG_SETTINGS_PARAMETERS.values()]})
+        readers = 0
+        for fid, res, p in functions(self.t):
+            binary = res["Metadata"]["BuildProperties"]["Binary"]
+            role = getatt_target(p["Role"])
+            ssm = [s for s in role_statements(self.t, role)
+                   if any(a.startswith("ssm:") for a in as_list(s["Action"]))]
+            env = p.get("Environment", {}).get("Variables", {})
+            with self.subTest(function=fid):
+                if not reads_long_settings(binary):
+                    self.assertFalse(ssm, "no SSM permission for a function that reads no long settings")
+                    self.assertFalse(set(env) & set(LONG_SETTINGS_PARAMETERS))
+                    continue
+                readers += 1
+                for var, name in LONG_SETTINGS_PARAMETERS.items():
+                    self.assertEqual(env.get(var), {"Ref": name}, var)
+                # One conditional policy: GetParameter on exactly the parameters named.
+                conditional = [x for x in self.res[role]["Properties"]["Policies"] if "Fn::If" in x]
+                self.assertEqual(len(conditional), 1)
+                cond, policy, otherwise = conditional[0]["Fn::If"]
+                self.assertEqual((cond, otherwise), ("HasLongSettingsParameter", NO_VALUE))
+                (statement,) = as_list(policy["PolicyDocument"]["Statement"])
+                self.assertEqual(ssm, [statement])
+                self.assertEqual(as_list(statement["Action"]), ["ssm:GetParameter"])
+                self.assertEqual(statement["Resource"], [
+                    {"Fn::If": [f"Has{name}", {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:"
+                                                          "${AWS::AccountId}:parameter${" + name + "}"}, NO_VALUE]}
+                    for name in LONG_SETTINGS_PARAMETERS.values()])
+        self.assertGreaterEqual(readers, 3, "the bucket rule, the change watcher and the remediator")
+
+    # -- alarms -----------------------------------------------------------------------------
+    def dead_letter_queues(self):
+        """Every queue something uses as a dead-letter queue."""
+        found = set()
+        dlq = self.t["Globals"]["Function"].get("DeadLetterQueue", {}).get("TargetArn")
+        found.add(getatt_target(dlq))
+        for rid, r in self.res.items():
+            rp = r.get("Properties", {})
+            if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in rp:
+                found.add(getatt_target(rp["RedrivePolicy"]["deadLetterTargetArn"]))
+            if r["Type"] == "AWS::Events::Rule":
+                for t in rp["Targets"]:
+                    if "DeadLetterConfig" in t:
+                        found.add(getatt_target(t["DeadLetterConfig"]["Arn"]))
+        found.discard(None)
+        return found
+
+    def test_alarms_on_every_dead_letter_queue_and_function(self):
+        alarms = self.of_type("AWS::CloudWatch::Alarm")
+        topic = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], NO_VALUE]}
+        self.assertEqual(self.t["Conditions"]["HasAlarmTopic"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]})
+        self.assertEqual(self.params["AlarmTopicArn"]["Default"], "")
+        self.assertRegex("arn:aws:sns:eu-west-1:111122223333:security-alerts", self.params["AlarmTopicArn"]["AllowedPattern"])
+        watched = {}
+        names = set()
+        for aid, a in alarms.items():
+            ap = a["Properties"]
+            with self.subTest(alarm=aid):
+                name = ap["AlarmName"]["Fn::Sub"]
+                self.assertTrue(name.startswith("${AWS::StackName}-"), name)
+                self.assertNotIn(name, names)
+                names.add(name)
+                self.assertEqual(ap["AlarmActions"], topic)
+                self.assertEqual(ap["OKActions"], topic)
+                self.assertEqual((ap["Threshold"], ap["ComparisonOperator"], ap["TreatMissingData"]),
+                                 (0, "GreaterThanThreshold", "notBreaching"))
+                self.assertEqual((ap["Period"], ap["EvaluationPeriods"]), (300, 1))
+                (dim,) = ap["Dimensions"]
+                if ap["Namespace"] == "AWS/SQS":
+                    self.assertEqual((ap["MetricName"], ap["Statistic"], dim["Name"]),
+                                     ("ApproximateNumberOfMessagesVisible", "Maximum", "QueueName"))
+                    target = getatt_target(dim["Value"], "QueueName")
+                else:
+                    self.assertEqual((ap["Namespace"], ap["MetricName"], ap["Statistic"], dim["Name"]),
+                                     ("AWS/Lambda", "Errors", "Sum", "FunctionName"))
+                    target = dim["Value"]["Ref"]
+                self.assertEqual(a.get("Condition"), self.res[target].get("Condition"),
+                                 "the alarm exists exactly when what it watches does")
+                watched[target] = aid
+        self.assertLessEqual(self.dead_letter_queues() | {fid for fid, _, _ in functions(self.t)}, set(watched))
+        self.assertEqual(len(self.dead_letter_queues()), 2)
+
+    def test_alarm_state_changes_reach_the_notifier(self):
+        queue = self.notifier_queue()
+        rules = [r for r in self.rules_targeting(queue).values()
+                 if r["Properties"]["EventPattern"]["source"] == ["aws.cloudwatch"]]
+        self.assertEqual(len(rules), 1)
+        prefix = rules[0]["Properties"]["EventPattern"]["detail"]["alarmName"][0]["prefix"]["Fn::Sub"]
+        for a in self.of_type("AWS::CloudWatch::Alarm").values():
+            self.assertTrue(a["Properties"]["AlarmName"]["Fn::Sub"].startswith(prefix))
 
     # -- the plain CloudFormation SAM produces ----------------------------------------------
     def test_translated_template_keeps_least_privilege(self):
