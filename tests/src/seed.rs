@@ -258,6 +258,23 @@ impl Seed {
             .unwrap_or_else(|| panic!("CreateRole {name}: no role"))
     }
 
+    /// An SSM parameter (`String`) holding `value`, as a user keeps a long list for the
+    /// `…Parameter` template parameters.
+    pub async fn ssm_parameter(&self, name: &str, value: &str) {
+        let put = self
+            .c
+            .ssm()
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await;
+        if let Err(e) = put {
+            panic!("PutParameter {name}: {e:?}");
+        }
+    }
+
     pub async fn notifier_resources(&self, table: &str, webhook: &str) -> String {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,

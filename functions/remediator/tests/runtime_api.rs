@@ -25,11 +25,24 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 const CALLER: &str = "arn:aws:sts::123456789012:user/moto";
 
 fn start(mode: &str) -> (Moto, ConfigRecorder, LambdaRuntime, Seed) {
+    start_with(mode, Vec::new(), None)
+}
+
+/// `start`, with more variables for the function and an SSM parameter (name, value) seeded
+/// before its init reads them.
+fn start_with(
+    mode: &str,
+    extra: Vec<(&'static str, String)>,
+    parameter: Option<(&str, &str)>,
+) -> (Moto, ConfigRecorder, LambdaRuntime, Seed) {
     let moto = Moto::start();
     let seed = run(async {
         let seed = Seed::new(&moto.endpoint(), REGION).await;
         seed.reference_vpc(REGION, "10.30.0.0/16").await;
         seed.bucket(BUCKET, REGION, None, true, None).await;
+        if let Some((name, value)) = parameter {
+            seed.ssm_parameter(name, value).await;
+        }
         seed
     });
     let recorder = ConfigRecorder::start(moto.port);
@@ -42,8 +55,47 @@ fn start(mode: &str) -> (Moto, ConfigRecorder, LambdaRuntime, Seed) {
         "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole".to_string(),
     ));
     env.push(("BUCKET_RULE_NAME", "vpce-guard-bucket".to_string()));
+    env.extend(extra);
     let lambda = LambdaRuntime::start(Path::new(env!("CARGO_BIN_EXE_remediator")), &env);
     (moto, recorder, lambda, seed)
+}
+
+/// Fifty exempt principals do not fit Config's `InputParameters`; from an SSM parameter (read
+/// at init, `EXEMPT_PRINCIPAL_ARNS_PARAMETER`) every one of them is exempted in the deny the
+/// function writes, beside the one from the environment.
+#[test]
+fn fifty_exempt_principals_from_an_ssm_parameter_are_all_in_the_written_deny() {
+    const NAME: &str = "/vpce-guard/exempt-principal-arns";
+    let arns: Vec<String> = (0..50)
+        .map(|i| format!("arn:aws:iam::123456789012:role/break-glass/BreakGlass{i:02}"))
+        .collect();
+    let (_moto, _rec, mut lambda, seed) = start_with(
+        "DryRun",
+        vec![("EXEMPT_PRINCIPAL_ARNS_PARAMETER", NAME.to_string())],
+        Some((NAME, &arns.join(","))),
+    );
+    let out = lambda
+        .invoke(&sample_event("remediator-config-remediation.json"), TIMEOUT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out["outcome"], "applied", "{out}");
+    let written: Value =
+        serde_json::from_str(&run(seed.c.get_policy(BUCKET, REGION)).unwrap().unwrap()).unwrap();
+    let deny = written["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "VpceGuardDenyOutsideVpce")
+        .unwrap_or_else(|| panic!("no endpoint deny in {written}"));
+    let exempted = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"].clone();
+    for arn in arns.iter().chain([&CALLER.to_string()]) {
+        assert!(
+            exempted
+                .as_array()
+                .is_some_and(|a| a.iter().any(|v| v == arn.as_str())),
+            "{arn} not exempted: {exempted}"
+        );
+    }
+    lambda.stop();
 }
 
 #[test]

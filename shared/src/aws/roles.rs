@@ -108,36 +108,31 @@ pub async fn expand_roles<L: RoleLister>(
     Ok(out)
 }
 
-/// For judging (`scan`): each guard or remediator pattern stays a configured exemption (as
-/// an exempt principal: `S3-VPCE-DENY`/`S3-VPCE-KNOWN` accept it), and `S3-GUARD-ACCESS` asks
-/// about the roles it matches now. Returns one line per pattern, for the user.
-pub async fn expand_for_judging<L: RoleLister>(
+/// Each of the two lists (guard, then remediator principals) that holds a pattern, with its
+/// flag, replaced by the exact role ARNs `expand_roles` finds; `note` turns each pattern and
+/// its roles into a line for the user (and may widen the params, as judging does).
+async fn expand_lists<L: RoleLister>(
     lister: &L,
     params: &mut crate::rules::BucketParams,
+    require_match: bool,
+    mut note: impl FnMut(&mut crate::rules::BucketParams, &str, &str, &[String]) -> String,
 ) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
-    for remediator in [false, true] {
-        let (list, flag) = if remediator {
-            (&params.remediator_principals, "--remediator-principal")
+    for (remediator, flag) in [
+        (false, "--guard-principal"),
+        (true, "--remediator-principal"),
+    ] {
+        let list = if remediator {
+            &params.remediator_principals
         } else {
-            (&params.guard_principals, "--guard-principal")
+            &params.guard_principals
         };
         if !list.iter().any(|p| is_pattern(p)) {
             continue;
         }
-        let e = expand_roles(lister, list, flag, false).await?;
+        let e = expand_roles(lister, list, flag, require_match).await?;
         for (pattern, roles) in &e.patterns {
-            if !params.exempt_principals.contains(pattern) {
-                params.exempt_principals.push(pattern.clone());
-            }
-            notes.push(format!(
-                "{flag} {pattern}: {}",
-                if roles.is_empty() {
-                    "matches no role".to_string()
-                } else {
-                    roles.join(", ")
-                }
-            ));
+            notes.push(note(params, flag, pattern, roles));
         }
         if remediator {
             params.remediator_principals = e.arns;
@@ -146,6 +141,27 @@ pub async fn expand_for_judging<L: RoleLister>(
         }
     }
     Ok(notes)
+}
+
+/// For judging (`scan`): each guard or remediator pattern stays a configured exemption (as
+/// an exempt principal: `S3-VPCE-DENY`/`S3-VPCE-KNOWN` accept it), and `S3-GUARD-ACCESS` asks
+/// about the roles it matches now. Returns one line per pattern, for the user.
+pub async fn expand_for_judging<L: RoleLister>(
+    lister: &L,
+    params: &mut crate::rules::BucketParams,
+) -> Result<Vec<String>, String> {
+    expand_lists(lister, params, false, |params, flag, pattern, roles| {
+        if !params.exempt_principals.iter().any(|p| p == pattern) {
+            params.exempt_principals.push(pattern.to_string());
+        }
+        let matched = if roles.is_empty() {
+            "matches no role".to_string()
+        } else {
+            roles.join(", ")
+        };
+        format!("{flag} {pattern}: {matched}")
+    })
+    .await
 }
 
 /// For writing (`remediate`): every guard or remediator pattern replaced by the roles it
@@ -165,27 +181,10 @@ pub async fn expand_exact<L: RoleLister>(
     params: &mut crate::rules::BucketParams,
     require_match: bool,
 ) -> Result<Vec<String>, String> {
-    let mut notes = Vec::new();
-    for remediator in [false, true] {
-        let (list, flag) = if remediator {
-            (&params.remediator_principals, "--remediator-principal")
-        } else {
-            (&params.guard_principals, "--guard-principal")
-        };
-        if !list.iter().any(|p| is_pattern(p)) {
-            continue;
-        }
-        let e = expand_roles(lister, list, flag, require_match).await?;
-        for (pattern, roles) in &e.patterns {
-            notes.push(format!("{flag} {pattern} expanded to {}", roles.join(", ")));
-        }
-        if remediator {
-            params.remediator_principals = e.arns;
-        } else {
-            params.guard_principals = e.arns;
-        }
-    }
-    Ok(notes)
+    expand_lists(lister, params, require_match, |_, flag, pattern, roles| {
+        format!("{flag} {pattern} expanded to {}", roles.join(", "))
+    })
+    .await
 }
 
 #[cfg(test)]
