@@ -6,11 +6,12 @@
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::aws::ssm::load_long_settings;
-use vpce_guard::config::handler::{handle_bucket_rule, HandlerError, Warm};
+use vpce_guard::config::handler::{handle_bucket_rule, Warm};
 use vpce_guard::config::ConfigRuleEvent;
+use vpce_guard::{parse_payload, FunctionError};
 
 /// Lambda's `errorType` says what failed (`VpceGuard.Transient.Throttled`, …).
-fn diagnostic(e: HandlerError) -> Diagnostic {
+fn diagnostic(e: impl FunctionError) -> Diagnostic {
     Diagnostic {
         error_type: e.error_type().to_string(),
         error_message: e.to_string(),
@@ -27,9 +28,10 @@ async fn main() -> Result<(), Error> {
     let warm = Warm::with_long_settings(long);
     let (clients, warm) = (&clients, &warm);
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<ConfigRuleEvent>| async move {
+        move |event: LambdaEvent<serde_json::Value>| async move {
             let now = vpce_guard::now_epoch_seconds();
-            handle_bucket_rule(clients, warm, &event.payload, now)
+            let payload: ConfigRuleEvent = parse_payload(event.payload).map_err(diagnostic)?;
+            handle_bucket_rule(clients, warm, &payload, now)
                 .await
                 .map_err(diagnostic)
         },

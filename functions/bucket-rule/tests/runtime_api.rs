@@ -385,5 +385,11 @@ fn an_invalid_rule_parameter_fails_the_invocation_naming_it() {
             .contains("`configurationItemCaptureTime` is not a date"),
         "{err}"
     );
+    // A payload of the wrong shape (here `invokingEvent` a number, not a JSON string) is the
+    // product's own InvalidEvent too, never the runtime's deserializer type.
+    for bad in [json!({"invokingEvent": 5}), json!([1, 2, 3]), json!("text")] {
+        let err = h.lambda.invoke(&bad, TIMEOUT).unwrap_err();
+        assert_eq!(err["errorType"], "VpceGuard.InvalidEvent", "{bad}: {err}");
+    }
     assert_eq!(h.recorder.with(|r| r.count("PutEvaluations")), 0);
 }

@@ -9,10 +9,11 @@ use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::aws::ssm::load_long_settings;
 use vpce_guard::config::handler::Warm;
-use vpce_guard::watcher::handler::{handle, WatcherConfig, WatcherError, WatcherOutput};
+use vpce_guard::watcher::handler::{handle, WatcherConfig, WatcherOutput};
 use vpce_guard::watcher::WatcherEvent;
+use vpce_guard::{parse_payload, FunctionError};
 
-fn diagnostic(e: WatcherError) -> Diagnostic {
+fn diagnostic(e: impl FunctionError) -> Diagnostic {
     Diagnostic {
         error_type: e.error_type().to_string(),
         error_message: e.to_string(),
@@ -30,12 +31,13 @@ async fn main() -> Result<(), Error> {
     let warm = Warm::with_long_settings(long);
     let (clients, warm, cfg) = (&clients, &warm, &cfg);
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<WatcherEvent>| async move {
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let payload: WatcherEvent = parse_payload(event.payload).map_err(diagnostic)?;
             let out: Result<WatcherOutput, Diagnostic> = handle(
                 clients,
                 warm,
                 cfg,
-                &event.payload,
+                &payload,
                 vpce_guard::now_epoch_seconds(),
             )
             .await

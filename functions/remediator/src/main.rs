@@ -5,12 +5,22 @@
 // The SDK futures joined by the handlers are deep types; the layout query needs the room.
 #![recursion_limit = "256"]
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
 use vpce_guard::aws::ssm::load_long_settings;
 use vpce_guard::remedy::apply::RemediationEvent;
 use vpce_guard::remedy::handler::{handle, RemediatorConfig, RemediatorEvent};
+use vpce_guard::{parse_payload, FunctionError};
+
+/// Lambda's `errorType` says what failed (`VpceGuard.InvalidEvent`, `VpceGuard.RemediationFailed`,
+/// `VpceGuard.Transient.Throttled`, …).
+fn diagnostic(e: impl FunctionError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().to_string(),
+        error_message: e.to_string(),
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -36,18 +46,19 @@ async fn main() -> Result<(), Error> {
     };
     let (clients, cfg, history) = (&clients, &cfg, &history);
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<RemediatorEvent>| async move {
-            let out: Result<Option<RemediationEvent>, Error> = handle(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let payload: RemediatorEvent = parse_payload(event.payload).map_err(diagnostic)?;
+            let out: Result<Option<RemediationEvent>, Diagnostic> = handle(
                 clients,
                 history,
                 cfg,
-                &event.payload,
+                &payload,
                 vpce_guard::now_epoch_seconds(),
             )
             .await
             .map_err(|e| {
                 lambda_runtime::tracing::error!(error = %e, "remediation failed");
-                Error::from(e.to_string())
+                diagnostic(e)
             });
             out
         },

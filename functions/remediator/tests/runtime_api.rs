@@ -128,6 +128,10 @@ fn an_unknown_trigger_fails_the_invocation() {
     let bad = serde_json::json!({"bucket": BUCKET, "trigger": "please"});
     let err = lambda.invoke(&bad, TIMEOUT).unwrap_err();
     assert!(err.to_string().contains("unknown trigger"), "{err}");
+    // By cause, never the Rust type's name.
+    assert_eq!(err["errorType"], "VpceGuard.InvalidEvent", "{err}");
+    let err = lambda.invoke(&serde_json::json!(42), TIMEOUT).unwrap_err();
+    assert_eq!(err["errorType"], "VpceGuard.InvalidEvent", "{err}");
     lambda.stop();
 }
 

@@ -41,35 +41,44 @@ async fn main() -> Result<(), Error> {
     let webhook: OnceCell<Webhook> = OnceCell::new();
     let (clients, store, cfg, webhook, secret_arn) =
         (&clients, &store, &cfg, &webhook, &secret_arn);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let sink = webhook
-            .get_or_try_init(|| async {
-                let secret = clients
-                    .secret_string(secret_arn)
-                    .await
-                    .map_err(|e| Diagnostic {
-                        error_type: "VpceGuard.SecretUnreadable".into(),
-                        error_message: e.to_string(),
-                    })?;
-                let url = url_from_secret(&secret).map_err(|why| Diagnostic {
-                    error_type: "VpceGuard.InvalidSecret".into(),
-                    error_message: why,
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let payload: SqsEvent =
+                vpce_guard::parse_payload(event.payload).map_err(|e| Diagnostic {
+                    error_type: vpce_guard::FunctionError::error_type(&e).to_string(),
+                    error_message: e.to_string(),
                 })?;
-                Webhook::new(url).map_err(|why| Diagnostic {
-                    error_type: "VpceGuard.InvalidSecret".into(),
-                    error_message: why,
+            let sink = webhook
+                .get_or_try_init(|| async {
+                    let secret =
+                        clients
+                            .secret_string(secret_arn)
+                            .await
+                            .map_err(|e| Diagnostic {
+                                error_type: "VpceGuard.SecretUnreadable".into(),
+                                error_message: e.to_string(),
+                            })?;
+                    let url = url_from_secret(&secret).map_err(|why| Diagnostic {
+                        error_type: "VpceGuard.InvalidSecret".into(),
+                        error_message: why,
+                    })?;
+                    Webhook::new(url).map_err(|why| Diagnostic {
+                        error_type: "VpceGuard.InvalidSecret".into(),
+                        error_message: why,
+                    })
                 })
-            })
-            .await?;
-        let deadline_ms = event.context.deadline;
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(MARGIN);
-        let now = vpce_guard::now_epoch_seconds() as i64;
-        let (response, _summary) = handle(store, sink, cfg, &event.payload, now, left).await;
-        Ok::<SqsBatchResponse, Diagnostic>(response)
-    }))
+                .await?;
+            let deadline_ms = event.context.deadline;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            let left =
+                Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(MARGIN);
+            let now = vpce_guard::now_epoch_seconds() as i64;
+            let (response, _summary) = handle(store, sink, cfg, &payload, now, left).await;
+            Ok::<SqsBatchResponse, Diagnostic>(response)
+        },
+    ))
     .await
 }

@@ -71,6 +71,12 @@ impl HandlerError {
     }
 }
 
+impl crate::FunctionError for HandlerError {
+    fn error_type(&self) -> &'static str {
+        HandlerError::error_type(self)
+    }
+}
+
 /// What one invocation did (the function's response).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HandlerOutput {

@@ -42,6 +42,27 @@ pub enum RemediatorError {
     Failed { bucket: String, reason: String },
 }
 
+impl RemediatorError {
+    /// Lambda's `errorType`, by cause (was the Rust type's name): a payload or configuration
+    /// that cannot work, an AWS failure (`VpceGuard.Transient.*` when a retry can help), or a
+    /// remediation that failed and left the bucket's policy as it was.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            RemediatorError::Config(_) => "VpceGuard.InvalidConfiguration",
+            RemediatorError::Param(_) => "VpceGuard.InvalidParameter",
+            RemediatorError::Event(_) => "VpceGuard.InvalidEvent",
+            RemediatorError::Aws(e) => e.error_type(),
+            RemediatorError::Failed { .. } => "VpceGuard.RemediationFailed",
+        }
+    }
+}
+
+impl crate::FunctionError for RemediatorError {
+    fn error_type(&self) -> &'static str {
+        RemediatorError::error_type(self)
+    }
+}
+
 /// The remediator's configuration (environment variables the template sets).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemediatorConfig {

@@ -104,6 +104,12 @@ impl WatcherError {
     }
 }
 
+impl crate::FunctionError for WatcherError {
+    fn error_type(&self) -> &'static str {
+        WatcherError::error_type(self)
+    }
+}
+
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WatcherOutput {
