@@ -14,6 +14,7 @@ use serde_json::Value;
 use vpce_guard::aws::memory::{MemoryAws, MemoryBucket, MemoryStateTable};
 use vpce_guard::config::handler::{handle_bucket_rule, handle_network_rule, Warm};
 use vpce_guard::config::ConfigRuleEvent;
+use vpce_guard::events::FindingDetail;
 use vpce_guard::facts::Fact;
 use vpce_guard::notify::handler::{handle as notify, NotifierConfig};
 use vpce_guard::notify::webhook::{PostError, SlackSink};
@@ -21,7 +22,7 @@ use vpce_guard::policy::{PolicyDocument, MAX_POLICY_BYTES};
 use vpce_guard::remedy::{plan, Decision, RemedyInput, GUARD_SIDS};
 use vpce_guard::rules::bucket::{check_policy, check_policy_in_account};
 use vpce_guard::rules::{BucketParams, Compliance, Evaluation, RuleId, Status};
-use vpce_guard::watcher::handler::{handle as watch, FindingDetail, WatcherConfig};
+use vpce_guard::watcher::handler::{handle as watch, WatcherConfig};
 use vpce_guard::watcher::WatcherEvent;
 
 pub const ACCOUNT: &str = "123456789012";

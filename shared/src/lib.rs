@@ -3,10 +3,11 @@
 //!
 //! The modules follow the data flow, pure parts first: [`policy`] (IAM policy documents and an
 //! evaluator with IAM semantics), [`facts`] (what was observed), [`rules`] (the rule catalog:
-//! facts → findings), then the I/O: [`aws`] (adapters behind ports) and [`scan`] (a sweep).
+//! facts → findings), [`events`] (every event the product publishes or reads, one type each), then the I/O: [`aws`] (adapters behind ports) and [`scan`] (a sweep).
 
 pub mod aws;
 pub mod config;
+pub mod events;
 pub mod facts;
 pub mod notify;
 pub mod policy;

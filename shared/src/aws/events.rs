@@ -15,7 +15,7 @@ pub const MAX_ENTRIES: usize = 10;
 /// Attempts for entries EventBridge reports as failed.
 pub const FAILED_ATTEMPTS: usize = 3;
 /// The `source` of every event the guard publishes.
-pub const SOURCE: &str = "vpce-guard";
+pub use crate::events::SOURCE;
 
 /// One event to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]

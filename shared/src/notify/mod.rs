@@ -14,17 +14,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::AwsError;
+use crate::events::{
+    read_detail, ComplianceChangeDetail, FindingDetail, ALARM_DETAIL_TYPE, ALARM_SOURCE,
+    CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
+};
 use crate::rules::{Compliance, RuleId};
-use crate::watcher::handler::{FindingDetail, FINDING_DETAIL_TYPE};
-
-/// The detail-type of AWS Config's compliance change events.
-pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
-
-/// The detail-type of CloudWatch's alarm state change events (source `aws.cloudwatch`).
-pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
-
-/// The source of CloudWatch's events.
-pub const ALARM_SOURCE: &str = "aws.cloudwatch";
 
 /// The resource type of an alarm notice: the first half of its state key
 /// (`AWS::CloudWatch::Alarm#<alarm name>`), as CloudFormation and Config name the type.
@@ -177,8 +171,7 @@ pub fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<Notice>,
     let detail = v.get("detail").ok_or("the event has no detail")?;
     match detail_type {
         FINDING_DETAIL_TYPE => {
-            let f: FindingDetail = serde_json::from_value(detail.clone())
-                .map_err(|e| format!("a vpce-guard Finding of an unknown shape: {e}"))?;
+            let f: FindingDetail = read_detail(detail_type, detail)?;
             Ok(Some(Notice::Finding(Box::new(f))))
         }
         CONFIG_COMPLIANCE_DETAIL_TYPE => compliance_change(&v, detail, rule_names),
@@ -189,49 +182,35 @@ pub fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<Notice>,
     }
 }
 
-fn compliance_of(s: Option<&str>) -> Option<Compliance> {
-    match s? {
-        "COMPLIANT" => Some(Compliance::Compliant),
-        "NON_COMPLIANT" => Some(Compliance::NonCompliant),
-        "NOT_APPLICABLE" => Some(Compliance::NotApplicable),
-        _ => None,
-    }
-}
-
 fn compliance_change(
     envelope: &Value,
-    d: &Value,
+    detail: &Value,
     rule_names: &[String],
 ) -> Result<Option<Notice>, String> {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let rule_name = s(d, "configRuleName").ok_or("the compliance change names no rule")?;
-    if !rule_names.is_empty() && !rule_names.contains(&rule_name) {
+    let d: ComplianceChangeDetail = read_detail(CONFIG_COMPLIANCE_DETAIL_TYPE, detail)?;
+    if !rule_names.is_empty() && !rule_names.contains(&d.config_rule_name) {
         return Ok(None);
     }
-    let new = d.get("newEvaluationResult").unwrap_or(&Value::Null);
-    let Some(compliance) = compliance_of(new.get("complianceType").and_then(Value::as_str)) else {
+    let Some(compliance) = d.compliance() else {
         // INSUFFICIENT_DATA and the like: nothing to tell a human.
         return Ok(None);
     };
-    let previous = compliance_of(
-        d.get("oldEvaluationResult")
-            .and_then(|o| o.get("complianceType"))
-            .and_then(Value::as_str),
-    );
+    let s = |k: &str| envelope.get(k).and_then(Value::as_str).map(str::to_string);
+    let previous = d.previous();
+    let new = d.new_evaluation_result.unwrap_or_default();
     Ok(Some(Notice::Compliance(ComplianceChange {
-        rule_name,
-        resource_type: s(d, "resourceType").ok_or("the compliance change has no resourceType")?,
-        resource_id: s(d, "resourceId").ok_or("the compliance change has no resourceId")?,
-        account: s(d, "awsAccountId")
-            .or_else(|| s(envelope, "account"))
+        rule_name: d.config_rule_name,
+        resource_type: d.resource_type,
+        resource_id: d.resource_id,
+        account: d
+            .aws_account_id
+            .or_else(|| s("account"))
             .unwrap_or_default(),
-        region: s(d, "awsRegion")
-            .or_else(|| s(envelope, "region"))
-            .unwrap_or_default(),
+        region: d.aws_region.or_else(|| s("region")).unwrap_or_default(),
         compliance,
         previous,
-        annotation: s(new, "annotation"),
-        time: s(new, "resultRecordedTime").or_else(|| s(envelope, "time")),
+        annotation: new.annotation,
+        time: new.result_recorded_time.or_else(|| s("time")),
     })))
 }
 

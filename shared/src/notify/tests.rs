@@ -15,8 +15,8 @@ use super::render::{digest, message, Links};
 use super::webhook::{url_from_secret, PostError, SlackSink};
 use super::*;
 use crate::aws::memory::MemoryStateTable;
+use crate::events::Trigger;
 use crate::rules::{Finding, Status};
-use crate::watcher::handler::Trigger;
 
 const NOW: i64 = 1_795_824_000;
 const ACTOR: &str = "arn:aws:sts::123456789012:assumed-role/PlatformAdmin/alice@example.com";

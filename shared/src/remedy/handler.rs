@@ -10,21 +10,18 @@ use crate::aws::events::{publish, EventPublisher, OutEvent};
 use crate::aws::policy_store::{CallerIdentity, PolicyStore};
 use crate::aws::roles::{expand_exact, RoleLister};
 use crate::aws::{AccountReader, AwsError, BucketReader, NetworkReader};
+use crate::events::{
+    read_detail, ComplianceChangeDetail, FindingDetail, ManualRequest,
+    CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE, REMEDIATION_DETAIL_TYPE, S3_BUCKET,
+};
 use crate::rules::bucket::RegionView;
 use crate::rules::params::Partition;
+use crate::rules::Compliance;
 use crate::rules::{BucketParams, ParamError};
 
 use super::apply::{may_write, remediate, Mode, Outcome, RemediationEvent, Trigger};
 use super::history::HistoryStore;
 use super::RemedyInput;
-
-/// The detail-type of the events the remediator publishes.
-pub const REMEDIATION_DETAIL_TYPE: &str = "vpce-guard Remediation";
-/// The detail-type of the change-watcher's findings.
-pub const FINDING_DETAIL_TYPE: &str = "vpce-guard Finding";
-/// AWS Config's compliance-change detail-type.
-pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
-const S3_BUCKET: &str = "AWS::S3::Bucket";
 
 /// What fails an invocation.
 #[derive(Debug, Error)]
@@ -121,15 +118,6 @@ impl RemediatorConfig {
     }
 }
 
-/// A manual request: the SSM Automation document's payload, or a person's invoke.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ManualRequest {
-    pub bucket: String,
-    /// `config-remediation` (Config's "Remediate" button).
-    pub trigger: String,
-}
-
 /// What the remediator receives.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -152,40 +140,34 @@ pub fn bucket_of(
             ))),
         },
         RemediatorEvent::EventBridge(e) => {
-            let d = &e.detail;
-            let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-            match Some(e.detail_type.as_str()) {
-                Some(FINDING_DETAIL_TYPE) => {
-                    if text(d.get("resource_type")).as_deref() != Some(S3_BUCKET)
-                        || text(d.get("compliance")).as_deref() != Some("NON_COMPLIANT")
-                    {
+            let detail_type = e.detail_type.as_str();
+            match detail_type {
+                FINDING_DETAIL_TYPE => {
+                    let f: FindingDetail =
+                        read_detail(detail_type, &e.detail).map_err(RemediatorError::Event)?;
+                    if !f.is_noncompliant_bucket() {
                         return Ok(None);
                     }
-                    let bucket = text(d.get("resource")).ok_or_else(|| {
-                        RemediatorError::Event("the finding has no `resource`".into())
-                    })?;
-                    Ok(Some((bucket, text(d.get("region")), Trigger::Finding)))
+                    Ok(Some((f.resource, Some(f.region), Trigger::Finding)))
                 }
-                Some(CONFIG_COMPLIANCE_DETAIL_TYPE) => {
-                    let rule = text(d.get("configRuleName"));
-                    if cfg.bucket_rule_name.is_some() && rule != cfg.bucket_rule_name {
-                        return Ok(None);
-                    }
-                    let compliance = d
-                        .get("newEvaluationResult")
-                        .and_then(|r| r.get("complianceType"))
-                        .and_then(Value::as_str);
-                    if text(d.get("resourceType")).as_deref() != Some(S3_BUCKET)
-                        || compliance != Some("NON_COMPLIANT")
+                CONFIG_COMPLIANCE_DETAIL_TYPE => {
+                    let d: ComplianceChangeDetail =
+                        read_detail(detail_type, &e.detail).map_err(RemediatorError::Event)?;
+                    if cfg
+                        .bucket_rule_name
+                        .as_ref()
+                        .is_some_and(|r| *r != d.config_rule_name)
                     {
                         return Ok(None);
                     }
-                    let bucket = text(d.get("resourceId")).ok_or_else(|| {
-                        RemediatorError::Event("the compliance change has no `resourceId`".into())
-                    })?;
+                    if d.resource_type != S3_BUCKET
+                        || d.compliance() != Some(Compliance::NonCompliant)
+                    {
+                        return Ok(None);
+                    }
                     Ok(Some((
-                        bucket,
-                        text(d.get("awsRegion")),
+                        d.resource_id,
+                        d.aws_region,
                         Trigger::ConfigCompliance,
                     )))
                 }

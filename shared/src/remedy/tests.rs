@@ -798,8 +798,25 @@ mod handler_tests {
             json!({"version": "0", "id": "1", "detail-type": "vpce-guard Finding", "source": "vpce-guard",
             "account": A, "time": "2026-11-28T00:00:00Z", "region": "us-east-1", "resources": [],
             "detail": {"resource": B, "resource_type": "AWS::S3::Bucket", "account": A, "region": "us-east-1",
-                "compliance": compliance, "annotation": "", "findings": []}}),
+                "compliance": compliance, "annotation": "", "findings": [],
+                "trigger": {"event_name": "PutBucketPolicy"}}}),
         )
+    }
+
+    /// A finding whose fields were renamed is an error naming the field, not an event the
+    /// remediator silently skips.
+    #[test]
+    fn a_finding_of_another_shape_is_an_invalid_event() {
+        let renamed = parse(
+            json!({"version": "0", "id": "1", "detail-type": "vpce-guard Finding", "source": "vpce-guard",
+            "account": A, "time": "2026-11-28T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"resource": B, "resourceType": "AWS::S3::Bucket", "account": A, "region": "us-east-1",
+                "compliance": "NON_COMPLIANT", "annotation": "", "findings": [],
+                "trigger": {"event_name": "PutBucketPolicy"}}}),
+        );
+        let err = bucket_of(&renamed, &cfg("DryRun")).unwrap_err();
+        assert_eq!(err.error_type(), "VpceGuard.InvalidEvent");
+        assert!(err.to_string().contains("resource_type"), "{err}");
     }
 
     #[test]

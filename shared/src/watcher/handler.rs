@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
@@ -16,57 +16,17 @@ use crate::aws::{AccountReader, AwsError, BucketReader, ErrorKind, NetworkLocato
 use crate::config::handler::{bucket_observation, Buckets, Warm};
 use crate::config::port::ConfigPort;
 use crate::config::{PartialBucket, ResourceType};
+use crate::events::{FindingDetail, Trigger, FINDING_DETAIL_TYPE};
 use crate::facts::Fact;
 use crate::remedy::{deny_outside_vpce, deny_plain_http, GuardExemptions};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::params::Partition;
-use crate::rules::{BucketParams, Compliance, Evaluation, Finding, ParamError, RuleId, Status};
+use crate::rules::{BucketParams, Compliance, Evaluation, ParamError, RuleId, Status};
 
 use super::{classify, Classified, Target, WatcherEvent, CLOUDTRAIL_DETAIL_TYPE};
 
-/// The `detail-type` of the events the watcher publishes.
-pub const FINDING_DETAIL_TYPE: &str = "vpce-guard Finding";
 /// Buckets evaluated at once.
 const CONCURRENCY: usize = 8;
-
-/// The call that caused a finding.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Trigger {
-    pub event_name: String,
-    pub event_id: Option<String>,
-    pub event_time: Option<String>,
-    pub actor_arn: Option<String>,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-/// The detail of a `vpce-guard Finding` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FindingDetail {
-    pub resource: String,
-    pub resource_type: String,
-    pub account: String,
-    pub region: String,
-    pub compliance: Compliance,
-    pub annotation: String,
-    pub findings: Vec<Finding>,
-    pub trigger: Trigger,
-    /// The statements a bucket policy lacks (`S3-VPCE-DENY`, `S3-TLS`), as the remediator
-    /// would add them; absent when none is missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fix: Option<Vec<Value>>,
-}
-
-impl FindingDetail {
-    /// The rules that FAIL, in catalog order.
-    pub fn failing_rules(&self) -> Vec<RuleId> {
-        self.findings
-            .iter()
-            .filter(|f| f.status == Status::Fail)
-            .map(|f| f.rule)
-            .collect()
-    }
-}
 
 /// The watcher's settings, from the environment.
 #[derive(Debug, Clone, Default)]

@@ -5,11 +5,12 @@
 
 use serde_json::{json, Value};
 
-use super::handler::{handle, FindingDetail, WatcherConfig, FINDING_DETAIL_TYPE};
+use super::handler::{handle, WatcherConfig};
 use super::*;
 use crate::aws::memory::{MemoryAws, MemoryBucket};
 use crate::aws::ErrorKind;
 use crate::config::handler::Warm;
+use crate::events::{FindingDetail, FINDING_DETAIL_TYPE};
 use crate::facts::Fact;
 use crate::rules::{Compliance, RuleId};
 

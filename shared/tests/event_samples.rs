@@ -1,0 +1,87 @@
+//! Every event vpce-guard publishes or reads, read from its sample in `events/` through its one
+//! type (`vpce_guard::events`, `remedy::apply::RemediationEvent`) and written back: the same
+//! JSON value comes out. A field renamed in a type, or in a sample, fails here.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use vpce_guard::events::{
+    ComplianceChangeDetail, Envelope, FindingDetail, ManualRequest, CONFIG_COMPLIANCE_DETAIL_TYPE,
+    FINDING_DETAIL_TYPE, REMEDIATION_DETAIL_TYPE, SOURCE,
+};
+use vpce_guard::remedy::apply::RemediationEvent;
+
+fn sample(name: &str) -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+/// Read as `T`, write again: the same value.
+fn round_trip<T: DeserializeOwned + Serialize>(what: &str, v: &Value) -> T {
+    let typed: T = serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("{what} does not read as its type: {e}"));
+    let back = serde_json::to_value(&typed).unwrap();
+    assert_eq!(&back, v, "{what}: written back differently");
+    typed
+}
+
+#[test]
+fn the_finding_and_the_compliance_change_in_the_notifier_batch() {
+    let batch = sample("notifier-sqs-batch.json");
+    let mut seen = Vec::new();
+    for r in batch["Records"].as_array().unwrap() {
+        let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+        let env: Envelope<Value> = round_trip("the envelope", &body);
+        match env.detail_type.as_str() {
+            FINDING_DETAIL_TYPE => {
+                assert_eq!(env.source, SOURCE);
+                let f: FindingDetail = round_trip("a finding", &env.detail);
+                assert!(f.is_noncompliant_bucket());
+            }
+            CONFIG_COMPLIANCE_DETAIL_TYPE => {
+                round_trip::<ComplianceChangeDetail>("a compliance change", &env.detail);
+            }
+            other => panic!("unexpected detail-type {other}"),
+        }
+        seen.push(env.detail_type);
+    }
+    assert!(seen.iter().any(|d| d == FINDING_DETAIL_TYPE), "{seen:?}");
+    assert!(
+        seen.iter().any(|d| d == CONFIG_COMPLIANCE_DETAIL_TYPE),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn configs_compliance_change() {
+    let ev = sample("notifier-config-compliance-change.json");
+    let env: Envelope<ComplianceChangeDetail> = round_trip("the event", &ev);
+    assert_eq!(env.detail_type, CONFIG_COMPLIANCE_DETAIL_TYPE);
+    assert_eq!(env.detail.config_rule_name, "vpce-guard-bucket");
+    assert_eq!(
+        env.detail.compliance(),
+        Some(vpce_guard::rules::Compliance::NonCompliant)
+    );
+}
+
+#[test]
+fn the_ssm_automation_payload() {
+    let ev = sample("remediator-config-remediation.json");
+    let m: ManualRequest = round_trip("the SSM payload", &ev);
+    assert_eq!(m.trigger, "config-remediation");
+}
+
+#[test]
+fn the_remediation_event() {
+    let ev = sample("remediation-applied.json");
+    let env: Envelope<RemediationEvent> = round_trip("the remediation event", &ev);
+    assert_eq!(env.detail_type, REMEDIATION_DETAIL_TYPE);
+    assert_eq!(env.source, SOURCE);
+    assert!(env.detail.previous_policy.is_some());
+}
