@@ -8,7 +8,7 @@
 
 use vpce_guard::config::{parse_rule_parameters, EventError, ResourceType};
 use vpce_guard::rules::guard::{GuardKind, CONFIG_CHECKED};
-use vpce_guard::rules::{RuleId, Status};
+use vpce_guard::rules::{RuleId, RuleResource, Status};
 
 /// The default of the template's `RuleNamePrefix`: the Config rules are `<prefix>-bucket` and
 /// `<prefix>-network`.
@@ -17,34 +17,6 @@ const RULE_NAME_PREFIX: &str = "vpce-guard";
 fn doc() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/RULES.md");
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
-    Bucket,
-    Network,
-}
-
-/// Which Config rule reports a rule. Exhaustive on purpose: a new `RuleId` variant does not
-/// compile here until someone says which rule reports it (and documents it).
-fn family(r: RuleId) -> Family {
-    match r {
-        RuleId::S3VpceDeny
-        | RuleId::S3VpceKnown
-        | RuleId::S3VpceReachable
-        | RuleId::S3Tls
-        | RuleId::S3SigV4
-        | RuleId::S3TlsVersion
-        | RuleId::S3NoPublicGrant
-        | RuleId::S3PublicAccessBlock
-        | RuleId::S3AclsDisabled
-        | RuleId::S3GuardAccess => Family::Bucket,
-        RuleId::NetS3Gateway
-        | RuleId::NetEndpointPolicy
-        | RuleId::NetRoutes
-        | RuleId::NetDns
-        | RuleId::NetSgEgress => Family::Network,
-    }
 }
 
 /// Every status. Exhaustive for the same reason.
@@ -160,9 +132,10 @@ fn problems(doc: &str) -> Vec<String> {
     let network_rule = format!("Config rule `{RULE_NAME_PREFIX}-network`");
     for (h, body) in &secs {
         let Some(r) = RuleId::parse(h) else { continue };
-        let (rule, other, rtype) = match family(r) {
-            Family::Bucket => (&bucket_rule, &network_rule, ResourceType::S3Bucket),
-            Family::Network => (&network_rule, &bucket_rule, ResourceType::Ec2Vpc),
+        // The registry says which resource a rule judges (RuleId::spec).
+        let (rule, other, rtype) = match r.spec().resource {
+            RuleResource::Bucket => (&bucket_rule, &network_rule, ResourceType::S3Bucket),
+            RuleResource::Network => (&network_rule, &bucket_rule, ResourceType::Ec2Vpc),
         };
         if !body.contains(rule.as_str()) || body.contains(other.as_str()) {
             out.push(format!("`### {h}` does not say it is reported by {rule}"));
@@ -181,20 +154,6 @@ fn problems(doc: &str) -> Vec<String> {
         if !body.contains("**FAIL**") && !body.contains("**WARN**") {
             out.push(format!(
                 "`### {h}` says neither when it FAILs nor when it WARNs"
-            ));
-        }
-    }
-    // The catalog's families match the two Config rules' lists.
-    for r in &catalog {
-        let listed = if RuleId::BUCKET.contains(r) {
-            Family::Bucket
-        } else {
-            Family::Network
-        };
-        if listed != family(*r) {
-            out.push(format!(
-                "{} is listed under the other Config rule",
-                r.as_str()
             ));
         }
     }

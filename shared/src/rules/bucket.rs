@@ -77,8 +77,12 @@ pub fn bucket_findings(
                 RuleId::S3PublicAccessBlock => &public_access_block,
                 RuleId::S3AclsDisabled => &acls_disabled,
                 RuleId::S3GuardAccess => &p.guard_access,
-                // Network rules are not bucket rules.
-                _ => return Finding::disabled(rule),
+                // Network rules are not bucket rules (never in RuleId::BUCKET).
+                RuleId::NetS3Gateway
+                | RuleId::NetEndpointPolicy
+                | RuleId::NetRoutes
+                | RuleId::NetDns
+                | RuleId::NetSgEgress => return Finding::disabled(rule),
             };
             if params.is_disabled(rule) {
                 Finding::disabled(rule)
@@ -271,7 +275,18 @@ pub fn policy_findings(
             RuleId::S3SigV4 => q.sigv4(),
             RuleId::S3TlsVersion => q.tls_version(),
             RuleId::S3NoPublicGrant => q.public_grant(),
-            _ => q.guard_access(),
+            RuleId::S3GuardAccess => q.guard_access(),
+            // Account settings, judged by the caller from account facts.
+            RuleId::S3PublicAccessBlock | RuleId::S3AclsDisabled => Finding::new(
+                rule,
+                Status::NotApplicable,
+                "not a policy setting: judged from the account's facts",
+            ),
+            RuleId::NetS3Gateway
+            | RuleId::NetEndpointPolicy
+            | RuleId::NetRoutes
+            | RuleId::NetDns
+            | RuleId::NetSgEgress => Finding::disabled(rule),
         }
     })
 }
@@ -305,7 +320,17 @@ fn no_policy(r: RuleId, params: &BucketParams) -> Finding {
             ),
             None => Finding::new(r, Status::NotApplicable, "RequireTlsVersion is not set"),
         },
-        _ => Finding::new(r, Status::Pass, "no bucket policy"),
+        RuleId::S3VpceKnown
+        | RuleId::S3VpceReachable
+        | RuleId::S3NoPublicGrant
+        | RuleId::S3PublicAccessBlock
+        | RuleId::S3AclsDisabled
+        | RuleId::S3GuardAccess => Finding::new(r, Status::Pass, "no bucket policy"),
+        RuleId::NetS3Gateway
+        | RuleId::NetEndpointPolicy
+        | RuleId::NetRoutes
+        | RuleId::NetDns
+        | RuleId::NetSgEgress => Finding::disabled(r),
     }
 }
 

@@ -10,90 +10,169 @@ pub use params::{split_list, BucketParams, ParamError};
 
 use serde::{Deserialize, Serialize};
 
-/// Every rule id, in catalog order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RuleId {
-    #[serde(rename = "S3-VPCE-DENY")]
-    S3VpceDeny,
-    #[serde(rename = "S3-VPCE-KNOWN")]
-    S3VpceKnown,
-    #[serde(rename = "S3-VPCE-REACHABLE")]
-    S3VpceReachable,
-    #[serde(rename = "S3-TLS")]
-    S3Tls,
-    #[serde(rename = "S3-SIGV4")]
-    S3SigV4,
-    #[serde(rename = "S3-TLS-VERSION")]
-    S3TlsVersion,
-    #[serde(rename = "S3-NO-PUBLIC-GRANT")]
-    S3NoPublicGrant,
-    #[serde(rename = "S3-PUBLIC-ACCESS-BLOCK")]
-    S3PublicAccessBlock,
-    #[serde(rename = "S3-ACLS-DISABLED")]
-    S3AclsDisabled,
-    #[serde(rename = "S3-GUARD-ACCESS")]
-    S3GuardAccess,
-    #[serde(rename = "NET-S3-GATEWAY")]
-    NetS3Gateway,
-    #[serde(rename = "NET-ENDPOINT-POLICY")]
-    NetEndpointPolicy,
-    #[serde(rename = "NET-ROUTES")]
-    NetRoutes,
-    #[serde(rename = "NET-DNS")]
-    NetDns,
-    #[serde(rename = "NET-SG-EGRESS")]
-    NetSgEgress,
+/// Which resource a rule judges, and so which Config rule reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleResource {
+    /// `AWS::S3::Bucket`, the bucket rule (`<RuleNamePrefix>-bucket`).
+    Bucket,
+    /// `AWS::EC2::VPC`, the network rule (`<RuleNamePrefix>-network`).
+    Network,
+}
+
+impl RuleResource {
+    /// The Config resource type.
+    pub const fn resource_type(self) -> &'static str {
+        match self {
+            RuleResource::Bucket => crate::events::S3_BUCKET,
+            RuleResource::Network => crate::events::EC2_VPC,
+        }
+    }
+}
+
+/// A rule's entry in the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// The stable id (JSON, annotations, `DisabledRules`, SARIF and OCSF ids).
+    pub id: &'static str,
+    pub resource: RuleResource,
+    /// What it judges, in a line.
+    pub judges: &'static str,
+    /// When it is `NOT_APPLICABLE` (a disabled rule always is).
+    pub not_applicable_when: &'static str,
+}
+
+/// The registry: each rule is one entry here — its variant, id, resource, what it judges and
+/// when it does not apply — in catalog order. The enum, the lists `RuleId::ALL`, `BUCKET` and
+/// `NETWORK`, `as_str`, `parse` and the serde form all come from it; the evaluations match on
+/// `RuleId` exhaustively, so a new entry does not compile until it is evaluated
+/// (docs/ARCHITECTURE.md, "Adding a rule").
+macro_rules! rule_registry {
+    ($($variant:ident => $id:literal, $resource:ident, $judges:literal, $na:literal;)*) => {
+        /// Every rule id, in catalog order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum RuleId {
+            $(#[doc = $judges] $variant,)*
+        }
+
+        impl RuleId {
+            /// Every rule, in catalog order.
+            pub const ALL: [RuleId; [$(RuleId::$variant),*].len()] = [$(RuleId::$variant),*];
+
+            /// The rule's registry entry.
+            pub const fn spec(self) -> RuleSpec {
+                match self {
+                    $(RuleId::$variant => RuleSpec {
+                        id: $id,
+                        resource: RuleResource::$resource,
+                        judges: $judges,
+                        not_applicable_when: $na,
+                    },)*
+                }
+            }
+        }
+    };
+}
+
+rule_registry! {
+    S3VpceDeny => "S3-VPCE-DENY", Bucket,
+        "every request from outside the approved network origins is explicitly denied",
+        "disabled";
+    S3VpceKnown => "S3-VPCE-KNOWN", Bucket,
+        "no request through a non-approved endpoint is left undenied",
+        "disabled";
+    S3VpceReachable => "S3-VPCE-REACHABLE", Bucket,
+        "a same-account role can still get and put objects through an approved endpoint",
+        "disabled; check-policy without --approved-vpce";
+    S3Tls => "S3-TLS", Bucket,
+        "requests without TLS are denied",
+        "disabled";
+    S3SigV4 => "S3-SIGV4", Bucket,
+        "SigV2 and unsigned requests are denied",
+        "disabled";
+    S3TlsVersion => "S3-TLS-VERSION", Bucket,
+        "requests over TLS below RequireTlsVersion are denied",
+        "disabled; RequireTlsVersion not set";
+    S3NoPublicGrant => "S3-NO-PUBLIC-GRANT", Bucket,
+        "no Allow statement grants everyone access from outside the approved origins",
+        "disabled";
+    S3PublicAccessBlock => "S3-PUBLIC-ACCESS-BLOCK", Bucket,
+        "all four Block Public Access settings are on, at bucket or account level",
+        "disabled; check-policy (no account facts)";
+    S3AclsDisabled => "S3-ACLS-DISABLED", Bucket,
+        "Object Ownership is BucketOwnerEnforced",
+        "disabled; check-policy (no account facts)";
+    S3GuardAccess => "S3-GUARD-ACCESS", Bucket,
+        "the guard's roles and Config's recorder can read the bucket from outside the VPC",
+        "disabled";
+    NetS3Gateway => "NET-S3-GATEWAY", Network,
+        "the VPC has an available S3 gateway endpoint",
+        "disabled";
+    NetEndpointPolicy => "NET-ENDPOINT-POLICY", Network,
+        "the S3 endpoint's policy is not the default allow-all",
+        "disabled; no gateway endpoint";
+    NetRoutes => "NET-ROUTES", Network,
+        "every subnet's route table sends S3 traffic through the gateway endpoint",
+        "disabled; no gateway endpoint";
+    NetDns => "NET-DNS", Network,
+        "the VPC's DNS support and DNS hostnames are on",
+        "disabled";
+    NetSgEgress => "NET-SG-EGRESS", Network,
+        "security groups let instances reach S3 through the endpoint's prefix list",
+        "disabled; no gateway endpoint";
+}
+
+/// The rules of one resource, in catalog order, from the registry.
+const fn count_of(resource: RuleResource) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < RuleId::ALL.len() {
+        if RuleId::ALL[i].spec().resource as u8 == resource as u8 {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+const fn rules_of<const N: usize>(resource: RuleResource) -> [RuleId; N] {
+    let mut out = [RuleId::S3VpceDeny; N];
+    let (mut i, mut n) = (0, 0);
+    while i < RuleId::ALL.len() {
+        if RuleId::ALL[i].spec().resource as u8 == resource as u8 {
+            out[n] = RuleId::ALL[i];
+            n += 1;
+        }
+        i += 1;
+    }
+    out
 }
 
 impl RuleId {
     /// The bucket rules, in the order findings are listed.
-    pub const BUCKET: [RuleId; 10] = [
-        RuleId::S3VpceDeny,
-        RuleId::S3VpceKnown,
-        RuleId::S3VpceReachable,
-        RuleId::S3Tls,
-        RuleId::S3SigV4,
-        RuleId::S3TlsVersion,
-        RuleId::S3NoPublicGrant,
-        RuleId::S3PublicAccessBlock,
-        RuleId::S3AclsDisabled,
-        RuleId::S3GuardAccess,
-    ];
+    pub const BUCKET: [RuleId; count_of(RuleResource::Bucket)] = rules_of(RuleResource::Bucket);
 
     /// The network rules (`AWS::EC2::VPC`), in the order findings are listed.
-    pub const NETWORK: [RuleId; 5] = [
-        RuleId::NetS3Gateway,
-        RuleId::NetEndpointPolicy,
-        RuleId::NetRoutes,
-        RuleId::NetDns,
-        RuleId::NetSgEgress,
-    ];
+    pub const NETWORK: [RuleId; count_of(RuleResource::Network)] = rules_of(RuleResource::Network);
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleId::S3VpceDeny => "S3-VPCE-DENY",
-            RuleId::S3VpceKnown => "S3-VPCE-KNOWN",
-            RuleId::S3VpceReachable => "S3-VPCE-REACHABLE",
-            RuleId::S3Tls => "S3-TLS",
-            RuleId::S3SigV4 => "S3-SIGV4",
-            RuleId::S3TlsVersion => "S3-TLS-VERSION",
-            RuleId::S3NoPublicGrant => "S3-NO-PUBLIC-GRANT",
-            RuleId::S3PublicAccessBlock => "S3-PUBLIC-ACCESS-BLOCK",
-            RuleId::S3AclsDisabled => "S3-ACLS-DISABLED",
-            RuleId::S3GuardAccess => "S3-GUARD-ACCESS",
-            RuleId::NetS3Gateway => "NET-S3-GATEWAY",
-            RuleId::NetEndpointPolicy => "NET-ENDPOINT-POLICY",
-            RuleId::NetRoutes => "NET-ROUTES",
-            RuleId::NetDns => "NET-DNS",
-            RuleId::NetSgEgress => "NET-SG-EGRESS",
-        }
+    pub const fn as_str(self) -> &'static str {
+        self.spec().id
     }
 
     pub fn parse(s: &str) -> Option<RuleId> {
-        RuleId::BUCKET
-            .into_iter()
-            .chain(RuleId::NETWORK)
-            .find(|r| r.as_str() == s)
+        RuleId::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        RuleId::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown rule id `{s}`")))
     }
 }
 
@@ -285,6 +364,30 @@ mod tests {
         let ok = Evaluation::new("b", vec![Finding::new(RuleId::S3Tls, Status::Pass, "ok")]);
         assert_eq!(ok.annotation, "");
         assert_eq!(ok.compliance, Compliance::Compliant);
+    }
+
+    #[test]
+    fn the_registry_gives_every_list_and_form() {
+        assert_eq!(
+            RuleId::ALL.len(),
+            RuleId::BUCKET.len() + RuleId::NETWORK.len()
+        );
+        assert_eq!(RuleId::BUCKET[0], RuleId::S3VpceDeny);
+        assert_eq!(RuleId::NETWORK[0], RuleId::NetS3Gateway);
+        for r in RuleId::ALL {
+            assert_eq!(RuleId::parse(r.as_str()), Some(r));
+            let json = serde_json::to_value(r).unwrap();
+            assert_eq!(json, serde_json::json!(r.as_str()));
+            assert_eq!(serde_json::from_value::<RuleId>(json).unwrap(), r);
+            let prefix = match r.spec().resource {
+                RuleResource::Bucket => "S3-",
+                RuleResource::Network => "NET-",
+            };
+            assert!(r.as_str().starts_with(prefix), "{r}");
+        }
+        let ids: std::collections::BTreeSet<_> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(ids.len(), RuleId::ALL.len(), "an id written twice");
+        assert!(serde_json::from_value::<RuleId>(serde_json::json!("S3-NOPE")).is_err());
     }
 
     #[test]

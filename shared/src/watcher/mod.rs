@@ -197,38 +197,103 @@ pub enum Classified {
     Unusable(String),
 }
 
-/// The S3 calls handled, by bucket.
-pub const S3_BUCKET_CALLS: [&str; 8] = [
-    "CreateBucket",
-    "PutBucketPolicy",
-    "DeleteBucketPolicy",
-    "PutBucketPublicAccessBlock",
-    "DeleteBucketPublicAccessBlock",
-    "PutBucketOwnershipControls",
-    "DeleteBucketOwnershipControls",
-    "PutBucketAcl",
+/// What a call the watcher handles may have changed, and so how its record names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Affects {
+    /// One bucket's policy, Block Public Access, ownership or ACL (`bucketName`).
+    Bucket,
+    /// The account's Block Public Access: every bucket.
+    AllBuckets,
+    /// A new VPC endpoint (the response's endpoint id, the request's VPC).
+    CreatedEndpoint,
+    /// Existing endpoints (`VpcEndpointId`).
+    Endpoints,
+    /// A route table (`routeTableId`).
+    RouteTable,
+    /// A route table, or failing that its association (`routeTableId`, `associationId`).
+    RouteTableOrAssociation,
+    /// A route table association (`associationId`).
+    Association,
+    /// A VPC's attributes: DNS (`vpcId`).
+    VpcAttribute,
+    /// A security group's egress (`groupId`).
+    SecurityGroupEgress,
+}
+
+/// A CloudTrail call the watcher handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchedCall {
+    /// CloudTrail's `eventSource`.
+    pub source: &'static str,
+    /// CloudTrail's `eventName`.
+    pub name: &'static str,
+    pub affects: Affects,
+}
+
+const S3: &str = "s3.amazonaws.com";
+const EC2: &str = "ec2.amazonaws.com";
+
+const fn call(source: &'static str, name: &'static str, affects: Affects) -> WatchedCall {
+    WatchedCall {
+        source,
+        name,
+        affects,
+    }
+}
+
+/// Every call the watcher handles: the one table [`classify`] dispatches from, and the one
+/// the template's `ChangeWatcherRule` pattern is tested against
+/// (`shared/tests/watched_calls.rs`). Adding a call: a row here (with a new [`Affects`] and
+/// its arm in `classify` if it names its resource another way), the name in the template's
+/// pattern, and a sample in `events/`.
+pub const WATCHED_CALLS: [WatchedCall; 23] = [
+    call(S3, "CreateBucket", Affects::Bucket),
+    call(S3, "PutBucketPolicy", Affects::Bucket),
+    call(S3, "DeleteBucketPolicy", Affects::Bucket),
+    call(S3, "PutBucketPublicAccessBlock", Affects::Bucket),
+    call(S3, "DeleteBucketPublicAccessBlock", Affects::Bucket),
+    call(S3, "PutBucketOwnershipControls", Affects::Bucket),
+    call(S3, "DeleteBucketOwnershipControls", Affects::Bucket),
+    call(S3, "PutBucketAcl", Affects::Bucket),
+    call(S3, "PutAccountPublicAccessBlock", Affects::AllBuckets),
+    call(S3, "DeleteAccountPublicAccessBlock", Affects::AllBuckets),
+    call(EC2, "CreateVpcEndpoint", Affects::CreatedEndpoint),
+    call(EC2, "ModifyVpcEndpoint", Affects::Endpoints),
+    call(EC2, "DeleteVpcEndpoints", Affects::Endpoints),
+    call(EC2, "CreateRoute", Affects::RouteTable),
+    call(EC2, "ReplaceRoute", Affects::RouteTable),
+    call(EC2, "DeleteRoute", Affects::RouteTable),
+    call(EC2, "AssociateRouteTable", Affects::RouteTable),
+    call(EC2, "DisassociateRouteTable", Affects::Association),
+    call(
+        EC2,
+        "ReplaceRouteTableAssociation",
+        Affects::RouteTableOrAssociation,
+    ),
+    call(EC2, "ModifyVpcAttribute", Affects::VpcAttribute),
+    call(
+        EC2,
+        "AuthorizeSecurityGroupEgress",
+        Affects::SecurityGroupEgress,
+    ),
+    call(
+        EC2,
+        "RevokeSecurityGroupEgress",
+        Affects::SecurityGroupEgress,
+    ),
+    call(
+        EC2,
+        "ModifySecurityGroupRules",
+        Affects::SecurityGroupEgress,
+    ),
 ];
-/// The S3 calls that change every bucket of the account.
-pub const S3_ACCOUNT_CALLS: [&str; 2] = [
-    "PutAccountPublicAccessBlock",
-    "DeleteAccountPublicAccessBlock",
-];
-/// The EC2 calls handled.
-pub const EC2_CALLS: [&str; 13] = [
-    "CreateVpcEndpoint",
-    "ModifyVpcEndpoint",
-    "DeleteVpcEndpoints",
-    "CreateRoute",
-    "ReplaceRoute",
-    "DeleteRoute",
-    "AssociateRouteTable",
-    "DisassociateRouteTable",
-    "ReplaceRouteTableAssociation",
-    "ModifyVpcAttribute",
-    "AuthorizeSecurityGroupEgress",
-    "RevokeSecurityGroupEgress",
-    "ModifySecurityGroupRules",
-];
+
+/// The table's row for a call, if the watcher handles it.
+pub fn watched(source: &str, name: &str) -> Option<&'static WatchedCall> {
+    WATCHED_CALLS
+        .iter()
+        .find(|c| c.source == source && c.name == name)
+}
 
 /// A field by name, case-insensitively (CloudTrail spells EC2's keys both ways), looked up
 /// directly and inside the call's request wrapper (`<EventName>Request`).
@@ -303,57 +368,22 @@ pub fn classify(d: &CloudTrailDetail) -> Classified {
     let empty = Value::Null;
     let params = d.request_parameters.as_ref().unwrap_or(&empty);
     let need = |what: &str| Classified::Unusable(format!("{name}: the record names no {what}"));
-    match source {
-        "s3.amazonaws.com" if S3_BUCKET_CALLS.contains(&name) => {
-            match one(params, name, "bucketName") {
-                Some(b) if could_be_bucket_name(&b) => Classified::Handle(Target::Bucket(b)),
-                Some(b) => Classified::Unusable(format!(
-                    "{name}: requestParameters.bucketName is not a bucket name ({})",
-                    crate::rules::truncate(&b, 80)
-                )),
-                None => need("bucket (requestParameters.bucketName)"),
-            }
-        }
-        "s3.amazonaws.com" if S3_ACCOUNT_CALLS.contains(&name) => {
-            Classified::Handle(Target::AllBuckets)
-        }
-        "ec2.amazonaws.com" if EC2_CALLS.contains(&name) => classify_ec2(name, d, params),
-        _ => Classified::Ignore(format!("{source} {name} is not a call the watcher handles")),
-    }
-}
-
-fn classify_ec2(name: &str, d: &CloudTrailDetail, params: &Value) -> Classified {
-    let need = |what: &str| Classified::Unusable(format!("{name}: the record names no {what}"));
+    let Some(watched) = watched(source, name) else {
+        return Classified::Ignore(format!("{source} {name} is not a call the watcher handles"));
+    };
     let get = |key: &str| one(params, name, key);
-    match name {
-        "CreateVpcEndpoint" => {
-            if let Some(service) = get("ServiceName") {
-                if !service.ends_with(".s3") {
-                    return Classified::Ignore(format!(
-                        "CreateVpcEndpoint for {service}: not an S3 endpoint"
-                    ));
-                }
-            }
-            let empty = Value::Null;
-            let resp = d.response_elements.as_ref().unwrap_or(&empty);
-            let created = field(resp, "CreateVpcEndpoint", "CreateVpcEndpointResponse")
-                .and_then(|r| field(r, "", "vpcEndpoint"))
-                .or_else(|| field(resp, "", "vpcEndpoint"));
-            let ids: Vec<String> = created
-                .and_then(|e| field(e, "", "vpcEndpointId"))
-                .map(strings)
-                .unwrap_or_default();
-            let vpc = get("VpcId").or_else(|| {
-                created
-                    .and_then(|e| field(e, "", "vpcId"))
-                    .and_then(|v| strings(v).into_iter().next())
-            });
-            match (ids.is_empty(), vpc) {
-                (true, None) => need("VPC or endpoint"),
-                (_, vpc) => Classified::Handle(Target::Endpoints { ids, vpc }),
-            }
-        }
-        "ModifyVpcEndpoint" | "DeleteVpcEndpoints" => {
+    match watched.affects {
+        Affects::Bucket => match get("bucketName") {
+            Some(b) if could_be_bucket_name(&b) => Classified::Handle(Target::Bucket(b)),
+            Some(b) => Classified::Unusable(format!(
+                "{name}: requestParameters.bucketName is not a bucket name ({})",
+                crate::rules::truncate(&b, 80)
+            )),
+            None => need("bucket (requestParameters.bucketName)"),
+        },
+        Affects::AllBuckets => Classified::Handle(Target::AllBuckets),
+        Affects::CreatedEndpoint => created_endpoint(d, params),
+        Affects::Endpoints => {
             let ids: Vec<String> = field(params, name, "VpcEndpointId")
                 .or_else(|| field(params, name, "VpcEndpointIds"))
                 .map(strings)
@@ -364,29 +394,57 @@ fn classify_ec2(name: &str, d: &CloudTrailDetail, params: &Value) -> Classified 
                 Classified::Handle(Target::Endpoints { ids, vpc: None })
             }
         }
-        "CreateRoute" | "ReplaceRoute" | "DeleteRoute" | "AssociateRouteTable" => {
-            match get("routeTableId") {
-                Some(t) => Classified::Handle(Target::RouteTable(t)),
-                None => need("route table (routeTableId)"),
-            }
-        }
-        "ReplaceRouteTableAssociation" => match (get("routeTableId"), get("associationId")) {
+        Affects::RouteTable => match get("routeTableId") {
+            Some(t) => Classified::Handle(Target::RouteTable(t)),
+            None => need("route table (routeTableId)"),
+        },
+        Affects::RouteTableOrAssociation => match (get("routeTableId"), get("associationId")) {
             (Some(t), _) => Classified::Handle(Target::RouteTable(t)),
             (None, Some(a)) => Classified::Handle(Target::RouteTableAssociation(a)),
-            _ => need("route table or association"),
+            (None, None) => need("route table or association"),
         },
-        "DisassociateRouteTable" => match get("associationId") {
+        Affects::Association => match get("associationId") {
             Some(a) => Classified::Handle(Target::RouteTableAssociation(a)),
             None => need("association (associationId)"),
         },
-        "ModifyVpcAttribute" => match get("vpcId") {
+        Affects::VpcAttribute => match get("vpcId") {
             Some(v) => Classified::Handle(Target::Vpc(v)),
             None => need("VPC (vpcId)"),
         },
-        // Authorize/Revoke/ModifySecurityGroupRules
-        _ => match get("groupId") {
+        Affects::SecurityGroupEgress => match get("groupId") {
             Some(g) => Classified::Handle(Target::SecurityGroup(g)),
             None => need("security group (groupId)"),
         },
+    }
+}
+
+/// `CreateVpcEndpoint`: S3 endpoints only; the new endpoint's id from the response, its VPC
+/// from the request or the response.
+fn created_endpoint(d: &CloudTrailDetail, params: &Value) -> Classified {
+    const NAME: &str = "CreateVpcEndpoint";
+    if let Some(service) = one(params, NAME, "ServiceName") {
+        if !service.ends_with(".s3") {
+            return Classified::Ignore(format!("{NAME} for {service}: not an S3 endpoint"));
+        }
+    }
+    let empty = Value::Null;
+    let resp = d.response_elements.as_ref().unwrap_or(&empty);
+    let created = field(resp, NAME, "CreateVpcEndpointResponse")
+        .and_then(|r| field(r, "", "vpcEndpoint"))
+        .or_else(|| field(resp, "", "vpcEndpoint"));
+    let ids: Vec<String> = created
+        .and_then(|e| field(e, "", "vpcEndpointId"))
+        .map(strings)
+        .unwrap_or_default();
+    let vpc = one(params, NAME, "VpcId").or_else(|| {
+        created
+            .and_then(|e| field(e, "", "vpcId"))
+            .and_then(|v| strings(v).into_iter().next())
+    });
+    match (ids.is_empty(), vpc) {
+        (true, None) => {
+            Classified::Unusable(format!("{NAME}: the record names no VPC or endpoint"))
+        }
+        (_, vpc) => Classified::Handle(Target::Endpoints { ids, vpc }),
     }
 }
