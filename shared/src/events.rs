@@ -31,10 +31,8 @@ pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change"
 pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 /// The source of CloudWatch's events.
 pub const ALARM_SOURCE: &str = "aws.cloudwatch";
-/// The Config resource type of a bucket.
-pub const S3_BUCKET: &str = "AWS::S3::Bucket";
-/// The Config resource type of a VPC.
-pub const EC2_VPC: &str = "AWS::EC2::VPC";
+/// The Config resource types (defined with the rules, which judge them).
+pub use crate::rules::{EC2_VPC, S3_BUCKET};
 
 /// The call that caused a finding.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::rules::{EC2_VPC, S3_BUCKET};
+
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 
@@ -29,8 +31,8 @@ impl ResourceType {
     /// As Config spells it: `AWS::S3::Bucket`.
     pub fn as_str(&self) -> &str {
         match self {
-            ResourceType::S3Bucket => "AWS::S3::Bucket",
-            ResourceType::Ec2Vpc => "AWS::EC2::VPC",
+            ResourceType::S3Bucket => S3_BUCKET,
+            ResourceType::Ec2Vpc => EC2_VPC,
             ResourceType::Ec2VpcEndpoint => "AWS::EC2::VPCEndpoint",
             ResourceType::Ec2RouteTable => "AWS::EC2::RouteTable",
             ResourceType::Ec2SecurityGroup => "AWS::EC2::SecurityGroup",
@@ -40,8 +42,8 @@ impl ResourceType {
 
     pub fn parse(s: &str) -> ResourceType {
         match s {
-            "AWS::S3::Bucket" => ResourceType::S3Bucket,
-            "AWS::EC2::VPC" => ResourceType::Ec2Vpc,
+            S3_BUCKET => ResourceType::S3Bucket,
+            EC2_VPC => ResourceType::Ec2Vpc,
             "AWS::EC2::VPCEndpoint" => ResourceType::Ec2VpcEndpoint,
             "AWS::EC2::RouteTable" => ResourceType::Ec2RouteTable,
             "AWS::EC2::SecurityGroup" => ResourceType::Ec2SecurityGroup,

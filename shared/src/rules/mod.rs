@@ -10,6 +10,11 @@ pub use params::{split_list, BucketParams, ParamError};
 
 use serde::{Deserialize, Serialize};
 
+/// The Config resource type of a bucket.
+pub const S3_BUCKET: &str = "AWS::S3::Bucket";
+/// The Config resource type of a VPC.
+pub const EC2_VPC: &str = "AWS::EC2::VPC";
+
 /// Which resource a rule judges, and so which Config rule reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RuleResource {
@@ -23,8 +28,8 @@ impl RuleResource {
     /// The Config resource type.
     pub const fn resource_type(self) -> &'static str {
         match self {
-            RuleResource::Bucket => crate::events::S3_BUCKET,
-            RuleResource::Network => crate::events::EC2_VPC,
+            RuleResource::Bucket => S3_BUCKET,
+            RuleResource::Network => EC2_VPC,
         }
     }
 }
