@@ -11,6 +11,7 @@ pub mod events;
 pub mod facts;
 pub mod notify;
 pub mod policy;
+pub mod ports;
 pub mod remedy;
 pub mod rules;
 pub mod scan;

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::aws::{AccountReader, ApiCalls, AwsError, BucketReader, NetworkReader};
 use crate::facts::{BucketObservation, NetworkFacts};
+use crate::ports::{AccountReader, ApiCalls, AwsError, BucketReader, NetworkReader};
 use crate::rules::bucket::{evaluate_bucket, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::{BucketParams, Compliance, Evaluation};

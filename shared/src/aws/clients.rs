@@ -46,6 +46,12 @@ pub fn configured_endpoint(explicit: Option<&str>, service_env: &str) -> Option<
     None
 }
 
+impl super::CallCounter for AwsClients {
+    fn api_calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.calls.snapshot()
+    }
+}
+
 impl AwsClients {
     /// Load the configuration as the AWS CLI would: environment, shared config and
     /// credentials files, `AWS_PROFILE`, `AWS_ENDPOINT_URL*`. Retries: the standard mode, five

@@ -321,6 +321,12 @@ pub fn bucket_item(
     }
 }
 
+impl super::CallCounter for MemoryAws {
+    fn api_calls(&self) -> BTreeMap<String, u64> {
+        self.calls.snapshot()
+    }
+}
+
 impl BucketReader for MemoryAws {
     async fn list_buckets(&self, region: Option<&str>) -> Result<Vec<ListedBucket>, AwsError> {
         self.call("s3:ListBuckets")?;

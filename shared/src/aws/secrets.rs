@@ -1,16 +1,15 @@
-//! Secrets Manager: the Slack webhook URL, read once per container. The value is never logged.
+//! The AWS SDK side of [`crate::ports::secrets`]: `SecretReader` for `AwsClients`.
+
+pub use crate::ports::secrets::*;
 
 #[cfg(feature = "aws")]
 use super::clients::AwsClients;
-use super::AwsError;
 #[cfg(feature = "aws")]
-use super::{map_sdk_error, ErrorKind};
-
-/// Port: a secret's string value.
-#[allow(async_fn_in_trait)]
-pub trait SecretReader {
-    async fn secret_string(&self, arn: &str) -> Result<String, AwsError>;
-}
+use super::map_sdk_error;
+#[cfg(feature = "aws")]
+use crate::ports::AwsError;
+#[cfg(feature = "aws")]
+use crate::ports::ErrorKind;
 
 #[cfg(feature = "aws")]
 impl SecretReader for AwsClients {

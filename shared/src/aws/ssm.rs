@@ -1,18 +1,13 @@
-//! SSM Parameter Store: the long settings ([`LongSettings`]) a function reads once at init, for
-//! lists that do not fit Config's 1,024-character `InputParameters`.
+//! The AWS SDK side of [`crate::ports::ssm`]: `ParameterReader` for `AwsClients`.
+
+pub use crate::ports::ssm::*;
 
 #[cfg(feature = "aws")]
 use super::clients::AwsClients;
 #[cfg(feature = "aws")]
 use super::map_sdk_error;
-use super::AwsError;
-use crate::rules::params::LongSettings;
-
-/// Port: one parameter's value (`SecureString` decrypted).
-#[allow(async_fn_in_trait)]
-pub trait ParameterReader {
-    async fn parameter(&self, name: &str) -> Result<String, AwsError>;
-}
+#[cfg(feature = "aws")]
+use crate::ports::AwsError;
 
 #[cfg(feature = "aws")]
 impl ParameterReader for AwsClients {
@@ -31,81 +26,5 @@ impl ParameterReader for AwsClients {
             .and_then(|p| p.value())
             .unwrap_or_default()
             .to_string())
-    }
-}
-
-/// Read the parameters the environment names (`*_PARAMETER`; unset or empty: none). A named
-/// parameter that cannot be read, or holds an invalid entry, is an error naming it: the
-/// function then fails its init rather than judge with a shorter list (fail closed).
-pub async fn load_long_settings<R: ParameterReader>(
-    reader: &R,
-    get: impl Fn(&str) -> Option<String>,
-) -> Result<LongSettings, String> {
-    let mut values: Vec<Option<String>> = Vec::new();
-    for (var, setting) in LongSettings::ENV {
-        let name = get(var)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty());
-        values.push(match name {
-            None => None,
-            Some(name) => Some(reader.parameter(&name).await.map_err(|e| {
-                format!("{var}: cannot read the SSM parameter `{name}` ({setting}): {e}")
-            })?),
-        });
-    }
-    let v = |i: usize| values.get(i).and_then(|x| x.as_deref());
-    LongSettings::from_values(v(0), v(1), v(2))
-        .map_err(|e| format!("an SSM parameter named by the *_PARAMETER variables is invalid: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::aws::ErrorKind;
-    use std::sync::Mutex;
-
-    struct Params(Vec<(&'static str, &'static str)>, Mutex<usize>);
-
-    impl ParameterReader for Params {
-        async fn parameter(&self, name: &str) -> Result<String, AwsError> {
-            if let Ok(mut n) = self.1.lock() {
-                *n += 1;
-            }
-            self.0
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-                .ok_or_else(|| AwsError {
-                    call: "ssm:GetParameter",
-                    kind: ErrorKind::NotFound,
-                    code: Some("ParameterNotFound".into()),
-                    message: format!("{name} not found"),
-                })
-        }
-    }
-
-    #[tokio::test]
-    async fn reads_only_the_named_parameters() {
-        let r = Params(
-            vec![(
-                "/vg/exempt",
-                "arn:aws:iam::111122223333:role/a,arn:aws:iam::111122223333:role/b",
-            )],
-            Mutex::new(0),
-        );
-        let env =
-            |k: &str| (k == "EXEMPT_PRINCIPAL_ARNS_PARAMETER").then(|| "/vg/exempt".to_string());
-        let s = load_long_settings(&r, env).await.unwrap();
-        assert_eq!(s.exempt_principals.len(), 2);
-        assert_eq!(*r.1.lock().unwrap(), 1);
-        let none = load_long_settings(&r, |_| None).await.unwrap();
-        assert!(none.is_empty());
-        let missing =
-            |k: &str| (k == "APPROVED_VPCE_IDS_PARAMETER").then(|| "/vg/nope".to_string());
-        let e = load_long_settings(&r, missing).await.unwrap_err();
-        assert!(
-            e.contains("APPROVED_VPCE_IDS_PARAMETER") && e.contains("/vg/nope"),
-            "{e}"
-        );
     }
 }

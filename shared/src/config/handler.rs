@@ -12,8 +12,8 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::OnceCell;
 
-use crate::aws::{AccountReader, AwsError, BucketReader, ErrorKind, NetworkReader};
 use crate::facts::{AccountFacts, BucketObservation, Fact, PublicAccessBlock};
+use crate::ports::{AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, NetworkReader};
 use crate::rules::bucket::{evaluate_bucket, RegionView};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::params::LongSettings;
@@ -87,26 +87,11 @@ pub struct HandlerOutput {
     pub api_calls: BTreeMap<String, u64>,
 }
 
-/// Everything a handler needs from AWS.
-pub trait Ports: BucketReader + AccountReader + NetworkReader + ConfigPort {
-    /// Calls made so far (cumulative over a warm function's invocations).
-    fn api_calls(&self) -> BTreeMap<String, u64> {
-        BTreeMap::new()
-    }
-}
+/// Everything a handler needs from AWS: any adapter with these ports (the calls it made are
+/// [`CallCounter::api_calls`]).
+pub trait Ports: BucketReader + AccountReader + NetworkReader + ConfigPort + CallCounter {}
 
-#[cfg(feature = "aws")]
-impl Ports for crate::aws::clients::AwsClients {
-    fn api_calls(&self) -> BTreeMap<String, u64> {
-        self.calls.snapshot()
-    }
-}
-
-impl Ports for crate::aws::memory::MemoryAws {
-    fn api_calls(&self) -> BTreeMap<String, u64> {
-        self.calls.snapshot()
-    }
-}
+impl<T> Ports for T where T: BucketReader + AccountReader + NetworkReader + ConfigPort + CallCounter {}
 
 /// What a function keeps between the invocations of one container: AWS Config's recorder
 /// role, read on the first invocation that evaluates a bucket (not at init: init stays fast).

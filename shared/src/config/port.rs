@@ -2,7 +2,7 @@
 //! 100, failed evaluations retried, never silently lost. The adapter over `aws-sdk-config` is
 //! `aws::config`; an in-memory one is `aws::memory`.
 
-use crate::aws::{AwsError, ErrorKind};
+use crate::ports::{AwsError, ErrorKind};
 
 use super::{ConfigEvaluation, ConfigItem, ResourceType};
 

@@ -13,11 +13,11 @@ pub mod webhook;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::AwsError;
 use crate::events::{
     read_detail, ComplianceChangeDetail, FindingDetail, ALARM_DETAIL_TYPE, ALARM_SOURCE,
     CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
 };
+use crate::ports::AwsError;
 use crate::rules::{Compliance, RuleId};
 
 /// The resource type of an alarm notice: the first half of its state key

@@ -287,3 +287,67 @@ impl CompiledPolicy {
         }
     }
 }
+
+/// The answer for one request, with the statements responsible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Deny statements that certainly match.
+    pub denied_by: Vec<usize>,
+    /// Allow statements that certainly match.
+    pub allowed_by: Vec<usize>,
+    /// Statements whose match the engine cannot decide, with why.
+    pub undecided: Vec<(usize, String)>,
+    /// Deny statements whose `NotPrincipal` lists only part of the caller's chain: AWS says
+    /// they *might* apply.
+    pub maybe_denied_by: Vec<usize>,
+}
+
+impl Decision {
+    /// Explicitly denied, or possibly denied (fail closed).
+    pub fn denied_or_undecided(&self) -> bool {
+        !self.denied_by.is_empty() || !self.undecided.is_empty()
+    }
+}
+
+impl CompiledPolicy {
+    /// Evaluate the policy against one request with IAM semantics (the policy compiled once,
+    /// evaluated many times: the referee of the search in the differential tests).
+    pub fn evaluate(&self, ctx: &RequestContext, partition: Partition) -> Decision {
+        let mut d = Decision {
+            denied_by: Vec::new(),
+            allowed_by: Vec::new(),
+            undecided: Vec::new(),
+            maybe_denied_by: Vec::new(),
+        };
+        for st in &self.statements {
+            match st.matches(ctx) {
+                Tri::Yes => match st.effect {
+                    Effect::Deny => d.denied_by.push(st.index),
+                    Effect::Allow => d.allowed_by.push(st.index),
+                },
+                Tri::Unknown => d.undecided.push((
+                    st.index,
+                    st.unknown_reason()
+                        .unwrap_or_else(|| "cannot evaluate".to_string()),
+                )),
+                Tri::No => {
+                    if st.effect == Effect::Deny
+                        && !st
+                            .not_principal_partial(&ctx.principal.caller, partition)
+                            .is_empty()
+                    {
+                        d.maybe_denied_by.push(st.index);
+                    }
+                }
+            }
+        }
+        d
+    }
+}
+
+/// Evaluate a policy against one request with IAM semantics (compiles the policy; to evaluate
+/// many requests, compile once with [`CompiledPolicy::new`] and call
+/// [`CompiledPolicy::evaluate`]).
+pub fn evaluate(doc: &PolicyDocument, ctx: &RequestContext) -> Decision {
+    CompiledPolicy::new(doc).evaluate(ctx, Partition::Aws)
+}

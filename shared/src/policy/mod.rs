@@ -16,7 +16,8 @@ pub mod tri;
 pub mod values;
 pub(crate) mod witness;
 
-pub use context::{evaluate, Caller, Decision, Principal, RequestContext, Signature};
+pub use compiled::{evaluate, Decision};
+pub use context::{Caller, Principal, RequestContext, Signature};
 pub use err::{PolicyError, MAX_POLICY_BYTES};
 pub use model::{Effect, PolicyDocument, Statement};
 pub use tri::Tri;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::aws::policy_store::PolicyStore;
+use crate::ports::policy_store::PolicyStore;
 use crate::rules::bucket::check_policy_in_account;
 use crate::rules::{Finding, RuleId, Status};
 

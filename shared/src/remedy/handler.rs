@@ -6,14 +6,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::aws::events::{publish, EventPublisher, OutEvent};
-use crate::aws::policy_store::{CallerIdentity, PolicyStore};
-use crate::aws::roles::{expand_exact, RoleLister};
-use crate::aws::{AccountReader, AwsError, BucketReader, NetworkReader};
 use crate::events::{
     read_detail, ComplianceChangeDetail, FindingDetail, ManualRequest,
     CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE, REMEDIATION_DETAIL_TYPE, S3_BUCKET,
 };
+use crate::ports::events::{publish, EventPublisher, OutEvent};
+use crate::ports::policy_store::{CallerIdentity, PolicyStore};
+use crate::ports::roles::{expand_exact, RoleLister};
+use crate::ports::{AccountReader, AwsError, BucketReader, NetworkReader};
 use crate::rules::bucket::RegionView;
 use crate::rules::params::Partition;
 use crate::rules::Compliance;

@@ -11,13 +11,15 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::aws::events::{publish, EventPublisher, OutEvent};
-use crate::aws::{AccountReader, AwsError, BucketReader, ErrorKind, NetworkLocator, NetworkReader};
 use crate::config::handler::{bucket_observation, Buckets, Warm};
 use crate::config::port::ConfigPort;
 use crate::config::{PartialBucket, ResourceType};
 use crate::events::{FindingDetail, Trigger, FINDING_DETAIL_TYPE};
 use crate::facts::Fact;
+use crate::ports::events::{publish, EventPublisher, OutEvent};
+use crate::ports::{
+    AccountReader, AwsError, BucketReader, ErrorKind, NetworkLocator, NetworkReader,
+};
 use crate::remedy::{deny_outside_vpce, deny_plain_http, GuardExemptions};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::params::Partition;
