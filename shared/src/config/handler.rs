@@ -10,19 +10,18 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use thiserror::Error;
-use tokio::sync::OnceCell;
 
-use crate::facts::{AccountFacts, BucketObservation, Fact, PublicAccessBlock};
+use crate::facts::BucketObservation;
 use crate::ports::{AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, NetworkReader};
-use crate::rules::bucket::{evaluate_bucket, RegionView};
 use crate::rules::network::evaluate_vpc;
-use crate::rules::params::LongSettings;
-use crate::rules::{BucketParams, Compliance, Evaluation, ParamError};
+use crate::rules::{Compliance, ParamError};
 
 use super::port::{report, ConfigPort, MAX_KEYS};
+pub use super::regional::Warm;
+use super::regional::{bucket_observation, Buckets};
 use super::{
-    ConfigEvaluation, ConfigItem, ConfigRuleEvent, EventError, Invocation, PartialBucket,
-    ResourceType, RuleEvent, Timestamp,
+    ConfigEvaluation, ConfigItem, ConfigRuleEvent, EventError, Invocation, ResourceType, RuleEvent,
+    Timestamp,
 };
 
 /// Why an invocation fails. Lambda reports [`HandlerError::error_type`] as `errorType` and
@@ -92,43 +91,6 @@ pub struct HandlerOutput {
 pub trait Ports: BucketReader + AccountReader + NetworkReader + ConfigPort + CallCounter {}
 
 impl<T> Ports for T where T: BucketReader + AccountReader + NetworkReader + ConfigPort + CallCounter {}
-
-/// What a function keeps between the invocations of one container: AWS Config's recorder
-/// role, read on the first invocation that evaluates a bucket (not at init: init stays fast).
-#[derive(Debug, Default)]
-pub struct Warm {
-    recorder_role: OnceCell<Option<String>>,
-    /// The long settings read from SSM at init (empty: none configured).
-    long_settings: LongSettings,
-}
-
-impl Warm {
-    /// A container whose init read these long settings (`aws::ssm::load_long_settings`).
-    pub fn with_long_settings(long_settings: LongSettings) -> Warm {
-        Warm {
-            long_settings,
-            ..Warm::default()
-        }
-    }
-
-    /// The role, read once; a failed read is logged, not cached, and leaves `None` (the rules
-    /// then use Config's service-linked role).
-    pub(crate) async fn recorder_role<P: ConfigPort>(&self, p: &P) -> Option<String> {
-        if let Some(role) = self.recorder_role.get() {
-            return role.clone();
-        }
-        match p.recorder_role().await {
-            Ok(role) => {
-                let _ = self.recorder_role.set(role.clone());
-                role
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read AWS Config's recorder role: S3-GUARD-ACCESS checks the service-linked role");
-                None
-            }
-        }
-    }
-}
 
 /// Calls made since `before`.
 fn delta(before: &BTreeMap<String, u64>, after: BTreeMap<String, u64>) -> BTreeMap<String, u64> {
@@ -388,18 +350,7 @@ async fn change_bucket<P: Ports>(
     ])
 }
 
-/// What the bucket evaluations of one invocation share, each read at most once and only when
-/// a bucket needs it: the account (its id; its Block Public Access only for a bucket whose own
-/// settings do not turn all four on), each region's S3 endpoints, Config's recorder role. The
-/// change watcher evaluates buckets with the same reads.
-pub(crate) struct Buckets<'a, P> {
-    p: &'a P,
-    params: BucketParams,
-    account_id: String,
-    account_block: OnceCell<Fact<PublicAccessBlock>>,
-    views: BTreeMap<String, Result<RegionView, String>>,
-}
-
+/// The Config rules' side of [`Buckets`]: from a rule event, and to Config's evaluations.
 impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort> Buckets<'a, P> {
     async fn prepare(
         p: &'a P,
@@ -413,80 +364,6 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort> Buckets<'
             .or(ev.account_id.as_deref());
         // Boxed: the joined SDK futures are deep types (see `NetworkReader for AwsClients`).
         Ok(Box::pin(Buckets::load(p, warm, &ev.params, hint, regions)).await?)
-    }
-
-    /// The account id (from the hint, else STS), the regions' S3 endpoints and the recorder
-    /// role, concurrently. A region whose endpoints cannot be read is kept as its error (the
-    /// rules then FAIL what depends on it), unless the failure is transient or fatal.
-    pub(crate) async fn load(
-        p: &'a P,
-        warm: &Warm,
-        params: &BucketParams,
-        account_hint: Option<&str>,
-        regions: BTreeSet<String>,
-    ) -> Result<Buckets<'a, P>, AwsError> {
-        let account_id = match account_hint.filter(|a| !a.is_empty()) {
-            Some(a) => a.to_string(),
-            None => p.account_id().await?,
-        };
-        let views = async {
-            let mut views = BTreeMap::new();
-            for region in regions {
-                let view = match p.s3_endpoints(&region).await {
-                    Ok(endpoints) => Ok(RegionView::from_endpoints(&region, &endpoints)),
-                    Err(e) if e.is_transient() || e.is_fatal() => return Err(e),
-                    Err(e) => Err(e.to_string()),
-                };
-                views.insert(region, view);
-            }
-            Ok(views)
-        };
-        let (config_role, views) = tokio::join!(warm.recorder_role(p), views);
-        let params = BucketParams {
-            config_role,
-            ..warm.long_settings.apply(params)
-        };
-        Ok(Buckets {
-            views: views?,
-            p,
-            params,
-            account_id,
-            account_block: OnceCell::new(),
-        })
-    }
-
-    /// The account this invocation judges.
-    pub(crate) fn account_id(&self) -> &str {
-        &self.account_id
-    }
-
-    /// The parameters in force (with Config's recorder role).
-    pub(crate) fn params(&self) -> &BucketParams {
-        &self.params
-    }
-
-    /// The S3 endpoints view of a region that was loaded.
-    pub(crate) fn view(&self, region: &str) -> Option<&Result<RegionView, String>> {
-        self.views.get(region)
-    }
-
-    /// The account facts a bucket needs: Block Public Access at account level is read (once)
-    /// only when the bucket's own settings leave one of the four off.
-    async fn account(&self, bucket_block: &Fact<PublicAccessBlock>) -> AccountFacts {
-        let all_on = matches!(bucket_block, Fact::Known(b) if b.missing().is_empty());
-        // Not read: the bucket's own settings already decide S3-PUBLIC-ACCESS-BLOCK.
-        let public_access_block = if all_on {
-            Fact::NotConfigured
-        } else {
-            self.account_block
-                .get_or_init(|| self.p.account_public_access_block(&self.account_id))
-                .await
-                .clone()
-        };
-        AccountFacts {
-            account_id: Some(self.account_id.clone()),
-            public_access_block,
-        }
     }
 
     /// Complete the item's facts (S3 only for what it lacks), then evaluate.
@@ -509,64 +386,6 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort> Buckets<'
         let e = Box::pin(self.assess(obs, now)).await;
         ConfigEvaluation::new(ResourceType::S3Bucket, id, &e, ts)
     }
-
-    /// Judge one observed bucket by the bucket rules.
-    pub(crate) async fn assess(&self, obs: BucketObservation, now: f64) -> Evaluation {
-        let (account, region) = match &obs {
-            BucketObservation::Exists(f) => (
-                self.account(&f.public_access_block).await,
-                f.region.as_str(),
-            ),
-            // Gone: NOT_APPLICABLE whatever the account says.
-            BucketObservation::Deleted { region, .. } => (
-                AccountFacts {
-                    account_id: Some(self.account_id.clone()),
-                    public_access_block: Fact::NotConfigured,
-                },
-                region.as_str(),
-            ),
-        };
-        let view = match self.views.get(region) {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(e.clone()),
-            None => Err(format!("the network of {region} was not read")),
-        };
-        evaluate_bucket(
-            &obs,
-            &account,
-            view.as_ref().map(|v| *v).map_err(String::as_str),
-            &self.params,
-            now,
-        )
-    }
-}
-
-/// Complete a bucket's facts: S3 is called only for what the item lacks, concurrently.
-pub(crate) async fn bucket_observation<P: BucketReader>(
-    p: &P,
-    partial: PartialBucket,
-) -> BucketObservation {
-    let (name, region) = (partial.name.clone(), partial.region.clone());
-    let policy = async {
-        match &partial.policy {
-            Some(f) => Some(f.clone()),
-            None => p.read_policy(&name, &region).await,
-        }
-    };
-    let block = async {
-        match &partial.public_access_block {
-            Some(f) => Some(f.clone()),
-            None => p.read_public_access_block(&name, &region).await,
-        }
-    };
-    let ownership = async {
-        match &partial.ownership {
-            Some(f) => Some(f.clone()),
-            None => p.read_ownership(&name, &region).await,
-        }
-    };
-    let (policy, block, ownership) = tokio::join!(policy, block, ownership);
-    BucketObservation::from_reads(&name, &region, policy, block, ownership)
 }
 
 /// A periodic sweep from Config's own inventory: `ListDiscoveredResources`, then

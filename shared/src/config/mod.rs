@@ -6,6 +6,7 @@ pub mod event;
 pub mod handler;
 pub mod item;
 pub mod port;
+pub mod regional;
 pub mod types;
 
 use serde_json::Value;

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::config::handler::{bucket_observation, Buckets, Warm};
 use crate::config::port::ConfigPort;
+use crate::config::regional::{bucket_observation, Buckets, Warm};
 use crate::config::{PartialBucket, ResourceType};
 use crate::events::{FindingDetail, Trigger, FINDING_DETAIL_TYPE};
 use crate::facts::Fact;
