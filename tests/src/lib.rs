@@ -4,7 +4,6 @@
 #![allow(clippy::panic)]
 
 pub mod budget;
-pub mod cases;
 pub mod demo;
 pub mod fault;
 pub mod moto;

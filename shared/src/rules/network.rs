@@ -147,7 +147,7 @@ fn endpoint_policy_finding(gateways: &[&Endpoint], account_id: Option<&str>, now
                 )
             }
             Ok(Some(example)) => {
-                let default = e.policy.is_none() || is_allow_all(&doc);
+                let default = e.policy.is_none() || is_allow_all(&doc, &e.id);
                 return Finding::new(
                     rule,
                     Status::Fail,
@@ -180,16 +180,54 @@ fn endpoint_policy_finding(gateways: &[&Endpoint], account_id: Option<&str>, now
     }
 }
 
-fn is_allow_all(doc: &PolicyDocument) -> bool {
-    doc.statements.iter().any(|s| {
-        s.effect == crate::policy::Effect::Allow
-            && s.principal.names_everyone()
-            && !s.principal.negated
-            && !s.action.negated
-            && s.action.values.iter().any(|a| a == "*" || a == "s3:*")
-            && !s.resource.negated
-            && s.resource.values.iter().any(|r| r == "*")
-            && s.conditions.is_empty()
+/// Does the policy act like AWS's default (allow everything to everyone)? Judged by the IAM
+/// evaluator, not by spelling: an anonymous caller and a role session of a stranger's account,
+/// each reading, writing, deleting and reconfiguring another account's bucket through the
+/// endpoint, with no other condition key set, are all allowed and none is denied.
+fn is_allow_all(doc: &PolicyDocument, endpoint: &str) -> bool {
+    use crate::policy::{evaluate, Caller, Principal, RequestContext, Signature};
+    let stranger = "999999999999";
+    let callers = [
+        Caller::Anonymous,
+        Caller::RoleSession {
+            account: stranger.into(),
+            role_arn: format!("arn:aws:iam::{stranger}:role/vpce-guard-stranger"),
+            session_arn: format!("arn:aws:sts::{stranger}:assumed-role/vpce-guard-stranger/s"),
+        },
+    ];
+    let requests = [
+        (
+            "s3:GetObject",
+            "arn:aws:s3:::vpce-guard-stranger-bucket/key",
+        ),
+        (
+            "s3:PutObject",
+            "arn:aws:s3:::vpce-guard-stranger-bucket/key",
+        ),
+        ("s3:DeleteBucket", "arn:aws:s3:::vpce-guard-stranger-bucket"),
+        (
+            "s3:PutBucketPolicy",
+            "arn:aws:s3:::vpce-guard-stranger-bucket",
+        ),
+    ];
+    callers.iter().all(|caller| {
+        requests.iter().all(|(action, resource)| {
+            let ctx = RequestContext {
+                action: (*action).into(),
+                resource: (*resource).into(),
+                principal: Principal {
+                    caller: caller.clone(),
+                    signature: Signature::SigV4,
+                    via_service: false,
+                },
+                keys: vec![
+                    (keys::SOURCE_VPCE.into(), vec![endpoint.to_string()]),
+                    (keys::RESOURCE_ACCOUNT.into(), vec![stranger.into()]),
+                ],
+            };
+            let d = evaluate(doc, &ctx);
+            !d.allowed_by.is_empty() && d.denied_by.is_empty() && d.undecided.is_empty()
+        })
     })
 }
 
@@ -296,9 +334,21 @@ fn foreign_bucket_allowed(
     scope.resource_account = Some("999999999999".into());
     let space = Space::with_all_statements(doc, &scope)?;
     let own = space.account().to_string();
+    // A policy that limits resources to the organization's buckets (aws:ResourceOrgID) is
+    // asked about a bucket outside it: no organization id the policy names.
+    let org_constants: Vec<String> = doc
+        .statements
+        .iter()
+        .flat_map(|s| s.conditions.iter())
+        .filter(|c| c.key.eq_ignore_ascii_case(keys::RESOURCE_ORG_ID))
+        .flat_map(|c| c.values.iter().cloned())
+        .collect();
     let q = Question::all()
         .origins(|o| o.endpoint == Some(endpoint))
-        .principals(|p| p.caller().account() == Some(own.as_str()));
+        .principals(|p| p.caller().account() == Some(own.as_str()))
+        .free_key(keys::RESOURCE_ORG_ID, |org| {
+            !org.is_some_and(|o| org_constants.iter().any(|c| c == o))
+        });
     Ok(space.find_allowed(&q).map(|w| w.describe()))
 }
 
@@ -425,5 +475,60 @@ fn sg_egress_finding(vpc: &Vpc, net: &NetworkFacts) -> Finding {
                 pl.map(|p| format!(" {p}")).unwrap_or_default()
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(statements: &str) -> PolicyDocument {
+        PolicyDocument::parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#
+        ))
+        .unwrap()
+    }
+
+    const E: &str = "vpce-0a1b2c3d4e5f60718";
+
+    #[test]
+    fn allow_all_is_judged_by_effect_not_by_spelling() {
+        // AWS's default, and the same effect spelled three other ways.
+        for st in [
+            r#"{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}"#,
+            r#"{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:*","Resource":"*"}"#,
+            r#"{"Effect":"Allow","Principal":"*","NotAction":"ec2:*","Resource":"arn:aws:s3:::*"}"#,
+            r#"{"Effect":"Allow","Principal":"*","Action":["s3:Get*","s3:Put*","s3:Delete*"],"Resource":["*"]}"#,
+        ] {
+            assert!(is_allow_all(&doc(st), E), "{st}");
+        }
+        // Narrower in effect, however it is spelled.
+        for st in [
+            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"*","Resource":"*"}"#,
+            r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}"#,
+            r#"{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceAccount":"111122223333"}}}"#,
+            r#"{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},{"Effect":"Deny","Principal":"*","Action":"s3:PutBucketPolicy","Resource":"*"}"#,
+        ] {
+            assert!(!is_allow_all(&doc(st), E), "{st}");
+        }
+    }
+
+    #[test]
+    fn a_perimeter_on_the_organizations_buckets_is_not_a_warning() {
+        let org = doc(
+            r#"{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5","aws:ResourceOrgID":"o-a1b2c3d4e5"}}}"#,
+        );
+        assert_eq!(
+            foreign_bucket_allowed(&org, E, Some("111122223333"), 0.0).map(|w| w.is_some()),
+            Ok(false)
+        );
+        // Without the resource limit, another account's bucket is reachable: a witness.
+        let any = doc(
+            r#"{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}"#,
+        );
+        assert!(matches!(
+            foreign_bucket_allowed(&any, E, Some("111122223333"), 0.0),
+            Ok(Some(_))
+        ));
     }
 }

@@ -94,6 +94,8 @@ type ActionFilter<'a> = Option<Box<dyn Fn(&ActionView<'_>) -> bool + 'a>>;
 type PrincipalFilter<'a> = Option<Box<dyn Fn(&PrincipalView<'_>) -> bool + 'a>>;
 type OriginFilter<'a> = Option<Box<dyn Fn(&OriginView<'_>) -> bool + 'a>>;
 type TransportFilter<'a> = Option<Box<dyn Fn(&Transport) -> bool + 'a>>;
+/// A key the request carries freely (no fact sets it): its value, `None` when absent.
+type FreeKeyFilter<'a> = (String, Box<dyn Fn(Option<&str>) -> bool + 'a>);
 
 /// A set of request contexts, narrowed by predicates in the project's own types.
 #[derive(Default)]
@@ -102,6 +104,7 @@ pub struct Question<'a> {
     principal: PrincipalFilter<'a>,
     origin: OriginFilter<'a>,
     transport: TransportFilter<'a>,
+    free: Vec<FreeKeyFilter<'a>>,
 }
 
 impl std::fmt::Debug for Question<'_> {
@@ -111,6 +114,10 @@ impl std::fmt::Debug for Question<'_> {
             .field("principal", &self.principal.is_some())
             .field("origin", &self.origin.is_some())
             .field("transport", &self.transport.is_some())
+            .field(
+                "free",
+                &self.free.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -138,6 +145,13 @@ impl<'a> Question<'a> {
 
     pub fn transports(mut self, f: impl Fn(Transport) -> bool + 'a) -> Self {
         self.transport = Some(Box::new(move |t: &Transport| f(*t)));
+        self
+    }
+
+    /// Only contexts whose value of a key no fact sets (say `aws:ResourceOrgID` of another
+    /// account's bucket) passes `f` (`None`: the key is absent).
+    pub fn free_key(mut self, key: &str, f: impl Fn(Option<&str>) -> bool + 'a) -> Self {
+        self.free.push((key.to_ascii_lowercase(), Box::new(f)));
         self
     }
 }
@@ -233,6 +247,17 @@ impl Space {
                             plausible: *plausible,
                         })
                     }),
+                    (DimKind::Free(key), _) => {
+                        q.free.iter().filter(|(k, _)| k == key).all(|(_, f)| {
+                            let value = v
+                                .keys
+                                .iter()
+                                .find(|(k, _)| k == key)
+                                .and_then(|(_, vals)| vals.first())
+                                .map(String::as_str);
+                            f(value)
+                        })
+                    }
                     (DimKind::Transport, Info::Transport { tls }) => {
                         q.transport.as_ref().is_none_or(|f| {
                             f(&match tls {

@@ -1,9 +1,13 @@
-//! Every case of `tests/cases/` gives exactly the expected status of every bucket rule.
+//! Every case of `tests/cases/` gives exactly the expected status of every bucket rule. Runs
+//! on the library alone, without the AWS SDK (`--no-default-features`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use vpce_guard::policy::PolicyDocument;
-use vpce_guard_tests::cases::{case_files, policy_text, InvalidCase, PolicyCase};
+#[path = "support/cases.rs"]
+mod cases;
+
+use cases::{case_files, policy_text, InvalidCase, PolicyCase};
 
 #[test]
 fn every_policy_case_gives_the_expected_statuses() {
