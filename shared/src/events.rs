@@ -28,9 +28,9 @@ pub const REMEDIATION_DETAIL_TYPE: &str = "vpce-guard Remediation";
 /// AWS Config's compliance change of a rule's evaluation (source `aws.config`).
 pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
 /// CloudWatch's alarm state change (source [`ALARM_SOURCE`]).
-pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+pub(crate) const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 /// The source of CloudWatch's events.
-pub const ALARM_SOURCE: &str = "aws.cloudwatch";
+pub(crate) const ALARM_SOURCE: &str = "aws.cloudwatch";
 /// The Config resource types (defined with the rules, which judge them).
 pub use crate::rules::{EC2_VPC, S3_BUCKET};
 
@@ -173,7 +173,7 @@ pub struct Envelope<D> {
 }
 
 /// A detail read as its type, or an error that names the event and what is wrong.
-pub fn read_detail<D: serde::de::DeserializeOwned>(
+pub(crate) fn read_detail<D: serde::de::DeserializeOwned>(
     detail_type: &str,
     detail: &Value,
 ) -> Result<D, String> {

@@ -66,7 +66,7 @@ pub struct BucketFacts {
 
 impl BucketObservation {
     /// The three reads of a bucket; any `None` (the read found no such bucket) means it is gone.
-    pub fn from_reads(
+    pub(crate) fn from_reads(
         name: &str,
         region: &str,
         policy: Option<Fact<String>>,
@@ -177,7 +177,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// A Gateway or an Interface endpoint for S3 (both set `aws:SourceVpce`; an interface
     /// endpoint also carries on-premises and Direct Connect traffic).
-    pub fn is_s3_endpoint_of(&self, region: &str) -> bool {
+    pub(crate) fn is_s3_endpoint_of(&self, region: &str) -> bool {
         (self.endpoint_type.eq_ignore_ascii_case("Gateway")
             || self.endpoint_type.eq_ignore_ascii_case("Interface"))
             && self.service_name == format!("com.amazonaws.{region}.s3")
@@ -185,12 +185,12 @@ impl Endpoint {
 
     /// An available S3 endpoint of `region`, gateway or interface: an approved network origin
     /// (RULES.md, "Approved network origins").
-    pub fn is_available_s3_endpoint(&self, region: &str) -> bool {
+    pub(crate) fn is_available_s3_endpoint(&self, region: &str) -> bool {
         self.is_s3_endpoint_of(region) && self.state.eq_ignore_ascii_case("available")
     }
 
     /// An available S3 gateway endpoint of `region`.
-    pub fn is_available_s3_gateway(&self, region: &str) -> bool {
+    pub(crate) fn is_available_s3_gateway(&self, region: &str) -> bool {
         self.endpoint_type.eq_ignore_ascii_case("Gateway")
             && self.state.eq_ignore_ascii_case("available")
             && self.service_name == format!("com.amazonaws.{region}.s3")
@@ -269,7 +269,7 @@ pub struct NetworkFacts {
 
 impl NetworkFacts {
     /// The available S3 gateway endpoints of this region.
-    pub fn s3_gateways(&self) -> impl Iterator<Item = &Endpoint> {
+    pub(crate) fn s3_gateways(&self) -> impl Iterator<Item = &Endpoint> {
         self.endpoints
             .iter()
             .filter(|e| e.is_available_s3_gateway(&self.region))

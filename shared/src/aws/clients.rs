@@ -23,7 +23,7 @@ pub struct AwsClients {
 
 /// The endpoint URL configured for a service: the explicit one, else
 /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL` (unless ignored).
-pub fn configured_endpoint(explicit: Option<&str>, service_env: &str) -> Option<String> {
+pub(crate) fn configured_endpoint(explicit: Option<&str>, service_env: &str) -> Option<String> {
     if let Some(e) = explicit {
         return Some(e.to_string());
     }
@@ -146,11 +146,11 @@ impl AwsClients {
         aws_sdk_sts::Client::new(&self.sdk)
     }
 
-    pub fn config_service(&self) -> aws_sdk_config::Client {
+    pub(crate) fn config_service(&self) -> aws_sdk_config::Client {
         aws_sdk_config::Client::new(&self.sdk)
     }
 
-    pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
+    pub(crate) fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
         aws_sdk_eventbridge::Client::new(&self.sdk)
     }
 
@@ -162,11 +162,11 @@ impl AwsClients {
         aws_sdk_ssm::Client::new(&self.sdk)
     }
 
-    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+    pub(crate) fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk)
     }
 
-    pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+    pub(crate) fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.sdk)
     }
 }

@@ -18,7 +18,7 @@ use super::{map_sdk_error, ApiCalls, AwsError, ErrorKind, NetworkLocator, Networ
 
 /// The EC2 reads of one region.
 #[derive(Debug)]
-pub struct NetworkCalls<'a> {
+pub(crate) struct NetworkCalls<'a> {
     pub client: &'a aws_sdk_ec2::Client,
     pub calls: &'a ApiCalls,
 }
@@ -271,7 +271,11 @@ impl NetworkCalls<'_> {
 
     /// One VPC's facts, every read filtered by `vpc-id`, all eight concurrently. A VPC that
     /// does not exist comes back with no `vpcs` (its attribute reads' not-found is expected).
-    pub async fn vpc_network(&self, region: &str, vpc: &str) -> Result<NetworkFacts, AwsError> {
+    pub(crate) async fn vpc_network(
+        &self,
+        region: &str,
+        vpc: &str,
+    ) -> Result<NetworkFacts, AwsError> {
         let (vpcs, dns, endpoints, route_tables, subnets, security_groups, pl) = tokio::join!(
             self.vpcs(Some(vpc)),
             self.dns(vpc),

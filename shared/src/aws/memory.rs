@@ -281,7 +281,7 @@ impl MemoryAws {
 pub use super::policies::locked_endpoint_policy;
 
 /// A bucket's configuration item as Config records it (supplementary values as JSON strings).
-pub fn bucket_item(
+pub(crate) fn bucket_item(
     name: &str,
     b: &MemoryBucket,
     account_id: &str,

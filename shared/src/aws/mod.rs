@@ -31,7 +31,10 @@ pub use crate::ports::{
 
 /// Map an SDK error to an [`AwsError`] from its code and its kind of failure.
 #[cfg(feature = "aws")]
-pub fn map_sdk_error<E, R>(call: &'static str, err: &aws_sdk_s3::error::SdkError<E, R>) -> AwsError
+pub(crate) fn map_sdk_error<E, R>(
+    call: &'static str,
+    err: &aws_sdk_s3::error::SdkError<E, R>,
+) -> AwsError
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

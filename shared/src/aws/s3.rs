@@ -9,7 +9,7 @@ use super::{map_sdk_error, AccountReader, AwsError, BucketReader, ErrorKind, Lis
 pub const DENIED_HINT: &str = "a private bucket denies callers outside its VPC unless they are exempt; run the scan inside the VPC or exempt the scanner's role (--exempt-principal)";
 
 /// `GetBucketLocation`'s answer as a region name.
-pub fn location_to_region(constraint: Option<&str>) -> String {
+pub(crate) fn location_to_region(constraint: Option<&str>) -> String {
     match constraint {
         None | Some("") => "us-east-1".to_string(),
         Some("EU") => "eu-west-1".to_string(),

@@ -28,7 +28,7 @@ fn malformed(what: &str) -> AwsError {
 }
 
 /// An item as the notifier wrote it; an unreadable one is an error (never taken as absent).
-pub fn state_of(item: &HashMap<String, AttributeValue>) -> Result<SentState, AwsError> {
+pub(crate) fn state_of(item: &HashMap<String, AttributeValue>) -> Result<SentState, AwsError> {
     let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str);
     let n = |k: &str| {
         item.get(k)

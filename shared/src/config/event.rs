@@ -20,13 +20,8 @@ pub struct ConfigRuleEvent(Result<RuleEvent, EventError>);
 
 impl ConfigRuleEvent {
     /// The parsed event, or why it is unusable.
-    pub fn rule_event(&self) -> Result<&RuleEvent, EventError> {
+    pub(crate) fn rule_event(&self) -> Result<&RuleEvent, EventError> {
         self.0.as_ref().map_err(Clone::clone)
-    }
-
-    /// Parse from the payload's JSON text (tests, local invocations).
-    pub fn from_json(text: &str) -> Result<ConfigRuleEvent, serde_json::Error> {
-        serde_json::from_str(text)
     }
 }
 
@@ -96,7 +91,7 @@ pub enum Invocation {
 }
 
 impl Invocation {
-    pub fn notification_type(&self) -> NotificationType {
+    pub(crate) fn notification_type(&self) -> NotificationType {
         match self {
             Invocation::Change { .. } => NotificationType::Change,
             Invocation::Oversized { .. } => NotificationType::Oversized,

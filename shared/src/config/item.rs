@@ -147,12 +147,12 @@ impl ConfigItem {
         }
     }
 
-    pub fn is_deleted(&self) -> bool {
+    pub(crate) fn is_deleted(&self) -> bool {
         self.status.as_ref().is_some_and(ItemStatus::is_deleted)
     }
 
     /// The bucket's facts from the item; `None` for what the item lacks (read from AWS).
-    pub fn bucket_facts(&self) -> PartialBucket {
+    pub(crate) fn bucket_facts(&self) -> PartialBucket {
         let name = self
             .resource_name
             .clone()

@@ -127,7 +127,7 @@ impl ConfigEvaluation {
         }
     }
 
-    pub fn not_applicable(
+    pub(crate) fn not_applicable(
         resource_type: ResourceType,
         resource_id: &str,
         why: &str,

@@ -7,11 +7,11 @@ use crate::ports::{AwsError, ErrorKind};
 use super::{ConfigEvaluation, ConfigItem, ResourceType};
 
 /// `PutEvaluations` takes at most this many evaluations a call.
-pub const MAX_BATCH: usize = 100;
+pub(crate) const MAX_BATCH: usize = 100;
 /// `BatchGetResourceConfig` takes at most this many keys a call.
-pub const MAX_KEYS: usize = 100;
+pub(crate) const MAX_KEYS: usize = 100;
 /// Attempts for evaluations Config reports as failed.
-pub const FAILED_ATTEMPTS: usize = 3;
+pub(crate) const FAILED_ATTEMPTS: usize = 3;
 
 /// A resource Config's inventory knows.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,7 +21,7 @@ pub enum ResourceType {
 
 impl ResourceType {
     /// The types whose changes trigger the network rule (it reports the VPC).
-    pub const NETWORK_TRIGGERS: [ResourceType; 4] = [
+    pub(crate) const NETWORK_TRIGGERS: [ResourceType; 4] = [
         ResourceType::Ec2Vpc,
         ResourceType::Ec2VpcEndpoint,
         ResourceType::Ec2RouteTable,
@@ -52,7 +52,7 @@ impl ResourceType {
     }
 
     /// A change to this type is evaluated by the network rule.
-    pub fn triggers_network_rule(&self) -> bool {
+    pub(crate) fn triggers_network_rule(&self) -> bool {
         Self::NETWORK_TRIGGERS.contains(self)
     }
 }
@@ -98,7 +98,7 @@ impl ItemStatus {
     }
 
     /// The item says the resource is gone (or no longer recorded): `NOT_APPLICABLE`.
-    pub fn is_deleted(&self) -> bool {
+    pub(crate) fn is_deleted(&self) -> bool {
         matches!(
             self,
             ItemStatus::ResourceDeleted
@@ -119,13 +119,14 @@ impl Timestamp {
         Timestamp { millis }
     }
 
-    pub fn from_epoch_seconds(secs: f64) -> Timestamp {
+    pub(crate) fn from_epoch_seconds(secs: f64) -> Timestamp {
         Timestamp {
             millis: (secs * 1000.0).floor() as i64,
         }
     }
 
-    pub fn millis(self) -> i64 {
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    pub(crate) fn millis(self) -> i64 {
         self.millis
     }
 
@@ -137,7 +138,7 @@ impl Timestamp {
     }
 
     /// RFC 3339 in UTC.
-    pub fn to_rfc3339(self) -> String {
+    pub(crate) fn to_rfc3339(self) -> String {
         DateTime::from_millis(self.millis)
             .fmt(Format::DateTime)
             .unwrap_or_else(|_| format!("{}ms", self.millis))

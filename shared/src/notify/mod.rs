@@ -22,7 +22,7 @@ use crate::rules::{Compliance, RuleId};
 
 /// The resource type of an alarm notice: the first half of its state key
 /// (`AWS::CloudWatch::Alarm#<alarm name>`), as CloudFormation and Config name the type.
-pub const ALARM_RESOURCE_TYPE: &str = "AWS::CloudWatch::Alarm";
+pub(crate) const ALARM_RESOURCE_TYPE: &str = "AWS::CloudWatch::Alarm";
 
 /// An alarm's state, as CloudWatch reports it (`INSUFFICIENT_DATA` is not reported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,7 +70,7 @@ pub struct AlarmChange {
 
 impl AlarmChange {
     /// An alarm on an SQS queue's visible messages: the stack's dead-letter queue alarms.
-    pub fn is_queue_alarm(&self) -> bool {
+    pub(crate) fn is_queue_alarm(&self) -> bool {
         self.queue.is_some() && self.namespace.as_deref().is_none_or(|n| n == "AWS/SQS")
     }
 
@@ -162,7 +162,7 @@ impl Notice {
 /// report (another rule's compliance change, `INSUFFICIENT_DATA`, an alarm's too); `Err`: not an
 /// event of a known shape (the record fails, and the dead-letter queue keeps it after SQS's
 /// retries).
-pub fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<Notice>, String> {
+pub(crate) fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<Notice>, String> {
     let v: Value = serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
     let detail_type = v
         .get("detail-type")

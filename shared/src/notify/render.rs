@@ -15,7 +15,7 @@ use super::{AlarmChange, AlarmState, Decision, Notice, ALARM_RESOURCE_TYPE};
 /// Slack's limit for a section's text.
 const MAX_SECTION: usize = 2900;
 /// Resources listed by name in a digest.
-pub const DIGEST_LISTED: usize = 5;
+pub(crate) const DIGEST_LISTED: usize = 5;
 
 /// Where the console links point.
 #[derive(Debug, Clone, Default)]
@@ -36,7 +36,7 @@ fn console_host(region: &str) -> String {
 }
 
 /// The resource's console page: a bucket's permissions tab, a VPC's details, an alarm.
-pub fn resource_link(resource_type: &str, id: &str, region: &str) -> String {
+pub(crate) fn resource_link(resource_type: &str, id: &str, region: &str) -> String {
     let host = console_host(region);
     if resource_type == ResourceType::S3Bucket.as_str() {
         format!("{host}/s3/buckets/{id}?region={region}&tab=permissions")
@@ -49,7 +49,7 @@ pub fn resource_link(resource_type: &str, id: &str, region: &str) -> String {
 
 /// Percent-encoding of everything but RFC 3986's unreserved characters (a name inside a URL's
 /// fragment or path segment).
-pub fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -62,7 +62,7 @@ pub fn url_encode(s: &str) -> String {
 }
 
 /// A CloudWatch alarm's console page.
-pub fn alarm_link(name: &str, region: &str) -> String {
+pub(crate) fn alarm_link(name: &str, region: &str) -> String {
     format!(
         "{}/cloudwatch/home?region={region}#alarmsV2:alarm/{}",
         console_host(region),
@@ -71,7 +71,7 @@ pub fn alarm_link(name: &str, region: &str) -> String {
 }
 
 /// An SQS queue's console page (where "Start DLQ redrive" is), from its name.
-pub fn queue_link(name: &str, account: &str, region: &str) -> String {
+pub(crate) fn queue_link(name: &str, account: &str, region: &str) -> String {
     let domain = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else {
@@ -86,7 +86,7 @@ pub fn queue_link(name: &str, account: &str, region: &str) -> String {
 }
 
 /// A Lambda function's console page.
-pub fn function_link(name: &str, region: &str) -> String {
+pub(crate) fn function_link(name: &str, region: &str) -> String {
     format!(
         "{}/lambda/home?region={region}#/functions/{}",
         console_host(region),
@@ -110,7 +110,7 @@ fn synthetic_note(id: &str) -> &'static str {
 }
 
 /// A VPC endpoint's console page.
-pub fn endpoint_link(id: &str, region: &str) -> String {
+pub(crate) fn endpoint_link(id: &str, region: &str) -> String {
     format!(
         "{}/vpcconsole/home?region={region}#EndpointDetails:vpcEndpointId={id}",
         console_host(region)
@@ -118,7 +118,7 @@ pub fn endpoint_link(id: &str, region: &str) -> String {
 }
 
 /// A Config rule's console page.
-pub fn rule_link(rule: &str, region: &str) -> String {
+pub(crate) fn rule_link(rule: &str, region: &str) -> String {
     format!(
         "{}/config/home?region={region}#/rules/details?configRuleName={rule}",
         console_host(region)
@@ -148,7 +148,7 @@ fn kind_label(resource_type: &str) -> &'static str {
 }
 
 /// Slack's mrkdwn needs `&`, `<` and `>` escaped in text that is not markup.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

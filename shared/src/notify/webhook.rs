@@ -38,7 +38,7 @@ pub trait SlackSink {
 }
 
 /// Is this URL acceptable for a webhook? `https://`, or `http://` to a loopback host.
-pub fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
     let lower = url.trim().to_ascii_lowercase();
     if lower.starts_with("https://") {
         return Ok(());
@@ -113,7 +113,8 @@ impl Webhook {
 }
 
 /// Slack's `Retry-After` (seconds); one second when absent or unreadable.
-pub fn retry_after(header: Option<&str>) -> Duration {
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
+pub(crate) fn retry_after(header: Option<&str>) -> Duration {
     header
         .and_then(|h| h.trim().parse::<u64>().ok())
         .map(Duration::from_secs)

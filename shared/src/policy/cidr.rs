@@ -28,7 +28,7 @@ impl Cidr {
     }
 
     /// First and last address as integers, and whether it is IPv4.
-    pub fn range(&self) -> (u128, u128, bool) {
+    pub(crate) fn range(&self) -> (u128, u128, bool) {
         let (v, bits, v4) = match self.addr {
             IpAddr::V4(a) => (u128::from(u32::from(a)), 32u32, true),
             IpAddr::V6(a) => (u128::from(a), 128u32, false),
@@ -59,7 +59,7 @@ impl Cidr {
 }
 
 /// Turn an integer back into an address of the given family.
-pub fn ip_from(v: u128, v4: bool) -> IpAddr {
+pub(crate) fn ip_from(v: u128, v4: bool) -> IpAddr {
     if v4 {
         IpAddr::V4(std::net::Ipv4Addr::from(
             u32::try_from(v & 0xffff_ffff).unwrap_or(0),

@@ -91,7 +91,7 @@ impl CompiledStatement {
     }
 
     /// Action element against a lower-cased action name.
-    pub fn action_tri(&self, action_lc: &str) -> Tri {
+    pub(crate) fn action_tri(&self, action_lc: &str) -> Tri {
         self.action.verdict(
             self.action
                 .known
@@ -101,7 +101,7 @@ impl CompiledStatement {
     }
 
     /// Resource element against an ARN (case-sensitive).
-    pub fn resource_tri(&self, resource: &str) -> Tri {
+    pub(crate) fn resource_tri(&self, resource: &str) -> Tri {
         self.resource.verdict(
             self.resource
                 .known
@@ -111,14 +111,18 @@ impl CompiledStatement {
     }
 
     /// Principal / NotPrincipal element against a principal, with IAM's matching rules.
-    pub fn principal_tri(&self, p: &Principal) -> Tri {
+    pub(crate) fn principal_tri(&self, p: &Principal) -> Tri {
         principal_matches(&self.principal, &p.caller, self.effect)
     }
 
     /// For a Deny with `NotPrincipal` that lists part, not all, of the caller's chain (its
     /// account, its role, its session or user ARN): the chain's ARNs it lacks. AWS documents
     /// that such a deny *might* apply. Empty otherwise.
-    pub fn not_principal_partial(&self, caller: &Caller, partition: Partition) -> Vec<String> {
+    pub(crate) fn not_principal_partial(
+        &self,
+        caller: &Caller,
+        partition: Partition,
+    ) -> Vec<String> {
         if self.effect != Effect::Deny || !self.principal.negated || self.principal.any {
             return Vec::new();
         }
@@ -160,7 +164,7 @@ impl CompiledStatement {
     }
 
     /// Why part of this statement cannot be evaluated, if it cannot.
-    pub fn unknown_reason(&self) -> Option<String> {
+    pub(crate) fn unknown_reason(&self) -> Option<String> {
         if let Some(c) = self.clauses.iter().find_map(|c| c.why.clone()) {
             return Some(format!("statement {}: {c}", self.label));
         }
@@ -223,7 +227,7 @@ fn chain(pr: &Principals, caller: &Caller, partition: Partition) -> Vec<(String,
 /// (the deny rules count such a caller as not denied; see
 /// [`CompiledStatement::not_principal_partial`]). In an Allow's `NotPrincipal`, a caller is
 /// excluded by its own ARN or its account.
-pub fn principal_matches(pr: &Principals, caller: &Caller, effect: Effect) -> Tri {
+pub(crate) fn principal_matches(pr: &Principals, caller: &Caller, effect: Effect) -> Tri {
     if pr.any {
         return Tri::from(!pr.negated);
     }
@@ -261,7 +265,7 @@ pub fn principal_matches(pr: &Principals, caller: &Caller, effect: Effect) -> Tr
 }
 
 /// The account an `AWS` principal value names as a whole: a 12-digit id or a root ARN.
-pub fn account_of_principal(v: &str) -> Option<&str> {
+pub(crate) fn account_of_principal(v: &str) -> Option<&str> {
     if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {
         return Some(v);
     }
@@ -300,13 +304,6 @@ pub struct Decision {
     /// Deny statements whose `NotPrincipal` lists only part of the caller's chain: AWS says
     /// they *might* apply.
     pub maybe_denied_by: Vec<usize>,
-}
-
-impl Decision {
-    /// Explicitly denied, or possibly denied (fail closed).
-    pub fn denied_or_undecided(&self) -> bool {
-        !self.denied_by.is_empty() || !self.undecided.is_empty()
-    }
 }
 
 impl CompiledPolicy {

@@ -25,7 +25,7 @@ pub enum Prepared {
 }
 
 /// Does the text contain a policy variable other than the escapes `${*}`, `${?}`, `${$}`?
-pub fn has_variable(s: &str) -> bool {
+pub(crate) fn has_variable(s: &str) -> bool {
     let mut rest = s;
     while let Some(i) = rest.find("${") {
         let after = rest.get(i + 2..).unwrap_or("");
@@ -38,7 +38,7 @@ pub fn has_variable(s: &str) -> bool {
 }
 
 /// Replace the escapes `${*}`, `${?}`, `${$}` by the literal characters.
-pub fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("${*}", "*")
         .replace("${?}", "?")
         .replace("${$}", "$")

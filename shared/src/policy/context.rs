@@ -13,7 +13,7 @@ pub enum Signature {
 }
 
 impl Signature {
-    pub fn key_value(self) -> Option<&'static str> {
+    pub(crate) fn key_value(self) -> Option<&'static str> {
         match self {
             Signature::SigV4 => Some("AWS4-HMAC-SHA256"),
             Signature::SigV2 => Some("AWS"),
@@ -71,7 +71,7 @@ impl Caller {
     }
 
     /// The principal's own ARN (a role session's is the assumed-role session ARN).
-    pub fn own_arn(&self) -> Option<String> {
+    pub(crate) fn own_arn(&self) -> Option<String> {
         match self {
             Caller::Root { account, partition } => Some(root_arn(*partition, account)),
             Caller::User { arn, .. } => Some(arn.clone()),
@@ -81,7 +81,7 @@ impl Caller {
     }
 
     /// `aws:PrincipalArn`: a role session's is the role ARN.
-    pub fn principal_arn(&self) -> Option<String> {
+    pub(crate) fn principal_arn(&self) -> Option<String> {
         match self {
             Caller::Root { account, partition } => Some(root_arn(*partition, account)),
             Caller::User { arn, .. } => Some(arn.clone()),
@@ -90,7 +90,7 @@ impl Caller {
         }
     }
 
-    pub fn principal_type(&self) -> &'static str {
+    pub(crate) fn principal_type(&self) -> &'static str {
         match self {
             Caller::Anonymous => "Anonymous",
             Caller::Root { .. } => "Account",
@@ -102,7 +102,7 @@ impl Caller {
 
     /// Build a caller from a principal ARN (`…:root`, `…:user/…`, `…:role/…`,
     /// `…:assumed-role/…/…`); a role becomes a session of it.
-    pub fn from_arn(arn: &str) -> Option<Caller> {
+    pub(crate) fn from_arn(arn: &str) -> Option<Caller> {
         let parts = super::glob::arn_parts(arn)?;
         let [_, partition, service, _, account, resource] = parts;
         let account = account.to_string();
@@ -142,7 +142,7 @@ impl Caller {
 }
 
 /// `arn:<partition>:iam::<account>:root`.
-pub fn root_arn(partition: Partition, account: &str) -> String {
+pub(crate) fn root_arn(partition: Partition, account: &str) -> String {
     format!("arn:{partition}:iam::{account}:root")
 }
 
@@ -200,18 +200,4 @@ pub struct RequestContext {
     pub principal: Principal,
     /// Every other condition key (lower-cased) and its values.
     pub keys: Vec<(String, Vec<String>)>,
-}
-
-impl RequestContext {
-    /// The values of a key (case-insensitive), principal keys included.
-    pub fn lookup(&self, key_lc: &str) -> Option<Vec<String>> {
-        if let Some((_, v)) = self.keys.iter().find(|(k, _)| k == key_lc) {
-            return Some(v.clone());
-        }
-        self.principal
-            .keys()
-            .into_iter()
-            .find(|(k, _)| k == key_lc)
-            .map(|(_, v)| v)
-    }
 }

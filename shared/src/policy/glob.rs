@@ -58,7 +58,7 @@ pub fn is_pattern(s: &str) -> bool {
 }
 
 /// A string the pattern matches: `*` becomes `star`, `?` becomes `one`.
-pub fn fill(pattern: &str, star: &str, one: char) -> String {
+pub(crate) fn fill(pattern: &str, star: &str, one: char) -> String {
     let mut out = String::with_capacity(pattern.len() + star.len());
     for c in pattern.chars() {
         match c {
@@ -93,7 +93,7 @@ fn tokens(p: &str) -> Vec<Tok> {
 
 /// A shortest string matched by both patterns, if there is one. A character both patterns
 /// leave free is written as `free`. Case is folded when `fold` is set.
-pub fn intersect(a: &str, b: &str, fold: bool, free: char) -> Option<String> {
+pub(crate) fn intersect(a: &str, b: &str, fold: bool, free: char) -> Option<String> {
     let ta = tokens(a);
     let tb = tokens(b);
     let same = |x: char, y: char| {
@@ -175,7 +175,7 @@ pub fn intersect(a: &str, b: &str, fold: bool, free: char) -> Option<String> {
 }
 
 /// An ARN split into its six parts (the last keeps any further `:`).
-pub fn arn_parts(arn: &str) -> Option<[&str; 6]> {
+pub(crate) fn arn_parts(arn: &str) -> Option<[&str; 6]> {
     // Five `split_once`s: the engine asks this for every principal variant of every ARN
     // condition, and it is measurably cheaper than a `splitn` iterator.
     let rest = arn.strip_prefix("arn:")?;
@@ -187,7 +187,7 @@ pub fn arn_parts(arn: &str) -> Option<[&str; 6]> {
 }
 
 /// `ArnLike` / `ArnEquals`: part by part, wildcards within a part.
-pub fn arn_matches(pattern: &str, arn: &str) -> bool {
+pub(crate) fn arn_matches(pattern: &str, arn: &str) -> bool {
     if pattern == arn {
         return arn_parts(arn).is_some();
     }

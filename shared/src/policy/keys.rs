@@ -2,25 +2,25 @@
 //! give it. Every other module names keys through these constants (lower-cased: keys are
 //! case-insensitive).
 
-pub const SOURCE_VPCE: &str = "aws:sourcevpce";
-pub const SOURCE_VPC: &str = "aws:sourcevpc";
-pub const VPC_SOURCE_IP: &str = "aws:vpcsourceip";
-pub const SOURCE_IP: &str = "aws:sourceip";
-pub const SECURE_TRANSPORT: &str = "aws:securetransport";
-pub const TLS_VERSION: &str = "s3:tlsversion";
-pub const PRINCIPAL_ARN: &str = "aws:principalarn";
-pub const PRINCIPAL_ACCOUNT: &str = "aws:principalaccount";
-pub const PRINCIPAL_IS_AWS_SERVICE: &str = "aws:principalisawsservice";
-pub const VIA_AWS_SERVICE: &str = "aws:viaawsservice";
-pub const PRINCIPAL_SERVICE_NAME: &str = "aws:principalservicename";
-pub const PRINCIPAL_TYPE: &str = "aws:principaltype";
-pub const SIGNATURE_VERSION: &str = "s3:signatureversion";
-pub const PRINCIPAL_ORG_ID: &str = "aws:principalorgid";
-pub const RESOURCE_ORG_ID: &str = "aws:resourceorgid";
-pub const CURRENT_TIME: &str = "aws:currenttime";
-pub const EPOCH_TIME: &str = "aws:epochtime";
-pub const RESOURCE_ACCOUNT: &str = "aws:resourceaccount";
-pub const S3_RESOURCE_ACCOUNT: &str = "s3:resourceaccount";
+pub(crate) const SOURCE_VPCE: &str = "aws:sourcevpce";
+pub(crate) const SOURCE_VPC: &str = "aws:sourcevpc";
+pub(crate) const VPC_SOURCE_IP: &str = "aws:vpcsourceip";
+pub(crate) const SOURCE_IP: &str = "aws:sourceip";
+pub(crate) const SECURE_TRANSPORT: &str = "aws:securetransport";
+pub(crate) const TLS_VERSION: &str = "s3:tlsversion";
+pub(crate) const PRINCIPAL_ARN: &str = "aws:principalarn";
+pub(crate) const PRINCIPAL_ACCOUNT: &str = "aws:principalaccount";
+pub(crate) const PRINCIPAL_IS_AWS_SERVICE: &str = "aws:principalisawsservice";
+pub(crate) const VIA_AWS_SERVICE: &str = "aws:viaawsservice";
+pub(crate) const PRINCIPAL_SERVICE_NAME: &str = "aws:principalservicename";
+pub(crate) const PRINCIPAL_TYPE: &str = "aws:principaltype";
+pub(crate) const SIGNATURE_VERSION: &str = "s3:signatureversion";
+pub(crate) const PRINCIPAL_ORG_ID: &str = "aws:principalorgid";
+pub(crate) const RESOURCE_ORG_ID: &str = "aws:resourceorgid";
+pub(crate) const CURRENT_TIME: &str = "aws:currenttime";
+pub(crate) const EPOCH_TIME: &str = "aws:epochtime";
+pub(crate) const RESOURCE_ACCOUNT: &str = "aws:resourceaccount";
+pub(crate) const S3_RESOURCE_ACCOUNT: &str = "s3:resourceaccount";
 
 /// Where a condition key is evaluated: which dimension of the request space sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -51,7 +51,7 @@ pub struct Principals {
 
 impl Principals {
     /// True when the element names everyone: `"*"` or `{"AWS": "*"}`.
-    pub fn names_everyone(&self) -> bool {
+    pub(crate) fn names_everyone(&self) -> bool {
         self.any
             || self
                 .entries
@@ -61,7 +61,7 @@ impl Principals {
 }
 
 /// One value of a condition: AWS accepts strings, numbers and booleans.
-pub type ConditionValue = String;
+pub(crate) type ConditionValue = String;
 
 /// One `operator → key → values` entry of a `Condition` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +185,7 @@ impl PolicyDocument {
     }
 
     /// Policy variables (`${aws:username}`) are only interpreted in Version 2012-10-17.
-    pub fn supports_variables(&self) -> bool {
+    pub(crate) fn supports_variables(&self) -> bool {
         self.version.as_deref() == Some("2012-10-17")
     }
 }

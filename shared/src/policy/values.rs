@@ -12,7 +12,7 @@ pub enum TlsVersion {
 
 impl TlsVersion {
     /// Every version, oldest first.
-    pub const ALL: [TlsVersion; 4] = [
+    pub(crate) const ALL: [TlsVersion; 4] = [
         TlsVersion::V1_0,
         TlsVersion::V1_1,
         TlsVersion::V1_2,

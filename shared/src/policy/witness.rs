@@ -9,7 +9,7 @@ use super::operator::{Base, Family};
 /// Candidate request values for a key, from the clauses that test it: every constant, a
 /// witness of each wildcard pattern (and of each overlap of two), both sides of every numeric,
 /// date and IP boundary, and a fresh value.
-pub fn witnesses(clauses: &[&Clause], fresh: &str) -> Vec<String> {
+pub(crate) fn witnesses(clauses: &[&Clause], fresh: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     fn add(out: &mut Vec<String>, s: String) {
         if !out.contains(&s) {

@@ -4,9 +4,9 @@
 use super::{AwsError, ErrorKind};
 
 /// `PutEvents` takes at most this many entries a call.
-pub const MAX_ENTRIES: usize = 10;
+pub(crate) const MAX_ENTRIES: usize = 10;
 /// Attempts for entries EventBridge reports as failed.
-pub const FAILED_ATTEMPTS: usize = 3;
+pub(crate) const FAILED_ATTEMPTS: usize = 3;
 /// The `source` of every event the guard publishes.
 pub use crate::events::SOURCE;
 
@@ -33,7 +33,7 @@ pub trait EventPublisher {
 }
 
 /// Publish events ten at a time; failed entries are retried, then the whole publish fails.
-pub async fn publish<P: EventPublisher>(
+pub(crate) async fn publish<P: EventPublisher>(
     port: &P,
     bus: Option<&str>,
     events: &[OutEvent],

@@ -52,7 +52,7 @@ pub struct AwsError {
 
 impl AwsError {
     /// True when nothing can work: no credentials or no endpoint.
-    pub fn is_fatal(&self) -> bool {
+    pub(crate) fn is_fatal(&self) -> bool {
         matches!(self.kind, ErrorKind::Credentials | ErrorKind::Unreachable)
     }
 
@@ -94,7 +94,7 @@ impl ApiCalls {
         }
     }
 
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, u64> {
         self.0.lock().map(|m| m.clone()).unwrap_or_default()
     }
 

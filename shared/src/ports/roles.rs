@@ -15,7 +15,7 @@ pub trait RoleLister {
 /// The IAM path prefix to list for a role pattern: the role part's path up to its first
 /// wildcard (`role/vpce-guard/*` lists `/vpce-guard/`, `role/app-*` lists `/`). `None`: not a
 /// role ARN pattern.
-pub fn role_path_prefix(pattern: &str) -> Option<String> {
+pub(crate) fn role_path_prefix(pattern: &str) -> Option<String> {
     let parts = crate::policy::glob::arn_parts(pattern)?;
     if parts[2] != "iam" {
         return None;
@@ -32,7 +32,7 @@ pub fn role_path_prefix(pattern: &str) -> Option<String> {
 
 /// One principal list with every pattern replaced by the roles it matches now.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Expanded {
+pub(crate) struct Expanded {
     /// Exact ARNs: those given, then the roles the patterns matched, without duplicates.
     pub arns: Vec<String>,
     /// Each pattern with the roles it matched.
@@ -41,7 +41,7 @@ pub struct Expanded {
 
 /// Expand the patterns of `list`; `require_match`: a pattern that matches no role is an error
 /// (`remediate`: the deny would exempt nobody the user meant), else it expands to nothing.
-pub async fn expand_roles<L: RoleLister>(
+pub(crate) async fn expand_roles<L: RoleLister>(
     lister: &L,
     list: &[String],
     flag: &str,
@@ -147,7 +147,7 @@ pub async fn expand_for_writing<L: RoleLister>(
 
 /// [`expand_for_writing`] for the remediator function: a pattern that matches no role expands
 /// to nothing (the deny then exempts no role for it, never the pattern).
-pub async fn expand_exact<L: RoleLister>(
+pub(crate) async fn expand_exact<L: RoleLister>(
     lister: &L,
     params: &mut crate::rules::BucketParams,
     require_match: bool,

@@ -61,13 +61,13 @@ impl Trigger {
     }
 
     /// A person's decision (writes in `DryRun` too, never in `Disabled`).
-    pub fn is_manual(self) -> bool {
+    pub(crate) fn is_manual(self) -> bool {
         matches!(self, Trigger::ConfigRemediation | Trigger::Cli)
     }
 }
 
 /// Does this mode let this trigger write?
-pub fn may_write(mode: Mode, trigger: Trigger) -> bool {
+pub(crate) fn may_write(mode: Mode, trigger: Trigger) -> bool {
     match mode {
         Mode::Disabled => false,
         Mode::DryRun => trigger.is_manual(),

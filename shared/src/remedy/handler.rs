@@ -128,7 +128,7 @@ pub enum RemediatorEvent {
 
 /// The bucket an event asks to remediate, its region when the event says, and the trigger;
 /// `Ok(None)` for an event about something else (ignored, not an error).
-pub fn bucket_of(
+pub(crate) fn bucket_of(
     ev: &RemediatorEvent,
     cfg: &RemediatorConfig,
 ) -> Result<Option<(String, Option<String>, Trigger)>, RemediatorError> {

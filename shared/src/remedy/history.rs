@@ -2,11 +2,10 @@
 //! actor, trigger, the policy before and after, the verdicts before and after), written before
 //! the policy is, so that every write the product makes can be undone. Behind the
 //! [`HistoryStore`] port: the stack's DynamoDB table (`aws::history_table`), a local JSON-lines
-//! file for the CLI ([`HistoryFile`]), or memory in tests ([`MemoryHistory`]).
+//! file for the CLI ([`HistoryFile`]), or memory in the unit tests (`MemoryHistory`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -72,7 +71,7 @@ pub struct RemediationRecord {
 }
 
 /// A record's time from epoch seconds: ISO 8601 UTC with milliseconds.
-pub fn record_time(now: f64) -> String {
+pub(crate) fn record_time(now: f64) -> String {
     let base = format_date(now);
     let ms = ((now - now.floor()) * 1000.0).floor().clamp(0.0, 999.0) as u32;
     match base.strip_suffix('Z') {
@@ -117,12 +116,14 @@ impl HistoryStore for NoHistory {
 
 /// Records in memory (tests; a failure can be injected).
 #[derive(Debug, Default)]
-pub struct MemoryHistory {
-    pub records: Mutex<Vec<RemediationRecord>>,
+#[cfg(test)]
+pub(crate) struct MemoryHistory {
+    pub records: std::sync::Mutex<Vec<RemediationRecord>>,
     /// When set, every write fails with this message.
-    pub fail_writes: Mutex<Option<String>>,
+    pub fail_writes: std::sync::Mutex<Option<String>>,
 }
 
+#[cfg(test)]
 impl HistoryStore for MemoryHistory {
     fn location(&self) -> String {
         "memory".into()

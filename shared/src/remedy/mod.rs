@@ -21,11 +21,11 @@ use crate::rules::params::Partition;
 use crate::rules::{BucketParams, Finding, RuleId, Status};
 
 /// The Sid of the endpoint deny the guard writes.
-pub const SID_DENY_OUTSIDE_VPCE: &str = "VpceGuardDenyOutsideVpce";
+pub(crate) const SID_DENY_OUTSIDE_VPCE: &str = "VpceGuardDenyOutsideVpce";
 /// The Sid of the plain-HTTP deny the guard writes.
-pub const SID_DENY_PLAIN_HTTP: &str = "VpceGuardDenyPlainHttp";
+pub(crate) const SID_DENY_PLAIN_HTTP: &str = "VpceGuardDenyPlainHttp";
 /// The tag that exempts a bucket from remediation.
-pub const EXEMPT_TAG: &str = "vpce-guard:exempt";
+pub(crate) const EXEMPT_TAG: &str = "vpce-guard:exempt";
 
 /// The guard's Sids: a statement carrying one is the guard's own and is replaced, never
 /// duplicated. Besides the two main statements, one per class of actions the guard's principals
@@ -119,7 +119,7 @@ fn partition_of(region: &str) -> Partition {
 /// remediator's and AWS Config's recorder role by exact ARN, each for the actions it calls
 /// ([`crate::rules::guard`]) and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GuardExemptions {
+pub(crate) struct GuardExemptions {
     /// `ExemptPrincipalArns`.
     pub exempt: Vec<String>,
     /// `GuardPrincipalArns`: exact role ARNs.
@@ -165,7 +165,7 @@ impl GuardExemptions {
 
     /// The deny names the guard's principals exactly: a wildcard pattern among them (or in
     /// Config's role) is an error naming it.
-    pub fn check_exact(&self) -> Result<(), String> {
+    pub(crate) fn check_exact(&self) -> Result<(), String> {
         let lists = [
             ("GuardPrincipalArns (--guard-principal)", &self.guards),
             (
@@ -187,15 +187,6 @@ impl GuardExemptions {
             ));
         }
         Ok(())
-    }
-
-    /// Every principal exempted for at least one action, in order, without duplicates.
-    pub fn principals(&self) -> Vec<String> {
-        let mut all = self.exempt.clone();
-        all.extend(self.guards.iter().cloned());
-        all.extend(self.remediators.iter().cloned());
-        all.push(self.config_role.clone());
-        dedup(&all)
     }
 }
 
@@ -234,7 +225,7 @@ impl Exempted {
 /// action (`NotAction` the listed ones), exempting only the configured exempt principals. Every
 /// statement also lets AWS services and requests via AWS services through. Together they deny
 /// `s3:*`: the classes are disjoint and the last statement covers the rest.
-pub fn deny_outside_vpce(
+pub(crate) fn deny_outside_vpce(
     bucket: &str,
     partition: Partition,
     endpoints: &[String],
@@ -331,14 +322,14 @@ pub fn deny_outside_vpce(
 }
 
 /// Is this Sid one of the endpoint-deny statements the guard writes?
-pub fn is_guard_outside_sid(sid: &str) -> bool {
+pub(crate) fn is_guard_outside_sid(sid: &str) -> bool {
     GUARD_SIDS
         .iter()
         .any(|g| *g == sid && *g != SID_DENY_PLAIN_HTTP)
 }
 
 /// `VpceGuardDenyPlainHttp` for a bucket.
-pub fn deny_plain_http(bucket: &str, partition: Partition) -> Value {
+pub(crate) fn deny_plain_http(bucket: &str, partition: Partition) -> Value {
     json!({
         "Sid": SID_DENY_PLAIN_HTTP,
         "Effect": "Deny",
@@ -440,7 +431,7 @@ fn reason(findings: &[Finding], rule: RuleId) -> String {
 
 /// The principal ARN (`aws:PrincipalArn`) of an identity ARN as STS reports it: an
 /// assumed-role session maps to its role (`…:role/NAME`; STS does not report the role's path).
-pub fn principal_arn_of(identity: &str) -> String {
+pub(crate) fn principal_arn_of(identity: &str) -> String {
     let parts: Vec<&str> = identity.splitn(6, ':').collect();
     if let [_, partition, "sts", _, account, resource] = parts.as_slice() {
         if let Some(rest) = resource.strip_prefix("assumed-role/") {

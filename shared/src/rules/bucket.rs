@@ -21,7 +21,7 @@ use super::{BucketParams, Evaluation, Finding, RuleId, Status};
 
 /// What is known of a bucket's policy.
 #[derive(Debug, Clone, Copy)]
-pub enum PolicyState<'a> {
+pub(crate) enum PolicyState<'a> {
     /// The bucket has no policy (`NoSuchBucketPolicy`).
     Missing,
     /// The policy could not be read; the text says which call failed and why.
@@ -44,7 +44,7 @@ pub struct RegionView {
 /// What account mode knows besides the bucket: its region's S3 gateway endpoints, or why they
 /// could not be read.
 #[derive(Debug, Clone, Copy)]
-pub struct AccountMode<'a> {
+pub(crate) struct AccountMode<'a> {
     pub view: &'a RegionView,
     /// The region's endpoints could not be read: `S3-VPCE-REACHABLE` FAILs with this reason.
     pub network_error: Option<&'a str>,
@@ -53,7 +53,7 @@ pub struct AccountMode<'a> {
 /// The findings of the bucket rules, in catalog order, each computed once, with
 /// `S3-PUBLIC-ACCESS-BLOCK` and `S3-ACLS-DISABLED` supplied by the caller (they need account
 /// facts). Disabled rules are `NOT_APPLICABLE` and not evaluated.
-pub fn bucket_findings(
+pub(crate) fn bucket_findings(
     bucket: &str,
     policy: PolicyState<'_>,
     params: &BucketParams,
@@ -135,7 +135,7 @@ pub fn check_policy_in_account(
 
 /// The eight findings that read the bucket policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyFindings {
+pub(crate) struct PolicyFindings {
     pub vpce_deny: Finding,
     pub vpce_known: Finding,
     pub reachable: Finding,
@@ -190,7 +190,7 @@ pub fn check_policy(
 }
 
 /// The eight policy rules. Disabled rules are not evaluated.
-pub fn policy_findings(
+pub(crate) fn policy_findings(
     bucket: &str,
     policy: PolicyState<'_>,
     params: &BucketParams,
@@ -364,7 +364,7 @@ struct Questions<'a> {
 /// The principals `S3-GUARD-ACCESS` asks about, with the actions each calls: AWS Config's
 /// recorder, the guard's principals, and the remediator's (which are guard principals too: a
 /// principal in both lists is judged as the remediator, whose actions include the guard's).
-pub fn guard_list(params: &BucketParams, config_role: String) -> Vec<(String, GuardKind)> {
+pub(crate) fn guard_list(params: &BucketParams, config_role: String) -> Vec<(String, GuardKind)> {
     let mut guards: Vec<(String, GuardKind)> = vec![(config_role, GuardKind::ConfigRecorder)];
     let mut add = |arn: &String, kind: GuardKind| match guards.iter_mut().find(|(g, _)| g == arn) {
         Some(entry) if kind == GuardKind::Remediator => entry.1 = kind,
@@ -381,7 +381,7 @@ pub fn guard_list(params: &BucketParams, config_role: String) -> Vec<(String, Gu
 }
 
 /// AWS Config's service-linked recorder role in `account`.
-pub fn config_service_linked_role(partition: Partition, account: &str) -> String {
+pub(crate) fn config_service_linked_role(partition: Partition, account: &str) -> String {
     format!(
         "arn:{partition}:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
     )
@@ -721,7 +721,7 @@ fn outside_access(space: &Space, principal: &str, actions: &[&'static str]) -> A
 
 /// What whoever writes a bucket policy must keep doing from outside the VPC: read it back,
 /// and write or delete it again (verification, restore, rollback).
-pub const WRITER_ACTIONS: [&str; 3] = [
+pub(crate) const WRITER_ACTIONS: [&str; 3] = [
     "s3:GetBucketPolicy",
     "s3:PutBucketPolicy",
     "s3:DeleteBucketPolicy",
@@ -730,7 +730,7 @@ pub const WRITER_ACTIONS: [&str; 3] = [
 /// Would `policy` deny `writer` (an `aws:PrincipalArn`) one of [`WRITER_ACTIONS`] from outside
 /// the VPC? `Ok(None)`: no; `Ok(Some(why))`: yes or possibly; `Err`: the policy cannot be
 /// evaluated.
-pub fn writer_denied(
+pub(crate) fn writer_denied(
     bucket: &str,
     policy: &str,
     params: &BucketParams,
@@ -758,7 +758,7 @@ pub fn writer_denied(
 }
 
 /// `S3-PUBLIC-ACCESS-BLOCK`: all four settings on, at bucket or account level.
-pub fn public_access_block_finding(
+pub(crate) fn public_access_block_finding(
     bucket: &Fact<PublicAccessBlock>,
     account: &Fact<PublicAccessBlock>,
 ) -> Finding {
@@ -791,7 +791,7 @@ pub fn public_access_block_finding(
 }
 
 /// `S3-ACLS-DISABLED`: Object Ownership is `BucketOwnerEnforced`.
-pub fn acls_disabled_finding(ownership: &Fact<ObjectOwnership>) -> Finding {
+pub(crate) fn acls_disabled_finding(ownership: &Fact<ObjectOwnership>) -> Finding {
     let rule = RuleId::S3AclsDisabled;
     match ownership {
         Fact::Known(ObjectOwnership::BucketOwnerEnforced) => Finding::new(

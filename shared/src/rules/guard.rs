@@ -17,7 +17,7 @@ pub enum GuardKind {
 
 /// One action and why it is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GuardAction {
+pub(crate) struct GuardAction {
     pub action: &'static str,
     pub needed_by: &'static str,
 }
@@ -27,7 +27,7 @@ const fn a(action: &'static str, needed_by: &'static str) -> GuardAction {
 }
 
 /// The bucket reads of the rules, the change watcher and `scan` (shared/src/aws/s3.rs).
-pub const GUARD_READS: [GuardAction; 4] = [
+pub(crate) const GUARD_READS: [GuardAction; 4] = [
     a(
         "s3:GetBucketPolicy",
         "every policy rule (S3-VPCE-*, S3-TLS, S3-SIGV4, S3-NO-PUBLIC-GRANT, S3-GUARD-ACCESS)",
@@ -47,7 +47,7 @@ pub const GUARD_READS: [GuardAction; 4] = [
 ];
 
 /// What the remediator calls besides [`GUARD_READS`] (shared/src/aws/policy_store.rs).
-pub const REMEDIATOR_ACTIONS: [GuardAction; 3] = [
+pub(crate) const REMEDIATOR_ACTIONS: [GuardAction; 3] = [
     a(
         "s3:GetBucketTagging",
         "the remediator's `vpce-guard:exempt` tag check",
@@ -67,7 +67,7 @@ pub const REMEDIATOR_ACTIONS: [GuardAction; 3] = [
 /// versioning, logging, notifications, lifecycle, encryption, website, CORS, replication,
 /// acceleration, requester pays, Object Lock, tags), as the recorder's managed policies
 /// (AWSConfigServiceRolePolicy, AWS_ConfigRole) grant them.
-pub const CONFIG_READS: [GuardAction; 17] = [
+pub(crate) const CONFIG_READS: [GuardAction; 17] = [
     a("s3:GetBucketAcl", "Config: AccessControlList"),
     a("s3:GetBucketPolicy", "Config: BucketPolicy"),
     a(
@@ -147,7 +147,7 @@ impl GuardKind {
     }
 
     /// The actions `S3-GUARD-ACCESS` checks for a principal of this kind.
-    pub fn checked_actions(self) -> Vec<&'static str> {
+    pub(crate) fn checked_actions(self) -> Vec<&'static str> {
         match self {
             GuardKind::ConfigRecorder => CONFIG_CHECKED.to_vec(),
             other => other.actions(),

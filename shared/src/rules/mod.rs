@@ -61,7 +61,7 @@ macro_rules! rule_registry {
 
         impl RuleId {
             /// Every rule, in catalog order.
-            pub const ALL: [RuleId; [$(RuleId::$variant),*].len()] = [$(RuleId::$variant),*];
+            pub(crate) const ALL: [RuleId; [$(RuleId::$variant),*].len()] = [$(RuleId::$variant),*];
 
             /// The rule's registry entry.
             pub const fn spec(self) -> RuleSpec {
@@ -235,10 +235,10 @@ impl Finding {
 }
 
 /// The reason of a rule switched off by configuration.
-pub const DISABLED_REASON: &str = "disabled by configuration";
+pub(crate) const DISABLED_REASON: &str = "disabled by configuration";
 
 /// Replace the findings of disabled rules by `NOT_APPLICABLE` "disabled by configuration".
-pub fn apply_disabled(findings: Vec<Finding>, disabled: &[RuleId]) -> Vec<Finding> {
+pub(crate) fn apply_disabled(findings: Vec<Finding>, disabled: &[RuleId]) -> Vec<Finding> {
     findings
         .into_iter()
         .map(|f| {
@@ -297,7 +297,11 @@ impl Evaluation {
     }
 
     /// A resource that no longer exists or left the rule's scope.
-    pub fn not_applicable(resource: impl Into<String>, rules: &[RuleId], reason: &str) -> Self {
+    pub(crate) fn not_applicable(
+        resource: impl Into<String>,
+        rules: &[RuleId],
+        reason: &str,
+    ) -> Self {
         Evaluation {
             resource: resource.into(),
             compliance: Compliance::NotApplicable,
@@ -311,7 +315,7 @@ impl Evaluation {
 }
 
 /// `NON_COMPLIANT` when any rule FAILs, else `COMPLIANT`; WARNs never change compliance.
-pub fn compliance_of(findings: &[Finding]) -> Compliance {
+pub(crate) fn compliance_of(findings: &[Finding]) -> Compliance {
     if findings.iter().any(|f| f.status == Status::Fail) {
         Compliance::NonCompliant
     } else {
@@ -320,7 +324,7 @@ pub fn compliance_of(findings: &[Finding]) -> Compliance {
 }
 
 /// Failures first, then warnings, as `RULE: reason`, cut to 256 characters.
-pub fn annotation_of(findings: &[Finding]) -> String {
+pub(crate) fn annotation_of(findings: &[Finding]) -> String {
     let mut parts = Vec::new();
     for wanted in [Status::Fail, Status::Warn] {
         for f in findings.iter().filter(|f| f.status == wanted) {

@@ -10,7 +10,7 @@ use crate::policy::PolicyDocument;
 use super::{apply_disabled, Evaluation, Finding, RuleId, Status};
 
 /// The policy AWS attaches to an endpoint created without one: full access.
-pub const DEFAULT_ENDPOINT_POLICY: &str =
+pub(crate) const DEFAULT_ENDPOINT_POLICY: &str =
     r#"{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*","Principal":"*"}]}"#;
 
 /// Evaluate one VPC of a region.
@@ -30,7 +30,7 @@ pub fn evaluate_vpc(
 }
 
 /// The five network findings, in catalog order.
-pub fn vpc_findings(
+pub(crate) fn vpc_findings(
     vpc: &Vpc,
     net: &NetworkFacts,
     account_id: Option<&str>,

@@ -185,12 +185,12 @@ impl BucketParams {
     }
 
     /// Is this rule disabled by configuration?
-    pub fn is_disabled(&self, rule: RuleId) -> bool {
+    pub(crate) fn is_disabled(&self, rule: RuleId) -> bool {
         self.disabled_rules.contains(&rule)
     }
 
     /// Parse `RequireSigV4`: `true` / `false` (any case).
-    pub fn parse_bool(
+    pub(crate) fn parse_bool(
         param: &'static str,
         flag: &'static str,
         v: &str,
@@ -250,7 +250,7 @@ pub struct LongSettings {
 
 impl LongSettings {
     /// The environment variables naming the SSM parameters, with the setting each extends.
-    pub const ENV: [(&'static str, &'static str); 3] = [
+    pub(crate) const ENV: [(&'static str, &'static str); 3] = [
         ("EXEMPT_PRINCIPAL_ARNS_PARAMETER", "ExemptPrincipalArns"),
         ("GUARD_PRINCIPAL_ARNS_PARAMETER", "GuardPrincipalArns"),
         ("APPROVED_VPCE_IDS_PARAMETER", "ApprovedVpceIds"),
@@ -258,7 +258,7 @@ impl LongSettings {
 
     /// From the parameters' values (comma- or newline-separated), validated like the inline
     /// parameters.
-    pub fn from_values(
+    pub(crate) fn from_values(
         exempt: Option<&str>,
         guard: Option<&str>,
         vpce: Option<&str>,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The `detail-type` of the events the watcher takes.
-pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+pub(crate) const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// The watcher's input: EventBridge's envelope around a CloudTrail record.
 pub type WatcherEvent = aws_lambda_events::event::eventbridge::EventBridgeEvent<CloudTrailDetail>;
@@ -188,7 +188,7 @@ pub enum Target {
 
 /// What the watcher does with an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Classified {
+pub(crate) enum Classified {
     Handle(Target),
     /// Not a call the watcher handles, or one that changed nothing (logged at debug).
     Ignore(String),
@@ -289,7 +289,7 @@ pub const WATCHED_CALLS: [WatchedCall; 23] = [
 ];
 
 /// The table's row for a call, if the watcher handles it.
-pub fn watched(source: &str, name: &str) -> Option<&'static WatchedCall> {
+pub(crate) fn watched(source: &str, name: &str) -> Option<&'static WatchedCall> {
     WATCHED_CALLS
         .iter()
         .find(|c| c.source == source && c.name == name)
@@ -357,7 +357,7 @@ fn could_be_bucket_name(name: &str) -> bool {
 }
 
 /// Which resources a CloudTrail record may have changed.
-pub fn classify(d: &CloudTrailDetail) -> Classified {
+pub(crate) fn classify(d: &CloudTrailDetail) -> Classified {
     let Some(name) = d.event_name.as_deref() else {
         return Classified::Ignore("the record has no eventName".into());
     };

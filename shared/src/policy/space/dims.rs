@@ -6,7 +6,7 @@ use super::super::values::TlsVersion;
 
 /// What a dimension ranges over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DimKind {
+pub(crate) enum DimKind {
     ActionResource,
     Principal,
     Network,
@@ -35,7 +35,7 @@ pub enum PrincipalClass {
 
 /// Extra facts about a dimension value, for restricting questions and describing answers.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Info {
+pub(crate) enum Info {
     ActionResource {
         class: usize,
         resource: String,
@@ -67,7 +67,7 @@ pub enum Info {
 
 /// One value of a dimension.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DimValue {
+pub(crate) struct DimValue {
     pub label: String,
     /// Condition keys (lower-cased) this value sets.
     pub keys: Vec<(String, Vec<String>)>,
@@ -85,14 +85,14 @@ impl DimValue {
 
 /// One dimension.
 #[derive(Debug, Clone)]
-pub struct Dim {
+pub(crate) struct Dim {
     pub kind: DimKind,
     pub values: Vec<DimValue>,
 }
 
 /// A class of S3 actions the policy's patterns cannot tell apart.
 #[derive(Debug, Clone)]
-pub struct ActionClass {
+pub(crate) struct ActionClass {
     pub actions: Vec<&'static S3Action>,
 }
 

@@ -140,7 +140,10 @@ pub(crate) type Choice = Vec<usize>;
 
 impl Space {
     /// The space of every statement, for questions about what is allowed (endpoint policies).
-    pub fn with_all_statements(doc: &PolicyDocument, scope: &Scope) -> Result<Space, TooComplex> {
+    pub(crate) fn with_all_statements(
+        doc: &PolicyDocument,
+        scope: &Scope,
+    ) -> Result<Space, TooComplex> {
         Builder::new(CompiledPolicy::new(doc), scope.clone())?.build()
     }
 
@@ -151,7 +154,7 @@ impl Space {
 
     /// The account id a space of `doc` and `scope` uses for "the bucket's own account" (the
     /// given one, or a fresh id no policy constant uses), without building the space.
-    pub fn account_for(doc: &PolicyDocument, scope: &Scope) -> String {
+    pub(crate) fn account_for(doc: &PolicyDocument, scope: &Scope) -> String {
         match &scope.account_id {
             Some(a) => a.clone(),
             None => Builder::new(bucket_rule_statements(doc), scope.clone())
@@ -171,7 +174,7 @@ impl Space {
     }
 
     /// Does the policy hold a Deny statement?
-    pub fn has_deny(&self) -> bool {
+    pub(crate) fn has_deny(&self) -> bool {
         self.policy
             .statements
             .iter()
@@ -179,7 +182,7 @@ impl Space {
     }
 
     /// True when some statement has an element the engine cannot evaluate.
-    pub fn has_unknown(&self) -> bool {
+    pub(crate) fn has_unknown(&self) -> bool {
         self.has_unknown
     }
 

@@ -26,7 +26,7 @@ pub struct ActionView<'a> {
 
 impl ActionView<'_> {
     /// Is `action` (any case) one of the class's actions?
-    pub fn includes(&self, action: &str) -> bool {
+    pub(crate) fn includes(&self, action: &str) -> bool {
         self.actions
             .iter()
             .any(|a| a.name.eq_ignore_ascii_case(action))
@@ -150,7 +150,7 @@ impl<'a> Question<'a> {
 
     /// Only contexts whose value of a key no fact sets (say `aws:ResourceOrgID` of another
     /// account's bucket) passes `f` (`None`: the key is absent).
-    pub fn free_key(mut self, key: &str, f: impl Fn(Option<&str>) -> bool + 'a) -> Self {
+    pub(crate) fn free_key(mut self, key: &str, f: impl Fn(Option<&str>) -> bool + 'a) -> Self {
         self.free.push((key.to_ascii_lowercase(), Box::new(f)));
         self
     }
@@ -300,7 +300,7 @@ impl Space {
     }
 
     /// Is there a network origin that `f` accepts?
-    pub fn has_origin(&self, f: impl Fn(&OriginView<'_>) -> bool) -> bool {
+    pub(crate) fn has_origin(&self, f: impl Fn(&OriginView<'_>) -> bool) -> bool {
         self.dims.get(self.network).is_some_and(|d| {
             d.values.iter().any(|v| match &v.info {
                 Info::Network {
@@ -327,7 +327,7 @@ impl Space {
 
     /// When every context of `q` is denied now, the earliest later time (seconds since the
     /// epoch) at which one no longer is: a deny limited by a date in the policy.
-    pub fn denied_until(&self, q: &Question<'_>) -> Option<f64> {
+    pub(crate) fn denied_until(&self, q: &Question<'_>) -> Option<f64> {
         let base = self.select(q);
         let dim = self.dims.get(self.fixed)?;
         let mut later: Vec<(f64, usize)> = dim
@@ -379,7 +379,7 @@ impl Space {
     /// The principals of `q` that some context escapes the denies with, labelled by `label`
     /// (principals it gives no label are skipped), each label once, in enumeration order.
     /// A policy without a Deny statement has none.
-    pub fn escaping_principals(
+    pub(crate) fn escaping_principals(
         &self,
         q: &Question<'_>,
         label: impl Fn(&PrincipalView<'_>) -> Option<String>,
@@ -425,7 +425,7 @@ impl Space {
 
     /// A context of `q` that some Allow statement possibly matches and no Deny statement
     /// certainly matches (fail closed: "possibly allowed" counts as allowed).
-    pub fn find_allowed(&self, q: &Question<'_>) -> Option<Witness<'_>> {
+    pub(crate) fn find_allowed(&self, q: &Question<'_>) -> Option<Witness<'_>> {
         let sel = self.select(q);
         for (i, st) in self.policy.statements.iter().enumerate() {
             if st.effect != Effect::Allow {
@@ -445,7 +445,7 @@ impl Space {
     /// The first Allow statement that grants everyone (`"*"`, `{"AWS": "*"}` or
     /// `NotPrincipal`) and possibly matches a context of `q`: its label, whether it is a
     /// `NotPrincipal` grant, and the context.
-    pub fn public_grant(&self, q: &Question<'_>) -> Option<(String, bool, Witness<'_>)> {
+    pub(crate) fn public_grant(&self, q: &Question<'_>) -> Option<(String, bool, Witness<'_>)> {
         let sel = self.select(q);
         for (i, st) in self.policy.statements.iter().enumerate() {
             if st.effect != Effect::Allow
@@ -480,7 +480,7 @@ impl<'s> Witness<'s> {
     }
 
     /// The Deny statement that comes closest to covering the context, and what does not match.
-    pub fn closest_deny(&self) -> Option<String> {
+    pub(crate) fn closest_deny(&self) -> Option<String> {
         self.space.closest_deny(&self.choice)
     }
 
@@ -512,7 +512,7 @@ impl<'s> Witness<'s> {
 
     /// The ARNs a partial `NotPrincipal` chain lacks for this context's caller, over the Deny
     /// statements that might apply to it.
-    pub fn missing_chain(&self) -> Vec<String> {
+    pub(crate) fn missing_chain(&self) -> Vec<String> {
         let s = self.space;
         let Some(p) = self.principal() else {
             return Vec::new();
