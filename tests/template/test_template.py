@@ -211,7 +211,7 @@ def long_settings_variables():
     """The variables naming the SSM parameters of the long settings (LongSettings::ENV)."""
     with open(PARAMS_ENV_SOURCE, encoding="utf-8") as f:
         params = f.read()
-    start = params.index("pub const ENV")
+    start = re.search(r"pub(?:\(crate\))? const ENV", params).start()
     body = params[start:params.index("];", start)]
     return set(re.findall(r'\("([A-Z][A-Z0-9_]+_PARAMETER)"', body))
 
@@ -231,7 +231,7 @@ def env_read_by(source, binary=None):
     if "BucketParams::from_env" in text:
         with open(PARAMS_ENV_SOURCE, encoding="utf-8") as f:
             params = f.read()
-        start = params.index("pub fn from_env")
+        start = re.search(r"pub(?:\(crate\))? fn from_env", params).start()
         body = params[start:params.index("\n    }\n", start)]
         names |= set(re.findall(ENV_NAME, body))
     if binary and reads_long_settings(binary):
