@@ -8,7 +8,7 @@
 //! | [`ComplianceChangeDetail`] | [`CONFIG_COMPLIANCE_DETAIL_TYPE`] | AWS Config | notifier, remediator |
 //! | `remedy::apply::RemediationEvent` | [`REMEDIATION_DETAIL_TYPE`] | remediator | `vpce-guard rollback --from` |
 //! | [`ManualRequest`] | (a direct invoke) | the SSM Automation document | remediator |
-//! | alarm state change | [`ALARM_DETAIL_TYPE`] | CloudWatch | notifier |
+//! | [`AlarmStateChangeDetail`] | [`ALARM_DETAIL_TYPE`] | CloudWatch | notifier |
 //!
 //! The samples in `events/` are read back and written again through these types in the tests
 //! (`shared/tests/event_samples.rs`), so a renamed field fails a test instead of turning every
@@ -28,9 +28,9 @@ pub const REMEDIATION_DETAIL_TYPE: &str = "vpce-guard Remediation";
 /// AWS Config's compliance change of a rule's evaluation (source `aws.config`).
 pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
 /// CloudWatch's alarm state change (source [`ALARM_SOURCE`]).
-pub(crate) const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 /// The source of CloudWatch's events.
-pub(crate) const ALARM_SOURCE: &str = "aws.cloudwatch";
+pub const ALARM_SOURCE: &str = "aws.cloudwatch";
 /// The Config resource types (defined with the rules, which judge them).
 pub use crate::rules::{EC2_VPC, S3_BUCKET};
 
@@ -138,6 +138,90 @@ impl ComplianceChangeDetail {
         self.old_evaluation_result
             .as_ref()
             .and_then(EvaluationResultDetail::compliance)
+    }
+}
+
+/// One state of a CloudWatch alarm (`state`, `previousState`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmStateDetail {
+    /// `ALARM`, `OK` or `INSUFFICIENT_DATA`.
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// A metric an alarm watches (`configuration.metrics[].metricStat.metric`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmMetric {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `QueueName`, `FunctionName`, … → value.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub dimensions: Map<String, Value>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// `configuration.metrics[].metricStat`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmMetricStat {
+    #[serde(default)]
+    pub metric: AlarmMetric,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// `configuration.metrics[]` (a metric math alarm lists several; only `metricStat` ones name a
+/// metric).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmMetricQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_stat: Option<AlarmMetricStat>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// An alarm's `configuration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<AlarmMetricQuery>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// The detail of CloudWatch's `CloudWatch Alarm State Change` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmStateChangeDetail {
+    pub alarm_name: String,
+    pub state: AlarmStateDetail,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_state: Option<AlarmStateDetail>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<AlarmConfiguration>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl AlarmStateChangeDetail {
+    /// The metric of a metric alarm: the first `metricStat` of its configuration (a composite
+    /// alarm has none).
+    pub fn metric(&self) -> Option<&AlarmMetric> {
+        self.configuration
+            .as_ref()?
+            .metrics
+            .iter()
+            .find_map(|m| m.metric_stat.as_ref().map(|s| &s.metric))
     }
 }
 

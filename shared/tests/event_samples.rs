@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use vpce_guard::events::{
-    ComplianceChangeDetail, Envelope, FindingDetail, ManualRequest, CONFIG_COMPLIANCE_DETAIL_TYPE,
-    FINDING_DETAIL_TYPE, REMEDIATION_DETAIL_TYPE, SOURCE,
+    AlarmStateChangeDetail, ComplianceChangeDetail, Envelope, FindingDetail, ManualRequest,
+    ALARM_DETAIL_TYPE, ALARM_SOURCE, CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
+    REMEDIATION_DETAIL_TYPE, SOURCE,
 };
 use vpce_guard::remedy::apply::RemediationEvent;
 
@@ -84,4 +85,17 @@ fn the_remediation_event() {
     assert_eq!(env.detail_type, REMEDIATION_DETAIL_TYPE);
     assert_eq!(env.source, SOURCE);
     assert!(env.detail.previous_policy.is_some());
+}
+
+#[test]
+fn the_cloudwatch_alarm_state_change() {
+    let batch = sample("notifier-cloudwatch-alarm.json");
+    let body: Value = serde_json::from_str(batch["Records"][0]["body"].as_str().unwrap()).unwrap();
+    let env: Envelope<AlarmStateChangeDetail> = round_trip("the alarm event", &body);
+    assert_eq!(env.detail_type, ALARM_DETAIL_TYPE);
+    assert_eq!(env.source, ALARM_SOURCE);
+    assert_eq!(env.detail.state.value, "ALARM");
+    let metric = env.detail.metric().unwrap();
+    assert_eq!(metric.namespace.as_deref(), Some("AWS/SQS"));
+    assert!(metric.dimensions.contains_key("QueueName"));
 }

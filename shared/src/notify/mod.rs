@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::events::{
-    read_detail, ComplianceChangeDetail, FindingDetail, ALARM_DETAIL_TYPE, ALARM_SOURCE,
-    CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
+    read_detail, AlarmStateChangeDetail, ComplianceChangeDetail, FindingDetail, ALARM_DETAIL_TYPE,
+    ALARM_SOURCE, CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
 };
 use crate::ports::AwsError;
 use crate::rules::{Compliance, RuleId};
@@ -216,7 +216,7 @@ fn compliance_change(
 
 /// An EventBridge `CloudWatch Alarm State Change` event (EventBridge reserves `aws.*` sources
 /// to AWS, so the source is checked too).
-fn alarm_change(envelope: &Value, d: &Value) -> Result<Option<Notice>, String> {
+fn alarm_change(envelope: &Value, detail: &Value) -> Result<Option<Notice>, String> {
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let source = envelope.get("source").and_then(Value::as_str);
     if source != Some(ALARM_SOURCE) {
@@ -225,36 +225,24 @@ fn alarm_change(envelope: &Value, d: &Value) -> Result<Option<Notice>, String> {
             source.unwrap_or("(none)")
         ));
     }
-    let alarm_name = s(d, "alarmName")
-        .filter(|n| !n.is_empty())
-        .ok_or("the alarm state change names no alarm (detail.alarmName)")?;
-    let state = d
-        .get("state")
-        .ok_or("the alarm state change has no state")?;
-    let value = state
-        .get("value")
-        .and_then(Value::as_str)
-        .ok_or("the alarm state change has no state.value")?;
-    let state_value = match value {
+    let d: AlarmStateChangeDetail = read_detail(ALARM_DETAIL_TYPE, detail)?;
+    if d.alarm_name.is_empty() {
+        return Err("the alarm state change names no alarm (detail.alarmName)".into());
+    }
+    let state_value = match d.state.value.as_str() {
         "ALARM" => AlarmState::Alarm,
         "OK" => AlarmState::Ok,
         // Not enough data says nothing about the queue or the function: no message.
         "INSUFFICIENT_DATA" => return Ok(None),
         other => return Err(format!("alarm state `{other}` is not one CloudWatch sends")),
     };
-    let previous = d.get("previousState").and_then(|p| s(p, "value"));
-    let config = d.get("configuration").unwrap_or(&Value::Null);
-    // A metric alarm's metric: the first `metricStat` of `configuration.metrics` (a metric
-    // math alarm lists several; a composite alarm has none).
-    let metric = config
-        .get("metrics")
-        .and_then(Value::as_array)
-        .and_then(|ms| {
-            ms.iter()
-                .find_map(|m| m.get("metricStat").and_then(|st| st.get("metric")))
-        })
-        .unwrap_or(&Value::Null);
-    let dimension = |k: &str| metric.get("dimensions").and_then(|d| s(d, k));
+    let metric = d.metric();
+    let dimension = |k: &str| {
+        metric
+            .and_then(|m| m.dimensions.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let alarm_arn = envelope
         .get("resources")
         .and_then(Value::as_array)
@@ -264,20 +252,27 @@ fn alarm_change(envelope: &Value, d: &Value) -> Result<Option<Notice>, String> {
                 .find(|a| a.contains(":alarm:"))
         })
         .map(str::to_string);
+    let namespace = metric.and_then(|m| m.namespace.clone());
+    let metric_name = metric.and_then(|m| m.name.clone());
+    let description = d
+        .configuration
+        .as_ref()
+        .and_then(|c| c.description.clone())
+        .filter(|d| !d.is_empty());
     Ok(Some(Notice::Alarm(Box::new(AlarmChange {
-        alarm_name,
+        queue: dimension("QueueName"),
+        function: dimension("FunctionName"),
+        alarm_name: d.alarm_name,
         alarm_arn,
         account: s(envelope, "account").unwrap_or_default(),
         region: s(envelope, "region").unwrap_or_default(),
         state: state_value,
-        previous,
-        reason: s(state, "reason"),
-        time: s(state, "timestamp").or_else(|| s(envelope, "time")),
-        description: s(config, "description").filter(|d| !d.is_empty()),
-        namespace: s(metric, "namespace"),
-        metric: s(metric, "name"),
-        queue: dimension("QueueName"),
-        function: dimension("FunctionName"),
+        previous: d.previous_state.map(|p| p.value),
+        reason: d.state.reason,
+        time: d.state.timestamp.or_else(|| s(envelope, "time")),
+        description,
+        namespace,
+        metric: metric_name,
     }))))
 }
 
