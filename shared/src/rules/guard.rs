@@ -4,6 +4,9 @@
 //! "Exemptions"): an exemption for `s3:*` would let anyone who can create a role matching it
 //! read and write the bucket from the internet.
 
+use super::params::Partition;
+use super::BucketParams;
+
 /// Who calls an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardKind {
@@ -165,6 +168,32 @@ impl GuardKind {
 
 /// Is an ARN pattern a wildcard pattern (`*` or `?`) rather than one exact ARN?
 pub use crate::policy::glob::is_pattern;
+
+/// The principals `S3-GUARD-ACCESS` asks about, with the actions each calls: AWS Config's
+/// recorder, the guard's principals, and the remediator's (which are guard principals too: a
+/// principal in both lists is judged as the remediator, whose actions include the guard's).
+pub(crate) fn guard_list(params: &BucketParams, config_role: String) -> Vec<(String, GuardKind)> {
+    let mut guards: Vec<(String, GuardKind)> = vec![(config_role, GuardKind::ConfigRecorder)];
+    let mut add = |arn: &String, kind: GuardKind| match guards.iter_mut().find(|(g, _)| g == arn) {
+        Some(entry) if kind == GuardKind::Remediator => entry.1 = kind,
+        Some(_) => {}
+        None => guards.push((arn.clone(), kind)),
+    };
+    for g in &params.guard_principals {
+        add(g, GuardKind::Guard);
+    }
+    for g in &params.remediator_principals {
+        add(g, GuardKind::Remediator);
+    }
+    guards
+}
+
+/// AWS Config's service-linked recorder role in `account`.
+pub(crate) fn config_service_linked_role(partition: Partition, account: &str) -> String {
+    format!(
+        "arn:{partition}:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+    )
+}
 
 #[cfg(test)]
 mod tests {

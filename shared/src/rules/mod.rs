@@ -5,6 +5,9 @@ pub mod bucket;
 pub mod guard;
 pub mod network;
 pub mod params;
+pub mod questions;
+pub mod region;
+pub mod settings;
 
 pub use params::{split_list, BucketParams, ParamError};
 

@@ -1,0 +1,405 @@
+//! The questions the policy rules ask the engine: each bucket rule that reads the policy is a
+//! method of [`Questions`], over the request-context space of one policy (docs/ENGINE.md).
+
+use crate::policy::context::{Caller, Signature};
+use crate::policy::date::format_date;
+use crate::policy::glob;
+use crate::policy::model::PolicyDocument;
+use crate::policy::space::{
+    Coverage, OriginView, PrincipalClass, PrincipalView, Question, Reach, Scope, Space, Transport,
+    Witness,
+};
+use crate::policy::values::TlsVersion;
+
+use super::guard::GuardKind;
+use super::region::RegionView;
+use super::{BucketParams, Finding, RuleId, Status};
+
+pub(crate) fn sigv4_status(params: &BucketParams) -> Status {
+    if params.require_sigv4 {
+        Status::Fail
+    } else {
+        Status::Warn
+    }
+}
+
+pub(crate) struct Questions<'a> {
+    pub(crate) space: &'a Space,
+    pub(crate) params: &'a BucketParams,
+    pub(crate) view: Option<&'a RegionView>,
+    /// Principals the rules accept as exemptions: configured ones, the guard's, Config's.
+    pub(crate) exempt: &'a [String],
+    /// The guard's principals and AWS Config's recorder role, checked by `S3-GUARD-ACCESS`,
+    /// each with its kind (which says the actions it calls).
+    pub(crate) guards: &'a [(String, GuardKind)],
+}
+
+impl Questions<'_> {
+    pub(crate) fn gap_reason(&self, w: &Witness<'_>) -> String {
+        let mut r = format!("not denied: {}", w.describe());
+        match w.closest_deny() {
+            Some(why) => {
+                r.push_str("; ");
+                r.push_str(&why);
+            }
+            None => r.push_str("; the policy has no Deny statement"),
+        }
+        r
+    }
+
+    /// Label of an allowed exemption, if the principal is one.
+    pub(crate) fn allowed_exemption(&self, p: &PrincipalView<'_>) -> Option<String> {
+        // Configuration wins: a configured pattern names the exemption even for a request
+        // that also comes via a service.
+        if let Some(arn) = p.caller().principal_arn() {
+            if let Some(pattern) = self.exempt.iter().find(|x| glob::arn_matches(x, &arn)) {
+                return Some(pattern.clone());
+            }
+        }
+        if matches!(p.caller(), Caller::Service { .. }) {
+            return Some("AWS service principals".into());
+        }
+        if p.via_service() || *p.class == PrincipalClass::ViaService {
+            return Some("requests via AWS services".into());
+        }
+        None
+    }
+
+    /// The PASS reason of a deny question, with the date it holds until, if one.
+    pub(crate) fn pass_until(&self, q: &Question<'_>, reason: String) -> String {
+        match self.space.denied_until(q) {
+            Some(at) => format!(
+                "{reason} until {} (a date in the policy limits the deny)",
+                format_date(at)
+            ),
+            None => reason,
+        }
+    }
+
+    pub(crate) fn coverage_finding(
+        &self,
+        rule: RuleId,
+        q: &Question<'_>,
+        fail: Status,
+        what: &str,
+    ) -> Finding {
+        match self.space.is_denied(q) {
+            Coverage::Denied => Finding::new(
+                rule,
+                Status::Pass,
+                self.pass_until(q, format!("every {what} is denied")),
+            ),
+            Coverage::Gap(w) => Finding::new(rule, fail, self.gap_reason(&w)),
+            Coverage::Undecided(r) => Finding::new(
+                rule,
+                Status::Fail,
+                format!("cannot evaluate: {}", r.join("; ")),
+            ),
+        }
+    }
+
+    pub(crate) fn vpce_deny(&self, endpoints_only: bool) -> Finding {
+        let rule = if endpoints_only {
+            RuleId::S3VpceKnown
+        } else {
+            RuleId::S3VpceDeny
+        };
+        let s = self.space;
+        let origin = move |o: &OriginView<'_>| !o.approved && (!o.is_public() || !endpoints_only);
+        // Exemptions that take effect, by label, in the order principals are enumerated.
+        let exemptions = s.escaping_principals(&Question::all().origins(origin), |p| {
+            self.allowed_exemption(p)
+        });
+        let q = Question::all()
+            .origins(origin)
+            .principals(|p| self.allowed_exemption(p).is_none());
+        let scope_text = if endpoints_only {
+            "every request through a non-approved endpoint"
+        } else {
+            "every request from outside the approved endpoints"
+        };
+        let mut f = match s.is_denied(&q) {
+            Coverage::Gap(w) => Finding::new(rule, Status::Fail, self.gap_reason(&w)),
+            Coverage::Undecided(r) => Finding::new(
+                rule,
+                Status::Fail,
+                format!("cannot evaluate: {}", r.join("; ")),
+            ),
+            Coverage::Denied => {
+                let mut reason = format!("{scope_text} is denied");
+                if !exemptions.is_empty() {
+                    reason.push_str(&format!(" (allowed exemptions: {})", exemptions.join(", ")));
+                }
+                Finding::new(rule, Status::Pass, self.pass_until(&q, reason))
+            }
+        };
+        f.exemptions = exemptions;
+        f
+    }
+
+    pub(crate) fn reachable(&self) -> Finding {
+        let rule = RuleId::S3VpceReachable;
+        let s = self.space;
+        let approved = |o: &OriginView<'_>| o.approved && o.plausible;
+        // In account mode only available endpoints of the bucket's own region carry requests.
+        let usable = |o: &OriginView<'_>| match self.view {
+            None => true,
+            Some(view) => o
+                .endpoint
+                .is_some_and(|e| view.available.iter().any(|a| a == e)),
+        };
+        if !s.has_origin(|o| o.approved) {
+            let why = match self.view {
+                Some(view) => format!(
+                    "no approved, available S3 gateway or interface endpoint in {} (S3 endpoints serve only their own region): the bucket cannot be reached privately",
+                    view.region
+                ),
+                None => "no approved S3 gateway or interface endpoint or VPC: the bucket cannot be reached privately".to_string(),
+            };
+            return Finding::new(rule, Status::Fail, why);
+        }
+        if let Some(view) = self.view {
+            if !s.has_origin(|o| o.approved && usable(o)) {
+                return Finding::new(
+                    rule,
+                    Status::Fail,
+                    format!(
+                        "no approved, available S3 gateway or interface endpoint in {} (S3 endpoints serve only their own region): the bucket is locked for everyone but the root user",
+                        view.region
+                    ),
+                );
+            }
+        }
+        let account = s.account().to_string();
+        let mut maybe: Vec<String> = Vec::new();
+        for action in ["s3:GetObject", "s3:PutObject"] {
+            // Any role session of the bucket's account (the probe role, roles the policy or the
+            // configuration names), signed with SigV4, not via a service, over TLS, through an
+            // approved endpoint.
+            let q = Question::all()
+                .actions(move |a| a.object && a.includes(action))
+                .principals(|p| {
+                    p.signature() == Signature::SigV4
+                        && !p.via_service()
+                        && !self.guards.iter().any(|(g, _)| matches!(p.class, PrincipalClass::Configured(c) if c == g))
+                        && matches!(p.caller(), Caller::RoleSession { account: a, .. } if *a == account)
+                })
+                .origins(|o| approved(o) && usable(o))
+                .transports(|t| matches!(t, Transport::Tls(_)));
+            match s.reach(&q) {
+                Reach::Open => continue,
+                Reach::MaybeDenied { witness, add } => {
+                    maybe.push(format!(
+                        "{action} may be denied (e.g. {}): a NotPrincipal deny lists only part of the caller's chain; add {}",
+                        witness.describe(),
+                        add.join(", ")
+                    ));
+                }
+                Reach::Undecided(reasons) => {
+                    return Finding::new(
+                        rule,
+                        Status::Fail,
+                        format!(
+                            "cannot evaluate {action} through the approved endpoints: {reasons}"
+                        ),
+                    )
+                }
+                Reach::Denied(w) => {
+                    let by = w.denied_by();
+                    return Finding::new(
+                        rule,
+                        Status::Fail,
+                        format!(
+                            "{action} by a same-account role session through the approved endpoints is denied (e.g. {}{}); the bucket is locked for everyone but the root user",
+                            w.describe(),
+                            if by.is_empty() { String::new() } else { format!(", by statement {}", by.join(", ")) }
+                        ),
+                    );
+                }
+            }
+        }
+        if !maybe.is_empty() {
+            return Finding::new(rule, Status::Warn, maybe.join("; "));
+        }
+        Finding::new(
+            rule,
+            Status::Pass,
+            "a same-account role session can get and put objects through an approved endpoint",
+        )
+    }
+
+    pub(crate) fn tls(&self) -> Finding {
+        self.coverage_finding(
+            RuleId::S3Tls,
+            &Question::all().transports(|t| t == Transport::PlainHttp),
+            Status::Fail,
+            "plain-HTTP request (aws:SecureTransport false)",
+        )
+    }
+
+    pub(crate) fn sigv4(&self) -> Finding {
+        self.coverage_finding(
+            RuleId::S3SigV4,
+            &Question::all().principals(|p| p.signature() != Signature::SigV4),
+            sigv4_status(self.params),
+            "SigV2 and unsigned request",
+        )
+    }
+
+    pub(crate) fn tls_version(&self) -> Finding {
+        let rule = RuleId::S3TlsVersion;
+        let Some(min) = self.params.require_tls_version else {
+            return Finding::new(
+                rule,
+                Status::NotApplicable,
+                "RequireTlsVersion is not set (S3 itself refuses TLS below 1.2)",
+            );
+        };
+        if min == TlsVersion::V1_0 {
+            return Finding::new(
+                rule,
+                Status::Pass,
+                format!("no TLS version below {min} exists"),
+            );
+        }
+        self.coverage_finding(
+            rule,
+            &Question::all().transports(move |t| matches!(t, Transport::Tls(v) if v < min)),
+            Status::Fail,
+            &format!("request over TLS below {min}"),
+        )
+    }
+
+    pub(crate) fn public_grant(&self) -> Finding {
+        let rule = RuleId::S3NoPublicGrant;
+        let q = Question::all().origins(|o| !o.approved);
+        match self.space.public_grant(&q) {
+            Some((label, negated, w)) => {
+                let who = if negated {
+                    "everyone not listed in `NotPrincipal`"
+                } else {
+                    "everyone (`*`)"
+                };
+                Finding::new(
+                    rule,
+                    Status::Fail,
+                    format!(
+                        "statement {label} allows {who} without limiting it to approved endpoints or VPCs, e.g. {}",
+                        w.describe()
+                    ),
+                )
+            }
+            None => Finding::new(
+                rule,
+                Status::Pass,
+                "no Allow statement grants everyone access from outside the approved endpoints",
+            ),
+        }
+    }
+
+    pub(crate) fn guard_access(&self) -> Finding {
+        let rule = RuleId::S3GuardAccess;
+        let mut blocked: Vec<String> = Vec::new();
+        let mut maybe: Vec<String> = Vec::new();
+        for (g, kind) in self.guards {
+            match outside_access(self.space, g, &kind.checked_actions()) {
+                Access::Open => {}
+                Access::Maybe(m) => maybe.push(m),
+                Access::Blocked(b) => blocked.push(b),
+                Access::Undecided(why) => return Finding::new(rule, Status::Fail, why),
+            }
+        }
+        if blocked.is_empty() && maybe.is_empty() {
+            return Finding::new(rule, Status::Pass, "the guard's principals and AWS Config's recorder can read the bucket's configuration");
+        }
+        let mut parts = Vec::new();
+        if !blocked.is_empty() {
+            parts.push(format!(
+                "denied from outside the VPC, so the guard or AWS Config cannot read the bucket's configuration: {}; exempt them (e.g. ArnNotLike aws:PrincipalArn) or run the guard inside the VPC",
+                blocked.join(", ")
+            ));
+        }
+        if !maybe.is_empty() {
+            parts.push(format!(
+                "possibly denied from outside the VPC: a NotPrincipal deny lists only part of the chain of {}",
+                maybe.join(", ")
+            ));
+        }
+        Finding::new(rule, Status::Warn, parts.join("; "))
+    }
+}
+
+/// How a configured principal fares from outside the VPC (where the guard's functions and
+/// Config run), signed with SigV4 over TLS.
+enum Access {
+    Open,
+    /// `principal (action; add ARNs)`: a NotPrincipal deny names part of its chain.
+    Maybe(String),
+    /// `principal (action)`: denied.
+    Blocked(String),
+    Undecided(String),
+}
+
+fn outside_access(space: &Space, principal: &str, actions: &[&'static str]) -> Access {
+    for &action in actions {
+        let q = Question::all()
+            .actions(move |a| !a.object && a.includes(action))
+            .principals(|p| {
+                matches!(p.class, PrincipalClass::Configured(c) if c == principal)
+                    && p.signature() == Signature::SigV4
+            })
+            .origins(|o| o.is_public())
+            .transports(|t| matches!(t, Transport::Tls(_)));
+        match space.reach(&q) {
+            Reach::Open => {}
+            Reach::MaybeDenied { add, .. } => {
+                return Access::Maybe(format!("{principal} ({action}; add {})", add.join(", ")))
+            }
+            Reach::Undecided(reasons) => {
+                return Access::Undecided(format!(
+                    "cannot evaluate {action} by {principal} from outside the VPC: {reasons}"
+                ))
+            }
+            Reach::Denied(_) => return Access::Blocked(format!("{principal} ({action})")),
+        }
+    }
+    Access::Open
+}
+
+/// What whoever writes a bucket policy must keep doing from outside the VPC: read it back,
+/// and write or delete it again (verification, restore, rollback).
+pub(crate) const WRITER_ACTIONS: [&str; 3] = [
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+];
+
+/// Would `policy` deny `writer` (an `aws:PrincipalArn`) one of [`WRITER_ACTIONS`] from outside
+/// the VPC? `Ok(None)`: no; `Ok(Some(why))`: yes or possibly; `Err`: the policy cannot be
+/// evaluated.
+pub(crate) fn writer_denied(
+    bucket: &str,
+    policy: &str,
+    params: &BucketParams,
+    writer: &str,
+    now: f64,
+) -> Result<Option<String>, String> {
+    let doc = PolicyDocument::parse(policy).map_err(|e| e.to_string())?;
+    let mut scope = Scope {
+        partition: params.partition,
+        approved_vpce: params.approved_vpce.clone(),
+        approved_vpc: params.approved_vpc.clone(),
+        ..Scope::new(bucket, params.account_id.clone(), now)
+    };
+    scope
+        .configured_principals
+        .push((writer.to_string(), format!("writer {writer}")));
+    let space =
+        Space::new(&doc, &scope).map_err(|e| format!("cannot evaluate the policy: {}", e.0))?;
+    Ok(match outside_access(&space, writer, &WRITER_ACTIONS) {
+        Access::Open => None,
+        Access::Maybe(m) => Some(format!("possibly denied: {m}")),
+        Access::Blocked(b) => Some(format!("denied: {b}")),
+        Access::Undecided(why) => Some(why),
+    })
+}
