@@ -8,39 +8,39 @@
 //! principals, AWS Config's recorder role) — and, when `S3-TLS` FAILs, `VpceGuardDenyPlainHttp`.
 
 pub mod apply;
+pub mod diff;
 pub mod handler;
 pub mod history;
+pub mod statements;
+
+pub use diff::render_diff;
+pub use statements::GUARD_SIDS;
+pub(crate) use statements::{
+    deny_outside_vpce, deny_plain_http, is_guard_outside_sid, GuardExemptions, EXEMPT_TAG,
+    SID_DENY_PLAIN_HTTP,
+};
 
 use serde_json::{json, Map, Value};
 use thiserror::Error;
 
 use crate::policy::{PolicyDocument, MAX_POLICY_BYTES};
-use crate::rules::bucket::{check_policy_in_account, config_service_linked_role, writer_denied};
-use crate::rules::guard::{is_pattern, GuardKind};
+use crate::rules::bucket::{check_policy_in_account, writer_denied};
 use crate::rules::params::Partition;
 use crate::rules::{BucketParams, Finding, RuleId, Status};
 
-/// The Sid of the endpoint deny the guard writes.
-pub(crate) const SID_DENY_OUTSIDE_VPCE: &str = "VpceGuardDenyOutsideVpce";
-/// The Sid of the plain-HTTP deny the guard writes.
-pub(crate) const SID_DENY_PLAIN_HTTP: &str = "VpceGuardDenyPlainHttp";
-/// The tag that exempts a bucket from remediation.
-pub(crate) const EXEMPT_TAG: &str = "vpce-guard:exempt";
-
-/// The guard's Sids: a statement carrying one is the guard's own and is replaced, never
-/// duplicated. Besides the two main statements, one per class of actions the guard's principals
-/// call (see [`deny_outside_vpce`]): `For` + the kinds it exempts.
-pub const GUARD_SIDS: [&str; 9] = [
-    SID_DENY_OUTSIDE_VPCE,
-    SID_DENY_PLAIN_HTTP,
-    "VpceGuardDenyOutsideVpceForGuardRemediatorConfig",
-    "VpceGuardDenyOutsideVpceForGuardRemediator",
-    "VpceGuardDenyOutsideVpceForGuardConfig",
-    "VpceGuardDenyOutsideVpceForRemediatorConfig",
-    "VpceGuardDenyOutsideVpceForGuard",
-    "VpceGuardDenyOutsideVpceForRemediator",
-    "VpceGuardDenyOutsideVpceForConfig",
-];
+impl GuardExemptions {
+    /// The exemptions of one remediation.
+    pub fn of(input: &RemedyInput) -> GuardExemptions {
+        GuardExemptions::new(
+            &input.exempt_principals,
+            &input.guard_principals,
+            &input.remediator_principals,
+            input.config_role.as_deref(),
+            &input.region,
+            &input.account,
+        )
+    }
+}
 
 /// What the plan needs to know about one bucket.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,232 +112,6 @@ pub enum MergeError {
 
 fn partition_of(region: &str) -> Partition {
     Partition::of_region(region)
-}
-
-/// Who the deny the product writes exempts, and for what (RULES.md, "Exemptions"): configured
-/// exempt principals for every action (configuration wins, patterns included); the guard's, the
-/// remediator's and AWS Config's recorder role by exact ARN, each for the actions it calls
-/// ([`crate::rules::guard`]) and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct GuardExemptions {
-    /// `ExemptPrincipalArns`.
-    pub exempt: Vec<String>,
-    /// `GuardPrincipalArns`: exact role ARNs.
-    pub guards: Vec<String>,
-    /// `RemediatorPrincipalArns`: exact role ARNs.
-    pub remediators: Vec<String>,
-    /// AWS Config's recorder role.
-    pub config_role: String,
-}
-
-impl GuardExemptions {
-    /// From the parts: Config's role defaults to its service-linked role in the account.
-    pub fn new(
-        exempt: &[String],
-        guards: &[String],
-        remediators: &[String],
-        config_role: Option<&str>,
-        region: &str,
-        account: &str,
-    ) -> GuardExemptions {
-        let config_role = config_role
-            .map(str::to_string)
-            .unwrap_or_else(|| config_service_linked_role(partition_of(region), account));
-        GuardExemptions {
-            exempt: dedup(exempt),
-            guards: dedup(guards),
-            remediators: dedup(remediators),
-            config_role,
-        }
-    }
-
-    /// The exemptions of one remediation.
-    pub fn of(input: &RemedyInput) -> GuardExemptions {
-        GuardExemptions::new(
-            &input.exempt_principals,
-            &input.guard_principals,
-            &input.remediator_principals,
-            input.config_role.as_deref(),
-            &input.region,
-            &input.account,
-        )
-    }
-
-    /// The deny names the guard's principals exactly: a wildcard pattern among them (or in
-    /// Config's role) is an error naming it.
-    pub(crate) fn check_exact(&self) -> Result<(), String> {
-        let lists = [
-            ("GuardPrincipalArns (--guard-principal)", &self.guards),
-            (
-                "RemediatorPrincipalArns (--remediator-principal)",
-                &self.remediators,
-            ),
-        ];
-        for (what, list) in lists {
-            if let Some(p) = list.iter().find(|p| is_pattern(p)) {
-                return Err(format!(
-                    "{what} has the pattern `{p}`: the deny the product writes exempts the guard's roles by exact ARN only (a pattern would admit any role created to match it); pass the roles' ARNs (vpce-guard remediate expands a pattern to the roles that exist with iam:ListRoles)"
-                ));
-            }
-        }
-        if is_pattern(&self.config_role) {
-            return Err(format!(
-                "AWS Config's recorder role `{}` is a pattern: the deny names it exactly",
-                self.config_role
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn dedup(list: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for p in list {
-        if !out.contains(p) {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
-/// Which of the guard's principal kinds an action-class statement exempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Exempted {
-    guard: bool,
-    remediator: bool,
-    config: bool,
-}
-
-impl Exempted {
-    fn sid(self) -> String {
-        format!(
-            "{SID_DENY_OUTSIDE_VPCE}For{}{}{}",
-            if self.guard { "Guard" } else { "" },
-            if self.remediator { "Remediator" } else { "" },
-            if self.config { "Config" } else { "" },
-        )
-    }
-}
-
-/// The statements that deny every request from outside the approved endpoints: one per class
-/// of actions the guard's principals call (exempting exactly the principals that call them,
-/// plus the configured exempt principals), and `VpceGuardDenyOutsideVpce` for every other
-/// action (`NotAction` the listed ones), exempting only the configured exempt principals. Every
-/// statement also lets AWS services and requests via AWS services through. Together they deny
-/// `s3:*`: the classes are disjoint and the last statement covers the rest.
-pub(crate) fn deny_outside_vpce(
-    bucket: &str,
-    partition: Partition,
-    endpoints: &[String],
-    ex: &GuardExemptions,
-) -> Vec<Value> {
-    let mut classes: Vec<(Exempted, Vec<&'static str>)> = Vec::new();
-    let kinds = [
-        GuardKind::Guard,
-        GuardKind::Remediator,
-        GuardKind::ConfigRecorder,
-    ];
-    let mut listed: Vec<&'static str> = Vec::new();
-    for kind in kinds {
-        for action in kind.actions() {
-            if !listed.contains(&action) {
-                listed.push(action);
-            }
-        }
-    }
-    for action in &listed {
-        let key = Exempted {
-            guard: !ex.guards.is_empty() && GuardKind::Guard.actions().contains(action),
-            remediator: !ex.remediators.is_empty()
-                && GuardKind::Remediator.actions().contains(action),
-            config: GuardKind::ConfigRecorder.actions().contains(action),
-        };
-        if !(key.guard || key.remediator || key.config) {
-            continue;
-        }
-        match classes.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, actions)) => actions.push(action),
-            None => classes.push((key, vec![action])),
-        }
-    }
-    let resources = json!([
-        format!("arn:{partition}:s3:::{bucket}"),
-        format!("arn:{partition}:s3:::{bucket}/*")
-    ]);
-    let statement = |sid: String, action_key: &str, actions: Value, exempt: Vec<String>| {
-        let mut condition = Map::new();
-        condition.insert(
-            "StringNotEquals".into(),
-            json!({ "aws:SourceVpce": endpoints }),
-        );
-        condition.insert(
-            "BoolIfExists".into(),
-            json!({ "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false" }),
-        );
-        if !exempt.is_empty() {
-            condition.insert("ArnNotLike".into(), json!({ "aws:PrincipalArn": exempt }));
-        }
-        let mut st = Map::new();
-        st.insert("Sid".into(), json!(sid));
-        st.insert("Effect".into(), json!("Deny"));
-        st.insert("Principal".into(), json!("*"));
-        st.insert(action_key.into(), actions);
-        st.insert("Resource".into(), resources.clone());
-        st.insert("Condition".into(), Value::Object(condition));
-        Value::Object(st)
-    };
-    let mut out = Vec::new();
-    let mut excluded: Vec<&'static str> = Vec::new();
-    for (key, actions) in &classes {
-        let mut who = ex.exempt.clone();
-        if key.guard {
-            who.extend(ex.guards.iter().cloned());
-        }
-        if key.remediator {
-            who.extend(ex.remediators.iter().cloned());
-        }
-        if key.config {
-            who.push(ex.config_role.clone());
-        }
-        excluded.extend(actions.iter().copied());
-        out.push(statement(key.sid(), "Action", json!(actions), dedup(&who)));
-    }
-    let rest = if excluded.is_empty() {
-        statement(
-            SID_DENY_OUTSIDE_VPCE.to_string(),
-            "Action",
-            json!("s3:*"),
-            ex.exempt.clone(),
-        )
-    } else {
-        statement(
-            SID_DENY_OUTSIDE_VPCE.to_string(),
-            "NotAction",
-            json!(excluded),
-            ex.exempt.clone(),
-        )
-    };
-    out.insert(0, rest);
-    out
-}
-
-/// Is this Sid one of the endpoint-deny statements the guard writes?
-pub(crate) fn is_guard_outside_sid(sid: &str) -> bool {
-    GUARD_SIDS
-        .iter()
-        .any(|g| *g == sid && *g != SID_DENY_PLAIN_HTTP)
-}
-
-/// `VpceGuardDenyPlainHttp` for a bucket.
-pub(crate) fn deny_plain_http(bucket: &str, partition: Partition) -> Value {
-    json!({
-        "Sid": SID_DENY_PLAIN_HTTP,
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
-        "Condition": { "Bool": { "aws:SecureTransport": "false" } },
-    })
 }
 
 fn sid_of(st: &Value) -> Option<&str> {
@@ -652,69 +426,3 @@ pub fn internet_request_decision(
 
 #[cfg(test)]
 mod tests;
-
-/// The same JSON value with every object's keys in sorted order, whatever map type serde_json
-/// was built with (feature unification can turn on `preserve_order`): diffs and docs are then
-/// the same in every build.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for k in keys {
-                if let Some(x) = m.get(k) {
-                    out.insert(k.clone(), canonical(x));
-                }
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
-/// A readable line diff of two policies, pretty-printed with sorted keys: `- ` removed, `+ `
-/// added, `  ` kept.
-pub fn render_diff(previous: Option<&Value>, new: &Value) -> String {
-    let pretty = |v: &Value| {
-        let c = canonical(v);
-        serde_json::to_string_pretty(&c).unwrap_or_else(|_| c.to_string())
-    };
-    let old_text = previous.map(pretty).unwrap_or_default();
-    let new_text = pretty(new);
-    let a: Vec<&str> = old_text.lines().collect();
-    let b: Vec<&str> = new_text.lines().collect();
-    // Longest common subsequence of lines (policies are at most 20 KB).
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            let v = if a.get(i) == b.get(j) {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-            lcs[i][j] = v;
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut out = String::new();
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str("  ");
-            out.push_str(a[i]);
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str("+ ");
-            out.push_str(b[j]);
-            j += 1;
-        } else {
-            out.push_str("- ");
-            out.push_str(a[i]);
-            i += 1;
-        }
-        out.push('\n');
-    }
-    out
-}

@@ -1,5 +1,6 @@
 //! Remediation plans: merges keep every statement, guard rails refuse, plans pass the rules.
 
+use super::statements::SID_DENY_OUTSIDE_VPCE;
 use super::*;
 use proptest::prelude::*;
 
