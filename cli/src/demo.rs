@@ -2,8 +2,8 @@
 //! into an AWS-compatible endpoint, so the CLI and the functions can be pointed at it.
 
 use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::seed::Seeder;
 use vpce_guard::aws::AccountReader;
+use vpce_guard::testing::seed::Seeder;
 
 use crate::DemoAccountArgs;
 

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::Value;
-use vpce_guard::aws::memory::{MemoryAws, MemoryBucket, MemoryStateTable};
 use vpce_guard::config::handler::{handle_bucket_rule, handle_network_rule, Warm};
 use vpce_guard::config::ConfigRuleEvent;
 use vpce_guard::events::FindingDetail;
@@ -22,6 +21,7 @@ use vpce_guard::policy::{PolicyDocument, MAX_POLICY_BYTES};
 use vpce_guard::remedy::{plan, Decision, RemedyInput, GUARD_SIDS};
 use vpce_guard::rules::bucket::{check_policy, check_policy_in_account};
 use vpce_guard::rules::{BucketParams, Compliance, Evaluation, RuleId, Status};
+use vpce_guard::testing::memory::{MemoryAws, MemoryBucket, MemoryStateTable};
 use vpce_guard::watcher::handler::{handle as watch, WatcherConfig};
 use vpce_guard::watcher::WatcherEvent;
 
@@ -101,7 +101,7 @@ pub fn account() -> MemoryAws {
     let mut aws = MemoryAws::new(ACCOUNT, REGION);
     let ids = aws.add_reference_vpcs(REGION, 2);
     let vpce = ids.first().map(|(_, e)| e.clone()).unwrap_or_default();
-    let policy = vpce_guard::aws::policies::private_bucket_policy("private", &vpce);
+    let policy = vpce_guard::testing::policies::private_bucket_policy("private", &vpce);
     aws.add_bucket("private", MemoryBucket::private(REGION, &policy));
     let mut open = MemoryBucket::private(REGION, "");
     open.policy = Fact::NotConfigured;

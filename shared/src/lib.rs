@@ -15,6 +15,8 @@ pub mod ports;
 pub mod remedy;
 pub mod rules;
 pub mod scan;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod watcher;
 
 /// Seconds since the epoch, now (the evaluation time of `aws:CurrentTime`).

@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use vpce_guard::aws::memory::{MemoryAws, MemoryBucket, ALL_ON};
 use vpce_guard::aws::ErrorKind;
 use vpce_guard::config::handler::{
     handle_bucket_rule, handle_network_rule, HandlerError, HandlerOutput, Warm,
@@ -19,6 +18,7 @@ use vpce_guard::config::handler::{
 use vpce_guard::config::{ConfigRuleEvent, ResourceType, Timestamp};
 use vpce_guard::facts::{Fact, PublicAccessBlock};
 use vpce_guard::rules::Compliance;
+use vpce_guard::testing::memory::{MemoryAws, MemoryBucket, ALL_ON};
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{json, Value};
-use vpce_guard::aws::memory::MemoryStateTable;
 use vpce_guard::config::handler::{handle_bucket_rule, Warm};
 use vpce_guard::config::ConfigRuleEvent;
 use vpce_guard::notify::handler::{handle as notify, NotifierConfig};
 use vpce_guard::rules::Compliance;
+use vpce_guard::testing::memory::MemoryStateTable;
 use vpce_guard::watcher::handler::{handle as watch, WatcherConfig};
 use vpce_guard::watcher::WatcherEvent;
 

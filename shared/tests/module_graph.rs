@@ -131,7 +131,7 @@ fn named_paths(text: &str, me: &[String]) -> Vec<Vec<String>> {
     out
 }
 
-/// The module of a file: `aws/mod.rs` is `aws`, `aws/memory.rs` is `aws::memory`.
+/// The module of a file: `aws/mod.rs` is `aws`, `aws/s3.rs` is `aws::s3`.
 fn module_of(src: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src).unwrap();
     let mut parts: Vec<String> = rel
@@ -305,6 +305,13 @@ fn no_new_cycle_among_the_librarys_modules() {
                 "{pure} (pure) names {io}"
             );
         }
+    }
+    // Production code never names the test doubles (`testing`, behind a feature).
+    for (m, to) in &g {
+        assert!(
+            m == "testing" || !to.contains("testing"),
+            "{m} names the test doubles (testing)"
+        );
     }
     // Handlers and ports name no adapter (`aws`).
     for layer in [

@@ -5,8 +5,8 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::types::{IpPermission, IpRange, PrefixListId};
 use aws_sdk_s3::types::ObjectOwnership;
 use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::seed::Seeder;
-pub use vpce_guard::aws::seed::{
+use vpce_guard::testing::seed::Seeder;
+pub use vpce_guard::testing::seed::{
     locked_endpoint_policy, private_bucket_policy, DemoAccount, SeededVpc, DEMO_NO_ENDPOINT,
     DEMO_NO_ENDPOINT_REGION, DEMO_PRIVATE,
 };
@@ -198,7 +198,7 @@ impl Seed {
         ok("CreateBucket", b)
     }
 
-    /// The demo account (`vpce_guard::aws::seed::Seeder::demo_account`).
+    /// The demo account (`vpce_guard::testing::seed::Seeder::demo_account`).
     pub async fn demo_account(&self) -> DemoAccount {
         ok(
             "demo account",

@@ -1,6 +1,6 @@
 //! Adapters: the AWS SDK clients behind narrow ports that return the project's own types. All
-//! AWS calls of the project live here; `memory` is an in-memory stand-in behind the same ports,
-//! for fast tests of the handlers.
+//! AWS calls of the project live here; `crate::testing::memory` is an in-memory stand-in behind
+//! the same ports, for fast tests of the handlers.
 
 #[cfg(feature = "aws")]
 pub mod clients;
@@ -11,15 +11,11 @@ pub mod ec2;
 pub mod events;
 #[cfg(feature = "aws")]
 pub mod history_table;
-pub mod memory;
-pub mod policies;
 pub mod policy_store;
 pub mod roles;
 #[cfg(feature = "aws")]
 pub mod s3;
 pub mod secrets;
-#[cfg(feature = "aws")]
-pub mod seed;
 pub mod ssm;
 #[cfg(feature = "aws")]
 pub mod state_table;

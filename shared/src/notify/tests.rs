@@ -14,9 +14,9 @@ use super::handler::{handle, NotifierConfig};
 use super::render::{digest, message, Links};
 use super::webhook::{url_from_secret, PostError, SlackSink};
 use super::*;
-use crate::aws::memory::MemoryStateTable;
 use crate::events::Trigger;
 use crate::rules::{Finding, Status};
+use crate::testing::memory::MemoryStateTable;
 
 const NOW: i64 = 1_795_824_000;
 const ACTOR: &str = "arn:aws:sts::123456789012:assumed-role/PlatformAdmin/alice@example.com";

@@ -7,12 +7,12 @@ use serde_json::{json, Value};
 
 use super::handler::{handle, WatcherConfig};
 use super::*;
-use crate::aws::memory::{MemoryAws, MemoryBucket};
 use crate::aws::ErrorKind;
 use crate::config::handler::Warm;
 use crate::events::{FindingDetail, FINDING_DETAIL_TYPE};
 use crate::facts::Fact;
 use crate::rules::{Compliance, RuleId};
+use crate::testing::memory::{MemoryAws, MemoryBucket};
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";

@@ -16,9 +16,9 @@ use crate::facts::{
     PublicAccessBlock, RouteTable, SecurityGroup, Subnet, Vpc,
 };
 
-use super::events::{EventPublisher, OutEvent};
-use super::s3_service_name;
-use super::{
+use crate::ports::events::{EventPublisher, OutEvent};
+use crate::ports::s3_service_name;
+use crate::ports::{
     AccountReader, ApiCalls, AwsError, BucketReader, ErrorKind, ListedBucket, NetworkLocator,
     NetworkReader,
 };
@@ -321,7 +321,7 @@ pub(crate) fn bucket_item(
     }
 }
 
-impl super::CallCounter for MemoryAws {
+impl crate::ports::CallCounter for MemoryAws {
     fn api_calls(&self) -> BTreeMap<String, u64> {
         self.calls.snapshot()
     }

@@ -9,9 +9,9 @@ use aws_sdk_s3::types::{
 };
 use serde_json::json;
 
-use super::clients::AwsClients;
 pub use super::policies::{locked_endpoint_policy, private_bucket_policy};
-use super::{map_sdk_error, AwsError, ErrorKind};
+use crate::aws::clients::AwsClients;
+use crate::aws::{map_sdk_error, AwsError, ErrorKind};
 
 /// A seeded VPC: one subnet with its own route table.
 #[derive(Debug, Clone)]
