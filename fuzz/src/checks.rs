@@ -11,18 +11,18 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::Value;
-use vpce_guard::config::handler::{handle_bucket_rule, handle_network_rule, Warm};
+use vpce_guard::config::rule_functions::{handle_bucket_rule, handle_network_rule, Warm};
 use vpce_guard::config::ConfigRuleEvent;
 use vpce_guard::events::FindingDetail;
 use vpce_guard::facts::Fact;
-use vpce_guard::notify::handler::{handle as notify, NotifierConfig};
+use vpce_guard::notify::notifier::{handle as notify, NotifierSettings};
 use vpce_guard::notify::webhook::{PostError, SlackSink};
 use vpce_guard::policy::{PolicyDocument, MAX_POLICY_BYTES};
 use vpce_guard::remedy::{plan, Decision, RemedyInput, GUARD_SIDS};
 use vpce_guard::rules::bucket::{check_policy, check_policy_in_account};
 use vpce_guard::rules::{BucketParams, Compliance, Evaluation, RuleId, Status};
 use vpce_guard::testing::memory::{MemoryAws, MemoryBucket, MemoryStateTable};
-use vpce_guard::watcher::handler::{handle as watch, WatcherConfig};
+use vpce_guard::watcher::change_watcher::{handle as watch, WatcherSettings};
 use vpce_guard::watcher::WatcherEvent;
 
 pub const ACCOUNT: &str = "123456789012";
@@ -157,7 +157,7 @@ pub fn cloudtrail_event(data: &[u8]) -> bool {
     let _ = rt.block_on(watch(
         &aws,
         &Warm::default(),
-        &WatcherConfig::default(),
+        &WatcherSettings::default(),
         &event,
         NOW,
     ));
@@ -199,9 +199,9 @@ pub fn notifier_batch(data: &[u8]) -> bool {
     };
     let store = MemoryStateTable::default();
     let slack = CountingSlack::default();
-    let cfg = NotifierConfig {
+    let cfg = NotifierSettings {
         rule_names: vec!["vpce-guard-bucket".into(), "vpce-guard-network".into()],
-        ..NotifierConfig::default()
+        ..NotifierSettings::default()
     };
     let rt = runtime();
     let (resp, summary) = rt.block_on(notify(

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 use vpce_guard::aws::ErrorKind;
-use vpce_guard::config::handler::{
+use vpce_guard::config::rule_functions::{
     handle_bucket_rule, handle_network_rule, HandlerError, HandlerOutput, Warm,
 };
 use vpce_guard::config::{ConfigRuleEvent, ResourceType, Timestamp};

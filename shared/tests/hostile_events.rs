@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{json, Value};
-use vpce_guard::config::handler::{handle_bucket_rule, Warm};
+use vpce_guard::config::rule_functions::{handle_bucket_rule, Warm};
 use vpce_guard::config::ConfigRuleEvent;
-use vpce_guard::notify::handler::{handle as notify, NotifierConfig};
+use vpce_guard::notify::notifier::{handle as notify, NotifierSettings};
 use vpce_guard::rules::Compliance;
 use vpce_guard::testing::memory::MemoryStateTable;
-use vpce_guard::watcher::handler::{handle as watch, WatcherConfig};
+use vpce_guard::watcher::change_watcher::{handle as watch, WatcherSettings};
 use vpce_guard::watcher::WatcherEvent;
 
 const MIB: usize = 1 << 20;
@@ -199,7 +199,7 @@ fn watcher(ev: Value) -> Result<Result<Option<String>, String>, String> {
     let out = block_on(watch(
         &aws,
         &Warm::default(),
-        &WatcherConfig::default(),
+        &WatcherSettings::default(),
         &event,
         1.8e9,
     ));
@@ -292,9 +292,9 @@ fn hostile_sqs_records_fail_alone() {
         }
     };
     let slack = checks::CountingSlack::default();
-    let cfg = NotifierConfig {
+    let cfg = NotifierSettings {
         rule_names: vec!["vpce-guard-bucket".into()],
-        ..NotifierConfig::default()
+        ..NotifierSettings::default()
     };
     let (resp, _) = block_on(notify(
         &MemoryStateTable::default(),

@@ -64,10 +64,10 @@ NO_VALUE = {"Ref": "AWS::NoValue"}
 SSM_PAYLOAD = '{"bucket": "{{ BucketName }}", "trigger": "config-remediation"}'
 SAMPLE_BUCKET = "amzn-s3-demo-bucket"
 SAMPLE_PAYLOAD_FILE = os.path.join(ROOT, "events", "remediator-config-remediation.json")
-# Where the remediator reads its environment (RemediatorConfig::from_env).
-REMEDIATOR_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "remedy", "handler.rs")
-# Where the change watcher reads its environment (WatcherConfig::from_env).
-WATCHER_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "watcher", "handler.rs")
+# Where the remediator reads its environment (RemediatorSettings::from_env).
+REMEDIATOR_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "remedy", "remediator.rs")
+# Where the change watcher reads its environment (WatcherSettings::from_env).
+WATCHER_CONFIG_SOURCE = os.path.join(ROOT, "shared", "src", "watcher", "change_watcher.rs")
 # The bucket rule's parameters as an environment (BucketParams::from_env), which both call,
 # and the SSM parameters of the long settings (LongSettings::ENV).
 PARAMS_ENV_SOURCE = os.path.join(ROOT, "shared", "src", "rules", "params.rs")

@@ -6,7 +6,7 @@
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::aws::ssm::load_long_settings;
-use vpce_guard::config::handler::{handle_bucket_rule, Warm};
+use vpce_guard::config::rule_functions::{handle_bucket_rule, Warm};
 use vpce_guard::config::ConfigRuleEvent;
 use vpce_guard::{parse_payload, FunctionError};
 

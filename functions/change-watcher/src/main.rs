@@ -8,8 +8,8 @@
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::aws::ssm::load_long_settings;
-use vpce_guard::config::handler::Warm;
-use vpce_guard::watcher::handler::{handle, WatcherConfig, WatcherOutput};
+use vpce_guard::config::rule_functions::Warm;
+use vpce_guard::watcher::change_watcher::{handle, WatcherOutput, WatcherSettings};
 use vpce_guard::watcher::WatcherEvent;
 use vpce_guard::{parse_payload, FunctionError};
 
@@ -24,7 +24,7 @@ fn diagnostic(e: impl FunctionError) -> Diagnostic {
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Init phase: configuration and clients once, reused by every invocation.
-    let cfg = WatcherConfig::from_env(|k| std::env::var(k).ok())?;
+    let cfg = WatcherSettings::from_env(|k| std::env::var(k).ok())?;
     let clients = AwsClients::load(None, None).await;
     // Lists too long for Config's InputParameters, from SSM (read once per container).
     let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;

@@ -6,7 +6,7 @@
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::config::handler::handle_network_rule;
+use vpce_guard::config::rule_functions::handle_network_rule;
 use vpce_guard::config::ConfigRuleEvent;
 use vpce_guard::{parse_payload, FunctionError};
 

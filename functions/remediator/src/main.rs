@@ -10,7 +10,7 @@ use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
 use vpce_guard::aws::ssm::load_long_settings;
 use vpce_guard::remedy::apply::RemediationEvent;
-use vpce_guard::remedy::handler::{handle, RemediatorConfig, RemediatorEvent};
+use vpce_guard::remedy::remediator::{handle, RemediatorEvent, RemediatorSettings};
 use vpce_guard::{parse_payload, FunctionError};
 
 /// Lambda's `errorType` says what failed (`VpceGuard.InvalidEvent`, `VpceGuard.RemediationFailed`,
@@ -26,7 +26,7 @@ fn diagnostic(e: impl FunctionError) -> Diagnostic {
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Init phase: configuration and clients once, reused by every invocation.
-    let mut cfg = RemediatorConfig::from_env(|k| std::env::var(k).ok())?;
+    let mut cfg = RemediatorSettings::from_env(|k| std::env::var(k).ok())?;
     let clients = AwsClients::load(None, None).await;
     // Lists too long for Config's InputParameters, from SSM (read once per container).
     let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;

@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use vpce_guard::aws::clients::AwsClients;
 use vpce_guard::aws::secrets::SecretReader;
 use vpce_guard::aws::state_table::StateTable;
-use vpce_guard::notify::handler::{handle, NotifierConfig};
+use vpce_guard::notify::notifier::{handle, NotifierSettings};
 use vpce_guard::notify::webhook::{url_from_secret, Webhook};
 
 /// Time kept back from the invocation's deadline for recording state and answering.
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Init phase: configuration and clients; the secret is read on the first invocation (and
     // again only if that read failed), never logged.
-    let cfg = NotifierConfig::from_env(|k| std::env::var(k).ok()).map_err(Error::from)?;
+    let cfg = NotifierSettings::from_env(|k| std::env::var(k).ok()).map_err(Error::from)?;
     let secret_arn = required("SLACK_WEBHOOK_SECRET_ARN")?;
     let clients = AwsClients::load(None, None).await;
     let store = StateTable {

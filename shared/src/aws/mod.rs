@@ -5,7 +5,7 @@
 #[cfg(feature = "aws")]
 pub mod clients;
 #[cfg(feature = "aws")]
-pub mod config;
+pub mod config_service;
 #[cfg(feature = "aws")]
 pub mod ec2;
 pub mod events;

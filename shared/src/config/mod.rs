@@ -3,10 +3,10 @@
 //! handlers of the two rules, generic over the ports.
 
 pub mod event;
-pub mod handler;
 pub mod item;
 pub mod port;
 pub mod regional;
+pub mod rule_functions;
 pub mod types;
 
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! The AWS Config port (evaluations out, inventory in) and the reporting logic: batches of
 //! 100, failed evaluations retried, never silently lost. The adapter over `aws-sdk-config` is
-//! `aws::config`; an in-memory one is `testing::memory`.
+//! `aws::config_service`; an in-memory one is `testing::memory`.
 
 use crate::ports::{AwsError, ErrorKind};
 

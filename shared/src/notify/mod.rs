@@ -4,7 +4,7 @@
 //! ([`render`]); the I/O is behind ports: the last state sent per resource ([`StateStore`],
 //! DynamoDB) and the webhook ([`webhook`]).
 
-pub mod handler;
+pub mod notifier;
 pub mod render;
 #[cfg(test)]
 mod tests;

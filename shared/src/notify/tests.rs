@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{json, Value};
 
-use super::handler::{handle, NotifierConfig};
+use super::notifier::{handle, NotifierSettings};
 use super::render::{digest, message, Links};
 use super::webhook::{url_from_secret, PostError, SlackSink};
 use super::*;
@@ -135,14 +135,14 @@ fn batch(bodies: &[String]) -> SqsEvent {
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
-fn cfg() -> NotifierConfig {
-    NotifierConfig {
+fn cfg() -> NotifierSettings {
+    NotifierSettings {
         rule_names: vec!["vpce-guard-bucket".into(), "vpce-guard-network".into()],
         links: Links {
             bucket_rule: Some("vpce-guard-bucket".into()),
             network_rule: Some("vpce-guard-network".into()),
         },
-        ..NotifierConfig::default()
+        ..NotifierSettings::default()
     }
 }
 

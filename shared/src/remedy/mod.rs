@@ -9,8 +9,8 @@
 
 pub mod apply;
 pub mod diff;
-pub mod handler;
 pub mod history;
+pub mod remediator;
 pub mod statements;
 
 pub use diff::render_diff;

@@ -650,8 +650,8 @@ mod handler_tests {
     use crate::aws::{AccountReader, AwsError, BucketReader, ListedBucket, NetworkReader};
     use crate::facts::{BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock};
     use crate::remedy::apply::{Mode, Outcome};
-    use crate::remedy::handler::{bucket_of, handle, RemediatorConfig, RemediatorEvent};
     use crate::remedy::history::HistoryStore;
+    use crate::remedy::remediator::{bucket_of, handle, RemediatorEvent, RemediatorSettings};
     use std::sync::Mutex;
 
     #[derive(Default)]
@@ -772,7 +772,7 @@ mod handler_tests {
         }
     }
 
-    fn cfg(mode: &str) -> RemediatorConfig {
+    fn cfg(mode: &str) -> RemediatorSettings {
         let env = |k: &str| match k {
             "REMEDIATION_MODE" => Some(mode.to_string()),
             "GUARD_PRINCIPAL_ARNS" => {
@@ -787,7 +787,7 @@ mod handler_tests {
             "BUCKET_RULE_NAME" => Some("vpce-guard-bucket".into()),
             _ => None,
         };
-        RemediatorConfig::from_env(env).unwrap()
+        RemediatorSettings::from_env(env).unwrap()
     }
 
     fn parse(v: serde_json::Value) -> RemediatorEvent {
@@ -854,7 +854,7 @@ mod handler_tests {
             .unwrap_err()
             .to_string()
             .contains("unknown trigger `please`"));
-        let e = RemediatorConfig::from_env(|k| {
+        let e = RemediatorSettings::from_env(|k| {
             (k == "REMEDIATION_MODE").then(|| "Sometimes".to_string())
         })
         .unwrap_err();

@@ -9,7 +9,7 @@
 //! or wrongly typed field is `None`, never a failed event) and [`classify`] digs values out of
 //! any of those shapes.
 
-pub mod handler;
+pub mod change_watcher;
 #[cfg(test)]
 mod tests;
 

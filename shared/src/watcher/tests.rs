@@ -5,10 +5,10 @@
 
 use serde_json::{json, Value};
 
-use super::handler::{handle, WatcherConfig};
+use super::change_watcher::{handle, WatcherSettings};
 use super::*;
 use crate::aws::ErrorKind;
-use crate::config::handler::Warm;
+use crate::config::rule_functions::Warm;
 use crate::events::{FindingDetail, FINDING_DETAIL_TYPE};
 use crate::facts::Fact;
 use crate::rules::{Compliance, RuleId};
@@ -113,11 +113,11 @@ fn calls(aws: &MemoryAws) -> Vec<(String, u64)> {
     aws.call_counts().into_iter().collect()
 }
 
-async fn run(aws: &MemoryAws, ev: Value) -> super::handler::WatcherOutput {
+async fn run(aws: &MemoryAws, ev: Value) -> super::change_watcher::WatcherOutput {
     handle(
         aws,
         &Warm::default(),
-        &WatcherConfig::default(),
+        &WatcherSettings::default(),
         &event(ev),
         NOW,
     )
@@ -553,7 +553,7 @@ async fn throttling_that_outlasts_retries_fails_the_invocation_as_transient() {
     let err = handle(
         &aws,
         &Warm::default(),
-        &WatcherConfig::default(),
+        &WatcherSettings::default(),
         &event(call(
             "aws.s3",
             "PutBucketPolicy",
@@ -623,7 +623,7 @@ async fn a_burst_of_a_thousand_calls_costs_the_same_per_call() {
         );
     }
     let warm = Warm::default();
-    let cfg = WatcherConfig::default();
+    let cfg = WatcherSettings::default();
     for i in 0..1_000 {
         let ev = event(call(
             "aws.s3",

@@ -16,7 +16,7 @@ use crate::rules::{Compliance, RuleId};
 
 /// The notifier's settings.
 #[derive(Debug, Clone)]
-pub struct NotifierConfig {
+pub struct NotifierSettings {
     /// More changes than this in one batch become one digest message.
     pub digest_threshold: usize,
     /// The guard's Config rules (compliance changes of other rules are not reported).
@@ -26,9 +26,9 @@ pub struct NotifierConfig {
     pub ttl_seconds: i64,
 }
 
-impl Default for NotifierConfig {
+impl Default for NotifierSettings {
     fn default() -> Self {
-        NotifierConfig {
+        NotifierSettings {
             digest_threshold: 10,
             rule_names: Vec::new(),
             links: Links::default(),
@@ -37,7 +37,7 @@ impl Default for NotifierConfig {
     }
 }
 
-impl NotifierConfig {
+impl NotifierSettings {
     /// `DIGEST_THRESHOLD` (default 10), `BUCKET_RULE_NAME`, `NETWORK_RULE_NAME`,
     /// `STATE_TTL_DAYS` (default 90).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
@@ -55,7 +55,7 @@ impl NotifierConfig {
         };
         let bucket_rule = nonempty("BUCKET_RULE_NAME");
         let network_rule = nonempty("NETWORK_RULE_NAME");
-        Ok(NotifierConfig {
+        Ok(NotifierSettings {
             digest_threshold: number("DIGEST_THRESHOLD", 10, 1, 1000)? as usize,
             rule_names: bucket_rule.iter().chain(&network_rule).cloned().collect(),
             links: Links {
@@ -119,7 +119,7 @@ struct Outgoing {
 pub async fn handle<S: StateStore, W: SlackSink>(
     store: &S,
     sink: &W,
-    cfg: &NotifierConfig,
+    cfg: &NotifierSettings,
     event: &SqsEvent,
     now: i64,
     deadline: Duration,

@@ -32,17 +32,17 @@ const CONCURRENCY: usize = 8;
 
 /// The watcher's settings, from the environment.
 #[derive(Debug, Clone, Default)]
-pub struct WatcherConfig {
+pub struct WatcherSettings {
     /// The bucket rule's parameters (the same as the Config rule's).
     pub params: BucketParams,
     /// `EVENT_BUS_NAME`; `None`: the default bus.
     pub bus: Option<String>,
 }
 
-impl WatcherConfig {
+impl WatcherSettings {
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ParamError> {
         let params = BucketParams::from_env(&get)?;
-        Ok(WatcherConfig {
+        Ok(WatcherSettings {
             params,
             bus: get("EVENT_BUS_NAME").filter(|b| !b.trim().is_empty()),
         })
@@ -105,7 +105,7 @@ struct Affected {
 pub async fn handle<P: WatcherPorts>(
     p: &P,
     warm: &Warm,
-    cfg: &WatcherConfig,
+    cfg: &WatcherSettings,
     event: &WatcherEvent,
     now: f64,
 ) -> Result<WatcherOutput, WatcherError> {
@@ -309,7 +309,7 @@ async fn buckets_depending_on<P: WatcherPorts>(
 async fn evaluate_buckets<P: WatcherPorts>(
     p: &P,
     warm: &Warm,
-    cfg: &WatcherConfig,
+    cfg: &WatcherSettings,
     region: &str,
     account_hint: Option<&str>,
     buckets: BTreeMap<String, Option<Fact<String>>>,

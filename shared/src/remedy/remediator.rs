@@ -62,7 +62,7 @@ impl crate::FunctionError for RemediatorError {
 
 /// The remediator's configuration (environment variables the template sets).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RemediatorConfig {
+pub struct RemediatorSettings {
     /// `REMEDIATION_MODE`: `Disabled`, `DryRun` (default) or `Enforce`.
     pub mode: Mode,
     /// `APPROVED_VPCE_IDS`, `EXEMPT_PRINCIPAL_ARNS`, `GUARD_PRINCIPAL_ARNS`, `REQUIRE_SIGV4`,
@@ -82,7 +82,7 @@ pub struct RemediatorConfig {
     pub history_retention_days: u32,
 }
 
-impl RemediatorConfig {
+impl RemediatorSettings {
     /// Read the configuration; an invalid value is an error naming it.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, RemediatorError> {
         let val = |k: &str| get(k).unwrap_or_default();
@@ -94,7 +94,7 @@ impl RemediatorConfig {
         })?;
         let params = BucketParams::from_env(&get)?;
         let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        Ok(RemediatorConfig {
+        Ok(RemediatorSettings {
             mode,
             params,
             bus: nonempty("EVENT_BUS_NAME"),
@@ -130,7 +130,7 @@ pub enum RemediatorEvent {
 /// `Ok(None)` for an event about something else (ignored, not an error).
 pub(crate) fn bucket_of(
     ev: &RemediatorEvent,
-    cfg: &RemediatorConfig,
+    cfg: &RemediatorSettings,
 ) -> Result<Option<(String, Option<String>, Trigger)>, RemediatorError> {
     match ev {
         RemediatorEvent::Manual(m) => match m.trigger.as_str() {
@@ -205,7 +205,7 @@ impl<T> RemediatorPorts for T where
 pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
     p: &P,
     history: &H,
-    cfg: &RemediatorConfig,
+    cfg: &RemediatorSettings,
     event: &RemediatorEvent,
     now: f64,
 ) -> Result<Option<RemediationEvent>, RemediatorError> {
