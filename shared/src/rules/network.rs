@@ -185,8 +185,10 @@ fn endpoint_policy_finding(gateways: &[&Endpoint], account_id: Option<&str>, now
 /// each reading, writing, deleting and reconfiguring another account's bucket through the
 /// endpoint, with no other condition key set, are all allowed and none is denied.
 fn is_allow_all(doc: &PolicyDocument, endpoint: &str) -> bool {
-    use crate::policy::{evaluate, Caller, Principal, RequestContext, Signature};
-    let stranger = "999999999999";
+    use crate::policy::compiled::CompiledPolicy;
+    use crate::policy::{Caller, Principal, RequestContext, Signature};
+    let stranger = STRANGER_ACCOUNT;
+    let policy = CompiledPolicy::new(doc);
     let callers = [
         Caller::Anonymous,
         Caller::RoleSession {
@@ -225,10 +227,24 @@ fn is_allow_all(doc: &PolicyDocument, endpoint: &str) -> bool {
                     (keys::RESOURCE_ACCOUNT.into(), vec![stranger.into()]),
                 ],
             };
-            let d = evaluate(doc, &ctx);
+            let d = policy.evaluate(&ctx, crate::rules::params::Partition::Aws);
             !d.allowed_by.is_empty() && d.denied_by.is_empty() && d.undecided.is_empty()
         })
     })
+}
+
+/// An account that is neither the endpoint owner's nor the organization's: the stranger the
+/// endpoint-policy questions ask about.
+const STRANGER_ACCOUNT: &str = "999999999999";
+
+/// Every value the policy's conditions compare `key` (lower-case) with.
+fn condition_values(doc: &PolicyDocument, key: &str) -> Vec<String> {
+    doc.statements
+        .iter()
+        .flat_map(|s| s.conditions.iter())
+        .filter(|c| c.key.eq_ignore_ascii_case(key))
+        .flat_map(|c| c.values.iter().cloned())
+        .collect()
 }
 
 fn endpoint_scope(endpoint: &str, account_id: Option<&str>, bucket: &str, now: f64) -> Scope {
@@ -294,13 +310,7 @@ fn foreign_principal_allowed_on(
                 || c.key.eq_ignore_ascii_case(keys::RESOURCE_ORG_ID)
         })
     });
-    let org_constants: Vec<String> = doc
-        .statements
-        .iter()
-        .flat_map(|s| s.conditions.iter())
-        .filter(|c| c.key.eq_ignore_ascii_case(keys::PRINCIPAL_ORG_ID))
-        .flat_map(|c| c.values.iter().cloned())
-        .collect();
+    let org_constants = condition_values(doc, keys::PRINCIPAL_ORG_ID);
     let own = space.account().to_string();
     let q = Question::all()
         .origins(|o| o.endpoint == Some(endpoint))
@@ -331,18 +341,12 @@ fn foreign_bucket_allowed(
     now: f64,
 ) -> Result<Option<String>, TooComplex> {
     let mut scope = endpoint_scope(endpoint, account_id, "vpce-guard-foreign-bucket", now);
-    scope.resource_account = Some("999999999999".into());
+    scope.resource_account = Some(STRANGER_ACCOUNT.into());
     let space = Space::with_all_statements(doc, &scope)?;
     let own = space.account().to_string();
     // A policy that limits resources to the organization's buckets (aws:ResourceOrgID) is
     // asked about a bucket outside it: no organization id the policy names.
-    let org_constants: Vec<String> = doc
-        .statements
-        .iter()
-        .flat_map(|s| s.conditions.iter())
-        .filter(|c| c.key.eq_ignore_ascii_case(keys::RESOURCE_ORG_ID))
-        .flat_map(|c| c.values.iter().cloned())
-        .collect();
+    let org_constants = condition_values(doc, keys::RESOURCE_ORG_ID);
     let q = Question::all()
         .origins(|o| o.endpoint == Some(endpoint))
         .principals(|p| p.caller().account() == Some(own.as_str()))
