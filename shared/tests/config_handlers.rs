@@ -19,6 +19,7 @@ use vpce_guard::config::{ConfigRuleEvent, ResourceType, Timestamp};
 use vpce_guard::facts::{Fact, PublicAccessBlock};
 use vpce_guard::rules::Compliance;
 use vpce_guard::testing::memory::{MemoryAws, MemoryBucket, ALL_ON};
+use vpce_guard::FunctionError;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";

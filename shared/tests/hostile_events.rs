@@ -20,6 +20,7 @@ use vpce_guard::rules::Compliance;
 use vpce_guard::testing::memory::MemoryStateTable;
 use vpce_guard::watcher::change_watcher::{handle as watch, WatcherSettings};
 use vpce_guard::watcher::WatcherEvent;
+use vpce_guard::FunctionError;
 
 const MIB: usize = 1 << 20;
 

@@ -15,6 +15,7 @@ use crate::facts::BucketObservation;
 use crate::ports::{AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, NetworkReader};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::{Compliance, ParamError};
+use crate::FunctionError;
 
 use super::port::{report, ConfigPort, MAX_KEYS};
 pub use super::regional::Warm;
@@ -40,19 +41,10 @@ pub enum HandlerError {
     Aws(#[from] AwsError),
 }
 
-impl From<EventError> for HandlerError {
-    fn from(e: EventError) -> Self {
-        match e {
-            EventError::Param(p) => HandlerError::Param(p),
-            other => HandlerError::Event(other),
-        }
-    }
-}
-
-impl HandlerError {
+impl FunctionError for HandlerError {
     /// What failed, as an operator reads it in Lambda's `errorType`; transient failures are
     /// `VpceGuard.Transient.*`.
-    pub fn error_type(&self) -> &'static str {
+    fn error_type(&self) -> &'static str {
         match self {
             HandlerError::Event(_) => "VpceGuard.InvalidEvent",
             HandlerError::Param(_) => "VpceGuard.InvalidParameter",
@@ -63,16 +55,21 @@ impl HandlerError {
             HandlerError::Aws(e) => e.error_type(),
         }
     }
+}
 
-    /// A retry may succeed (throttling, an unreachable endpoint, evaluations Config rejected).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, HandlerError::Aws(e) if e.is_transient())
+impl From<EventError> for HandlerError {
+    fn from(e: EventError) -> Self {
+        match e {
+            EventError::Param(p) => HandlerError::Param(p),
+            other => HandlerError::Event(other),
+        }
     }
 }
 
-impl crate::FunctionError for HandlerError {
-    fn error_type(&self) -> &'static str {
-        HandlerError::error_type(self)
+impl HandlerError {
+    /// A retry may succeed (throttling, an unreachable endpoint, evaluations Config rejected).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, HandlerError::Aws(e) if e.is_transient())
     }
 }
 

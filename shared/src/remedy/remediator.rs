@@ -39,11 +39,11 @@ pub enum RemediatorError {
     Failed { bucket: String, reason: String },
 }
 
-impl RemediatorError {
+impl crate::FunctionError for RemediatorError {
     /// Lambda's `errorType`, by cause (was the Rust type's name): a payload or configuration
     /// that cannot work, an AWS failure (`VpceGuard.Transient.*` when a retry can help), or a
     /// remediation that failed and left the bucket's policy as it was.
-    pub fn error_type(&self) -> &'static str {
+    fn error_type(&self) -> &'static str {
         match self {
             RemediatorError::Config(_) => "VpceGuard.InvalidConfiguration",
             RemediatorError::Param(_) => "VpceGuard.InvalidParameter",
@@ -51,12 +51,6 @@ impl RemediatorError {
             RemediatorError::Aws(e) => e.error_type(),
             RemediatorError::Failed { .. } => "VpceGuard.RemediationFailed",
         }
-    }
-}
-
-impl crate::FunctionError for RemediatorError {
-    fn error_type(&self) -> &'static str {
-        RemediatorError::error_type(self)
     }
 }
 

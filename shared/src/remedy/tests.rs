@@ -652,6 +652,7 @@ mod handler_tests {
     use crate::remedy::apply::{Mode, Outcome};
     use crate::remedy::history::HistoryStore;
     use crate::remedy::remediator::{bucket_of, handle, RemediatorEvent, RemediatorSettings};
+    use crate::FunctionError;
     use std::sync::Mutex;
 
     #[derive(Default)]

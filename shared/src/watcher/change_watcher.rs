@@ -57,18 +57,12 @@ pub enum WatcherError {
     Aws(#[from] AwsError),
 }
 
-impl WatcherError {
+impl crate::FunctionError for WatcherError {
     /// Lambda's `errorType`.
-    pub fn error_type(&self) -> &'static str {
+    fn error_type(&self) -> &'static str {
         match self {
             WatcherError::Aws(e) => e.error_type(),
         }
-    }
-}
-
-impl crate::FunctionError for WatcherError {
-    fn error_type(&self) -> &'static str {
-        WatcherError::error_type(self)
     }
 }
 

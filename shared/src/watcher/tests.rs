@@ -13,6 +13,7 @@ use crate::events::{FindingDetail, FINDING_DETAIL_TYPE};
 use crate::facts::Fact;
 use crate::rules::{Compliance, RuleId};
 use crate::testing::memory::{MemoryAws, MemoryBucket};
+use crate::FunctionError;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
