@@ -1,8 +1,8 @@
 //! `vpce-guard demo-account`: seed the demo account (the one `scripts/demo` tells its story on)
 //! into an AWS-compatible endpoint, so the CLI and the functions can be pointed at it.
 
-use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::AccountReader;
+use vpce_guard::aws::AwsClients;
+use vpce_guard::ports::AccountReader;
 use vpce_guard::testing::seed::Seeder;
 
 use crate::DemoAccountArgs;

@@ -3,12 +3,12 @@
 use std::io::Write;
 
 use serde_json::Value;
-use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
-use vpce_guard::aws::policy_store::{CallerIdentity, DeployedRules};
-use vpce_guard::aws::roles::expand_for_writing;
-use vpce_guard::aws::{AccountReader, BucketReader, NetworkReader};
+use vpce_guard::aws::AwsClients;
+use vpce_guard::aws::{ConfiguredHistory, HistoryTable};
 use vpce_guard::config::parse_rule_parameters;
+use vpce_guard::ports::expand_for_writing;
+use vpce_guard::ports::{AccountReader, BucketReader, NetworkReader};
+use vpce_guard::ports::{CallerIdentity, DeployedRules};
 use vpce_guard::remedy::apply::{
     remediate, undo, Mode, Outcome, RemediationEvent, Trigger, UndoRequest,
 };
@@ -110,7 +110,7 @@ fn open_history(h: &HistoryArgs, c: &AwsClients) -> Result<ConfiguredHistory, St
     }
     let path = match &h.history_file {
         Some(p) => std::path::PathBuf::from(p),
-        None => HistoryFile::default_path(|k| std::env::var(k).ok())?,
+        None => HistoryFile::default_path(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?,
     };
     Ok(ConfiguredHistory::File(HistoryFile { path }))
 }
@@ -166,7 +166,9 @@ pub fn run(args: &RemediateArgs) -> Result<u8, String> {
         add_unique(&mut p.remediator_principals, &args.remediator_principal);
         p.validate().map_err(|e| e.to_string())?;
         // The deny names the guard's roles exactly: patterns become the roles that exist now.
-        let notes = expand_for_writing(&c, &mut p).await?;
+        let notes = expand_for_writing(&c, &mut p)
+            .await
+            .map_err(|e| e.to_string())?;
         let history = open_history(&args.history, &c)?;
         let input = remedy_input(&c, &args.bucket, &args.region, p).await?;
         let mode = if args.apply {
@@ -309,7 +311,9 @@ pub fn run_rollback(args: &RollbackArgs) -> Result<u8, String> {
             }
         };
         let mut p = deployed_params(&c, &args.rule_name).await?;
-        expand_for_writing(&c, &mut p).await?;
+        expand_for_writing(&c, &mut p)
+            .await
+            .map_err(|e| e.to_string())?;
         let input = remedy_input(&c, &args.bucket, &args.region, p).await?;
         Ok::<_, String>(undo(&c, &history, &input, &req).await)
     })?;

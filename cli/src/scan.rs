@@ -3,9 +3,9 @@
 
 use std::io::IsTerminal;
 
-use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::roles::expand_for_judging;
-use vpce_guard::aws::{AwsError, ErrorKind};
+use vpce_guard::aws::AwsClients;
+use vpce_guard::ports::expand_for_judging;
+use vpce_guard::ports::{AwsError, ErrorKind};
 use vpce_guard::rules::Status;
 use vpce_guard::scan::{scan, ScanOptions, ScanReport};
 

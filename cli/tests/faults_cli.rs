@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::types::ObjectOwnership;
 use serde_json::Value;
-use vpce_guard::aws::policy_store::PolicyStore;
+use vpce_guard::ports::PolicyStore;
 use vpce_guard_tests::block_on as run;
 use vpce_guard_tests::fault::{Fault, FaultProxy};
 use vpce_guard_tests::moto::Moto;

@@ -12,7 +12,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vpce_guard::aws::policy_store::PolicyStore;
+use vpce_guard::ports::PolicyStore;
 use vpce_guard::remedy::internet_request_decision;
 use vpce_guard::rules::params::Partition;
 use vpce_guard_tests::block_on as run;

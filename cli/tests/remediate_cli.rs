@@ -7,7 +7,7 @@
 use std::process::Output;
 
 use serde_json::Value;
-use vpce_guard::aws::policy_store::PolicyStore;
+use vpce_guard::ports::PolicyStore;
 use vpce_guard_tests::block_on as run;
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::offline_command_with_credentials;
@@ -283,7 +283,7 @@ fn the_exempt_tag_a_public_website_and_an_unreachable_result_refuse_against_moto
 /// The real S3 store (moto), with someone else's write slipped in right before the
 /// remediator's re-read: the change between planning and writing.
 struct Racing<'a> {
-    inner: &'a vpce_guard::aws::clients::AwsClients,
+    inner: &'a vpce_guard::aws::AwsClients,
     reads: std::sync::atomic::AtomicUsize,
     theirs: String,
 }
@@ -293,7 +293,7 @@ impl PolicyStore for Racing<'_> {
         &self,
         bucket: &str,
         region: &str,
-    ) -> Result<Option<String>, vpce_guard::aws::AwsError> {
+    ) -> Result<Option<String>, vpce_guard::ports::AwsError> {
         if self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
             self.inner.put_policy(bucket, region, &self.theirs).await?;
         }
@@ -304,21 +304,21 @@ impl PolicyStore for Racing<'_> {
         bucket: &str,
         region: &str,
         policy: &str,
-    ) -> Result<(), vpce_guard::aws::AwsError> {
+    ) -> Result<(), vpce_guard::ports::AwsError> {
         self.inner.put_policy(bucket, region, policy).await
     }
     async fn delete_policy(
         &self,
         bucket: &str,
         region: &str,
-    ) -> Result<(), vpce_guard::aws::AwsError> {
+    ) -> Result<(), vpce_guard::ports::AwsError> {
         self.inner.delete_policy(bucket, region).await
     }
     async fn bucket_tags(
         &self,
         bucket: &str,
         region: &str,
-    ) -> Result<Vec<(String, String)>, vpce_guard::aws::AwsError> {
+    ) -> Result<Vec<(String, String)>, vpce_guard::ports::AwsError> {
         self.inner.bucket_tags(bucket, region).await
     }
 }
@@ -327,7 +327,7 @@ impl PolicyStore for Racing<'_> {
 fn a_concurrent_change_between_plan_and_write_aborts_against_moto() {
     use vpce_guard::remedy::apply::{remediate as apply, Mode, Outcome, Trigger};
     let a = account();
-    use vpce_guard::aws::NetworkReader;
+    use vpce_guard::ports::NetworkReader;
     let vpce: Vec<String> = run(a.seed.c.s3_endpoints("us-east-1"))
         .unwrap()
         .into_iter()

@@ -20,51 +20,59 @@ use serde_json::{Map, Value};
 use crate::rules::{Compliance, Finding, RuleId, Status};
 
 /// The `source` of every event vpce-guard publishes.
-pub const SOURCE: &str = "vpce-guard";
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const SOURCE: &str = "vpce-guard";
 /// A finding of the change watcher.
-pub const FINDING_DETAIL_TYPE: &str = "vpce-guard Finding";
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const FINDING_DETAIL_TYPE: &str = "vpce-guard Finding";
 /// What the remediator did (or planned, or refused).
-pub const REMEDIATION_DETAIL_TYPE: &str = "vpce-guard Remediation";
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const REMEDIATION_DETAIL_TYPE: &str = "vpce-guard Remediation";
 /// AWS Config's compliance change of a rule's evaluation (source `aws.config`).
-pub const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance Change";
 /// CloudWatch's alarm state change (source [`ALARM_SOURCE`]).
-pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 /// The source of CloudWatch's events.
-pub const ALARM_SOURCE: &str = "aws.cloudwatch";
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const ALARM_SOURCE: &str = "aws.cloudwatch";
 /// The Config resource types (defined with the rules, which judge them).
-pub use crate::rules::{EC2_VPC, S3_BUCKET};
+pub(crate) use crate::rules::S3_BUCKET;
 
 /// The call that caused a finding.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Trigger {
-    pub event_name: String,
-    pub event_id: Option<String>,
-    pub event_time: Option<String>,
-    pub actor_arn: Option<String>,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
+pub(crate) struct Trigger {
+    pub(crate) event_name: String,
+    pub(crate) event_id: Option<String>,
+    pub(crate) event_time: Option<String>,
+    pub(crate) actor_arn: Option<String>,
+    pub(crate) source_ip: Option<String>,
+    pub(crate) user_agent: Option<String>,
 }
 
 /// The detail of a `vpce-guard Finding` event.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FindingDetail {
-    pub resource: String,
-    pub resource_type: String,
-    pub account: String,
-    pub region: String,
-    pub compliance: Compliance,
-    pub annotation: String,
-    pub findings: Vec<Finding>,
-    pub trigger: Trigger,
+pub(crate) struct FindingDetail {
+    pub(crate) resource: String,
+    pub(crate) resource_type: String,
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) compliance: Compliance,
+    pub(crate) annotation: String,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) trigger: Trigger,
     /// The statements a bucket policy lacks (`S3-VPCE-DENY`, `S3-TLS`), as the remediator
     /// would add them; absent when none is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fix: Option<Vec<Value>>,
+    pub(crate) fix: Option<Vec<Value>>,
 }
 
 impl FindingDetail {
     /// The rules that FAIL, in catalog order.
-    pub fn failing_rules(&self) -> Vec<RuleId> {
+    pub(crate) fn failing_rules(&self) -> Vec<RuleId> {
         self.findings
             .iter()
             .filter(|f| f.status == Status::Fail)
@@ -73,30 +81,32 @@ impl FindingDetail {
     }
 
     /// A non-compliant bucket: what the remediator acts on.
-    pub fn is_noncompliant_bucket(&self) -> bool {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn is_noncompliant_bucket(&self) -> bool {
         self.resource_type == S3_BUCKET && self.compliance == Compliance::NonCompliant
     }
 }
 
 /// One side of a Config compliance change (`newEvaluationResult`, `oldEvaluationResult`):
 /// the fields vpce-guard reads, and the rest kept as it came.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EvaluationResultDetail {
+pub(crate) struct EvaluationResultDetail {
     /// `COMPLIANT`, `NON_COMPLIANT`, `NOT_APPLICABLE`, `INSUFFICIENT_DATA`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compliance_type: Option<String>,
+    pub(crate) compliance_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotation: Option<String>,
+    pub(crate) annotation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result_recorded_time: Option<String>,
+    pub(crate) result_recorded_time: Option<String>,
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 impl EvaluationResultDetail {
     /// The compliance vpce-guard reports (`INSUFFICIENT_DATA` and unknown values: `None`).
-    pub fn compliance(&self) -> Option<Compliance> {
+    pub(crate) fn compliance(&self) -> Option<Compliance> {
         match self.compliance_type.as_deref()? {
             "COMPLIANT" => Some(Compliance::Compliant),
             "NON_COMPLIANT" => Some(Compliance::NonCompliant),
@@ -107,34 +117,36 @@ impl EvaluationResultDetail {
 }
 
 /// The detail of AWS Config's `Config Rules Compliance Change` event.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ComplianceChangeDetail {
+pub(crate) struct ComplianceChangeDetail {
     pub config_rule_name: String,
-    pub resource_type: String,
-    pub resource_id: String,
+    pub(crate) resource_type: String,
+    pub(crate) resource_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aws_account_id: Option<String>,
+    pub(crate) aws_account_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aws_region: Option<String>,
+    pub(crate) aws_region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_evaluation_result: Option<EvaluationResultDetail>,
+    pub(crate) new_evaluation_result: Option<EvaluationResultDetail>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_evaluation_result: Option<EvaluationResultDetail>,
+    pub(crate) old_evaluation_result: Option<EvaluationResultDetail>,
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 impl ComplianceChangeDetail {
     /// The new compliance (`None`: `INSUFFICIENT_DATA` or absent).
-    pub fn compliance(&self) -> Option<Compliance> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn compliance(&self) -> Option<Compliance> {
         self.new_evaluation_result
             .as_ref()
             .and_then(EvaluationResultDetail::compliance)
     }
 
     /// The compliance before the change, when Config says.
-    pub fn previous(&self) -> Option<Compliance> {
+    pub(crate) fn previous(&self) -> Option<Compliance> {
         self.old_evaluation_result
             .as_ref()
             .and_then(EvaluationResultDetail::compliance)
@@ -142,81 +154,88 @@ impl ComplianceChangeDetail {
 }
 
 /// One state of a CloudWatch alarm (`state`, `previousState`).
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlarmStateDetail {
+pub(crate) struct AlarmStateDetail {
     /// `ALARM`, `OK` or `INSUFFICIENT_DATA`.
     pub value: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
+    pub(crate) timestamp: Option<String>,
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 /// A metric an alarm watches (`configuration.metrics[].metricStat.metric`).
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlarmMetric {
+pub(crate) struct AlarmMetric {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `QueueName`, `FunctionName`, … → value.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub dimensions: Map<String, Value>,
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 /// `configuration.metrics[].metricStat`.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlarmMetricStat {
+pub(crate) struct AlarmMetricStat {
     #[serde(default)]
-    pub metric: AlarmMetric,
+    pub(crate) metric: AlarmMetric,
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 /// `configuration.metrics[]` (a metric math alarm lists several; only `metricStat` ones name a
 /// metric).
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AlarmMetricQuery {
+pub(crate) struct AlarmMetricQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metric_stat: Option<AlarmMetricStat>,
+    pub(crate) metric_stat: Option<AlarmMetricStat>,
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 /// An alarm's `configuration`.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlarmConfiguration {
+pub(crate) struct AlarmConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub metrics: Vec<AlarmMetricQuery>,
+    pub(crate) metrics: Vec<AlarmMetricQuery>,
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 /// The detail of CloudWatch's `CloudWatch Alarm State Change` event.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AlarmStateChangeDetail {
-    pub alarm_name: String,
+pub(crate) struct AlarmStateChangeDetail {
+    pub(crate) alarm_name: String,
     pub state: AlarmStateDetail,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_state: Option<AlarmStateDetail>,
+    pub(crate) previous_state: Option<AlarmStateDetail>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configuration: Option<AlarmConfiguration>,
+    pub(crate) configuration: Option<AlarmConfiguration>,
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 impl AlarmStateChangeDetail {
     /// The metric of a metric alarm: the first `metricStat` of its configuration (a composite
     /// alarm has none).
-    pub fn metric(&self) -> Option<&AlarmMetric> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn metric(&self) -> Option<&AlarmMetric> {
         self.configuration
             .as_ref()?
             .metrics
@@ -230,29 +249,32 @@ impl AlarmStateChangeDetail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManualRequest {
-    pub bucket: String,
+    pub(crate) bucket: String,
     /// `config-remediation` (Config's "Remediate" button).
     pub trigger: String,
 }
 
 /// An EventBridge event's envelope as SQS and Lambda receive it, around a typed detail.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Envelope<D> {
+pub(crate) struct Envelope<D> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     #[serde(rename = "detail-type")]
     pub detail_type: String,
+    /// Empty when the event names none (the alarm's check reports it).
+    #[serde(default)]
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
+    pub(crate) account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time: Option<String>,
+    pub(crate) time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     #[serde(default)]
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
     pub detail: D,
 }
 

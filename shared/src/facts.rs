@@ -16,15 +16,15 @@ pub enum Fact<T> {
 /// The four Block Public Access settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicAccessBlock {
-    pub block_public_acls: bool,
-    pub ignore_public_acls: bool,
-    pub block_public_policy: bool,
-    pub restrict_public_buckets: bool,
+    pub(crate) block_public_acls: bool,
+    pub(crate) ignore_public_acls: bool,
+    pub(crate) block_public_policy: bool,
+    pub(crate) restrict_public_buckets: bool,
 }
 
 impl PublicAccessBlock {
     /// The settings on at either level.
-    pub fn or(self, other: PublicAccessBlock) -> PublicAccessBlock {
+    pub(crate) fn or(self, other: PublicAccessBlock) -> PublicAccessBlock {
         PublicAccessBlock {
             block_public_acls: self.block_public_acls || other.block_public_acls,
             ignore_public_acls: self.ignore_public_acls || other.ignore_public_acls,
@@ -34,7 +34,8 @@ impl PublicAccessBlock {
     }
 
     /// Names of the settings that are off.
-    pub fn missing(&self) -> Vec<&'static str> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn missing(&self) -> Vec<&'static str> {
         let mut m = Vec::new();
         if !self.block_public_acls {
             m.push("BlockPublicAcls");
@@ -55,11 +56,11 @@ impl PublicAccessBlock {
 /// What was observed about one bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketFacts {
-    pub name: String,
-    pub region: String,
+    pub(crate) name: String,
+    pub(crate) region: String,
     /// The bucket policy text.
     pub policy: Fact<String>,
-    pub public_access_block: Fact<PublicAccessBlock>,
+    pub(crate) public_access_block: Fact<PublicAccessBlock>,
     /// Object Ownership.
     pub ownership: Fact<ObjectOwnership>,
 }
@@ -104,7 +105,7 @@ pub enum ObjectOwnership {
 }
 
 impl ObjectOwnership {
-    pub fn parse(s: &str) -> ObjectOwnership {
+    pub(crate) fn parse(s: &str) -> ObjectOwnership {
         match s {
             "BucketOwnerEnforced" => ObjectOwnership::BucketOwnerEnforced,
             "BucketOwnerPreferred" => ObjectOwnership::BucketOwnerPreferred,
@@ -114,7 +115,7 @@ impl ObjectOwnership {
     }
 
     /// As S3 spells it.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             ObjectOwnership::BucketOwnerEnforced => "BucketOwnerEnforced",
             ObjectOwnership::BucketOwnerPreferred => "BucketOwnerPreferred",
@@ -154,8 +155,9 @@ pub enum BucketObservation {
 }
 
 /// Account-wide facts.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountFacts {
+pub(crate) struct AccountFacts {
     pub account_id: Option<String>,
     pub public_access_block: Fact<PublicAccessBlock>,
 }
@@ -165,13 +167,13 @@ pub struct AccountFacts {
 pub struct Endpoint {
     pub id: String,
     pub vpc_id: String,
-    pub service_name: String,
+    pub(crate) service_name: String,
     /// `Gateway`, `Interface`, …
-    pub endpoint_type: String,
+    pub(crate) endpoint_type: String,
     /// `available`, `pending`, …
-    pub state: String,
-    pub policy: Option<String>,
-    pub route_table_ids: Vec<String>,
+    pub(crate) state: String,
+    pub(crate) policy: Option<String>,
+    pub(crate) route_table_ids: Vec<String>,
 }
 
 impl Endpoint {
@@ -199,58 +201,58 @@ impl Endpoint {
 
 /// One route of a route table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Route {
-    pub destination_cidr: Option<String>,
-    pub destination_ipv6_cidr: Option<String>,
-    pub destination_prefix_list: Option<String>,
+pub(crate) struct Route {
+    pub(crate) destination_cidr: Option<String>,
+    pub(crate) destination_ipv6_cidr: Option<String>,
+    pub(crate) destination_prefix_list: Option<String>,
     /// `igw-…`, `vpce-…`, `local`, …
-    pub gateway_id: Option<String>,
-    pub nat_gateway_id: Option<String>,
+    pub(crate) gateway_id: Option<String>,
+    pub(crate) nat_gateway_id: Option<String>,
 }
 
 /// A route table with its associations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteTable {
     pub id: String,
-    pub vpc_id: String,
-    pub main: bool,
-    pub subnet_ids: Vec<String>,
-    pub routes: Vec<Route>,
+    pub(crate) vpc_id: String,
+    pub(crate) main: bool,
+    pub(crate) subnet_ids: Vec<String>,
+    pub(crate) routes: Vec<Route>,
 }
 
 /// A subnet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subnet {
-    pub id: String,
-    pub vpc_id: String,
+    pub(crate) id: String,
+    pub(crate) vpc_id: String,
 }
 
 /// One egress rule of a security group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EgressRule {
+pub(crate) struct EgressRule {
     /// `-1` for all, `tcp`, `udp`, `6`, …
-    pub protocol: String,
-    pub from_port: Option<i32>,
-    pub to_port: Option<i32>,
-    pub cidrs: Vec<String>,
-    pub ipv6_cidrs: Vec<String>,
-    pub prefix_lists: Vec<String>,
+    pub(crate) protocol: String,
+    pub(crate) from_port: Option<i32>,
+    pub(crate) to_port: Option<i32>,
+    pub(crate) cidrs: Vec<String>,
+    pub(crate) ipv6_cidrs: Vec<String>,
+    pub(crate) prefix_lists: Vec<String>,
 }
 
 /// A security group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityGroup {
     pub id: String,
-    pub name: String,
-    pub vpc_id: String,
-    pub egress: Vec<EgressRule>,
+    pub(crate) name: String,
+    pub(crate) vpc_id: String,
+    pub(crate) egress: Vec<EgressRule>,
 }
 
 /// A VPC and its DNS attributes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vpc {
     pub id: String,
-    pub dns_support: Option<bool>,
+    pub(crate) dns_support: Option<bool>,
     pub dns_hostnames: Option<bool>,
 }
 

@@ -5,10 +5,32 @@
 //! evaluator with IAM semantics), [`facts`] (what was observed), [`rules`] (the rule catalog:
 //! facts → findings), [`events`] (every event the product publishes or reads, one type each), then the I/O: [`aws`] (adapters behind ports) and [`scan`] (a sweep).
 
+// Built with neither the SDK adapters (`aws`) nor the test doubles (`testing`), the crate is
+// the engine alone, and the few helpers only adapters use (the event source, the call
+// counter's increment, the no-history store) are unused there.
+#![cfg_attr(
+    not(any(feature = "aws", feature = "testing")),
+    allow(dead_code, unused_imports)
+)]
+
+/// Declares a module that is public with the `testing` feature (what the tests, the fuzz
+/// targets and the demo reach into) and crate-private in the product's own builds. Items
+/// inside that only tests use say so with
+/// `#[cfg_attr(feature = "testing", visibility::make(pub))] pub(crate)`.
+macro_rules! testing_pub_mod {
+    ($name:ident) => {
+        #[cfg(feature = "testing")]
+        pub mod $name;
+        #[cfg(not(feature = "testing"))]
+        pub(crate) mod $name;
+    };
+}
+
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod config;
-pub mod events;
-pub mod facts;
+testing_pub_mod!(events);
+testing_pub_mod!(facts);
 pub mod notify;
 pub mod policy;
 pub mod ports;

@@ -15,8 +15,8 @@ use aws_sdk_s3::operation::get_public_access_block::{
 use aws_sdk_s3::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use vpce_guard::aws::s3::{BucketCalls, DENIED_HINT};
-use vpce_guard::aws::ApiCalls;
 use vpce_guard::facts::{AccountFacts, BucketObservation, Fact, NetworkFacts};
+use vpce_guard::ports::ApiCalls;
 use vpce_guard::rules::bucket::{evaluate_bucket, region_view};
 use vpce_guard::rules::{BucketParams, RuleId, Status};
 

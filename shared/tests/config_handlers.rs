@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use vpce_guard::aws::ErrorKind;
 use vpce_guard::config::rule_functions::{
     handle_bucket_rule, handle_network_rule, HandlerError, HandlerOutput, Warm,
 };
 use vpce_guard::config::{ConfigRuleEvent, ResourceType, Timestamp};
 use vpce_guard::facts::{Fact, PublicAccessBlock};
+use vpce_guard::ports::ErrorKind;
 use vpce_guard::rules::Compliance;
 use vpce_guard::testing::memory::{MemoryAws, MemoryBucket, ALL_ON};
 use vpce_guard::FunctionError;

@@ -345,3 +345,68 @@ fn the_check_sees_a_cycle() {
     assert!(joined.contains(&"aws::events::X".to_string()), "{joined:?}");
     assert!(joined.contains(&"events::A".to_string()), "{joined:?}");
 }
+
+/// The library's public surface: production items declared plain `pub` (functions and
+/// methods included; fields and enum variants not). Items only the tests reach are
+/// `pub(crate)` with `#[cfg_attr(feature = "testing", visibility::make(pub))]` and modules
+/// only the tests reach are `testing_pub_mod!`: neither counts. Ratchet: lower `PUB_BUDGET`
+/// when the surface shrinks.
+const PUB_BUDGET: usize = 185;
+
+fn public_declarations(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut out = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(src).unwrap().to_string_lossy().to_string();
+        if rel.starts_with("testing") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut test_only = false;
+        for l in production(&f, &text).lines() {
+            let t = l.trim_start();
+            // An item behind `#[cfg(feature = "testing")]` exists only for the tests.
+            let gated = std::mem::replace(
+                &mut test_only,
+                t.starts_with("#[cfg(") && t.contains("feature = \"testing\""),
+            );
+            let Some(rest) = t.strip_prefix("pub ") else {
+                continue;
+            };
+            if gated {
+                continue;
+            }
+            let rest = rest
+                .trim_start_matches("async ")
+                .trim_start_matches("const ")
+                .trim_start_matches("unsafe ");
+            let kind = rest.split_whitespace().next().unwrap_or_default();
+            // `pub mod $name` is the body of `testing_pub_mod!`, not a declaration.
+            if matches!(
+                kind,
+                "fn" | "struct" | "enum" | "trait" | "const" | "static" | "type" | "mod" | "use"
+            ) && !rest.contains('$')
+            {
+                out.push(format!("{rel}: {}", t.trim_end_matches('{').trim()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_public_surface_stays_small() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let decls = public_declarations(&src);
+    println!("{} public declarations:", decls.len());
+    for d in &decls {
+        println!("  {d}");
+    }
+    assert!(
+        decls.len() <= PUB_BUDGET,
+        "{} public declarations, over the budget of {PUB_BUDGET}: make what only the crate uses \
+         pub(crate), and what only the tests use test-only (see docs/ARCHITECTURE.md)",
+        decls.len()
+    );
+}

@@ -247,7 +247,7 @@ fn epoch_times(v: &mut Value) {
                 if k.ends_with("Time") {
                     if let Value::String(s) = x {
                         let iso = s.replacen(' ', "T", 1);
-                        if let Some(secs) = vpce_guard::policy::condition::parse_date(&iso) {
+                        if let Some(secs) = vpce_guard::policy::date::parse_date(&iso) {
                             *x = json!(secs);
                             continue;
                         }

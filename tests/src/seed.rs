@@ -4,7 +4,7 @@
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::types::{IpPermission, IpRange, PrefixListId};
 use aws_sdk_s3::types::ObjectOwnership;
-use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::AwsClients;
 use vpce_guard::testing::seed::Seeder;
 pub use vpce_guard::testing::seed::{
     locked_endpoint_policy, private_bucket_policy, DemoAccount, SeededVpc, DEMO_NO_ENDPOINT,

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vpce_guard::aws::policy_store::PolicyStore;
+use vpce_guard::ports::PolicyStore;
 use vpce_guard_tests::block_on as run;
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;

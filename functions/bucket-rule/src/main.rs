@@ -4,10 +4,10 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
-use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::ssm::load_long_settings;
+use vpce_guard::aws::AwsClients;
 use vpce_guard::config::rule_functions::{handle_bucket_rule, Warm};
 use vpce_guard::config::ConfigRuleEvent;
+use vpce_guard::ports::load_long_settings;
 use vpce_guard::{parse_payload, FunctionError};
 
 /// Lambda's `errorType` says what failed (`VpceGuard.Transient.Throttled`, …).

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::types::ObjectOwnership;
 use serde_json::{json, Value};
-use vpce_guard::policy::condition::parse_date;
+use vpce_guard::policy::date::parse_date;
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;
 use vpce_guard_tests::runtime::LambdaRuntime;

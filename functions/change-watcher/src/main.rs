@@ -6,9 +6,9 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
-use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::ssm::load_long_settings;
+use vpce_guard::aws::AwsClients;
 use vpce_guard::config::rule_functions::Warm;
+use vpce_guard::ports::load_long_settings;
 use vpce_guard::watcher::change_watcher::{handle, WatcherOutput, WatcherSettings};
 use vpce_guard::watcher::WatcherEvent;
 use vpce_guard::{parse_payload, FunctionError};

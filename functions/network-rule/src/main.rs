@@ -5,7 +5,7 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
-use vpce_guard::aws::clients::AwsClients;
+use vpce_guard::aws::AwsClients;
 use vpce_guard::config::rule_functions::handle_network_rule;
 use vpce_guard::config::ConfigRuleEvent;
 use vpce_guard::{parse_payload, FunctionError};

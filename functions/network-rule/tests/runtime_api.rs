@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vpce_guard::policy::condition::parse_date;
+use vpce_guard::policy::date::parse_date;
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;
 use vpce_guard_tests::runtime::LambdaRuntime;

@@ -6,9 +6,9 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
-use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::history_table::{ConfiguredHistory, HistoryTable};
-use vpce_guard::aws::ssm::load_long_settings;
+use vpce_guard::aws::AwsClients;
+use vpce_guard::aws::{ConfiguredHistory, HistoryTable};
+use vpce_guard::ports::load_long_settings;
 use vpce_guard::remedy::apply::RemediationEvent;
 use vpce_guard::remedy::remediator::{handle, RemediatorEvent, RemediatorSettings};
 use vpce_guard::{parse_payload, FunctionError};

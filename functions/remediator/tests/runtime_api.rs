@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use vpce_guard::aws::policy_store::PolicyStore;
+use vpce_guard::ports::PolicyStore;
 use vpce_guard_tests::block_on as run;
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;

@@ -10,11 +10,12 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use tokio::sync::OnceCell;
-use vpce_guard::aws::clients::AwsClients;
-use vpce_guard::aws::secrets::SecretReader;
-use vpce_guard::aws::state_table::StateTable;
+use vpce_guard::aws::AwsClients;
+use vpce_guard::aws::StateTable;
 use vpce_guard::notify::notifier::{handle, NotifierSettings};
-use vpce_guard::notify::webhook::{url_from_secret, Webhook};
+use vpce_guard::notify::webhook::{url_from_secret, Webhook, WebhookError};
+use vpce_guard::ports::SecretReader;
+use vpce_guard::FunctionError;
 
 /// Time kept back from the invocation's deadline for recording state and answering.
 const MARGIN: Duration = Duration::from_secs(3);
@@ -58,14 +59,12 @@ async fn main() -> Result<(), Error> {
                                 error_type: "VpceGuard.SecretUnreadable".into(),
                                 error_message: e.to_string(),
                             })?;
-                    let url = url_from_secret(&secret).map_err(|why| Diagnostic {
-                        error_type: "VpceGuard.InvalidSecret".into(),
-                        error_message: why,
-                    })?;
-                    Webhook::new(url).map_err(|why| Diagnostic {
-                        error_type: "VpceGuard.InvalidSecret".into(),
-                        error_message: why,
-                    })
+                    let invalid = |e: WebhookError| Diagnostic {
+                        error_type: e.error_type().into(),
+                        error_message: e.to_string(),
+                    };
+                    let url = url_from_secret(&secret).map_err(invalid)?;
+                    Webhook::new(url).map_err(invalid)
                 })
                 .await?;
             let deadline_ms = event.context.deadline;

@@ -15,7 +15,7 @@ pub struct AwsClients {
     pub sdk: SdkConfig,
     /// A custom endpoint is in use (moto, LocalStack): S3 needs path-style addressing and S3
     /// Control the plain URL.
-    pub custom_endpoint: Option<String>,
+    pub(crate) custom_endpoint: Option<String>,
     pub calls: Arc<ApiCalls>,
     s3: Arc<Mutex<HashMap<String, aws_sdk_s3::Client>>>,
     ec2: Arc<Mutex<HashMap<String, aws_sdk_ec2::Client>>>,
@@ -80,7 +80,8 @@ impl AwsClients {
     }
 
     /// Wrap an already loaded configuration.
-    pub fn from_sdk(sdk: SdkConfig, endpoint_url: Option<&str>) -> AwsClients {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn from_sdk(sdk: SdkConfig, endpoint_url: Option<&str>) -> AwsClients {
         let custom_endpoint = configured_endpoint(endpoint_url, "S3")
             .or_else(|| sdk.endpoint_url().map(str::to_string));
         AwsClients {
@@ -98,7 +99,8 @@ impl AwsClients {
     }
 
     /// The S3 client of a region (bucket calls must go to the bucket's region).
-    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let mut map = match self.s3.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
@@ -115,7 +117,8 @@ impl AwsClients {
     }
 
     /// The EC2 client of a region.
-    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
         let mut map = match self.ec2.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
@@ -132,7 +135,7 @@ impl AwsClients {
 
     /// S3 Control (account-level Block Public Access). With a custom endpoint the URL is used
     /// as given: the default rules would prefix the host with the account id.
-    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+    pub(crate) fn s3control(&self) -> aws_sdk_s3control::Client {
         let mut b = aws_sdk_s3control::config::Builder::from(&self.sdk);
         if let Some(url) =
             configured_endpoint(None, "S3_CONTROL").or_else(|| self.custom_endpoint.clone())
@@ -142,7 +145,7 @@ impl AwsClients {
         aws_sdk_s3control::Client::from_conf(b.build())
     }
 
-    pub fn sts(&self) -> aws_sdk_sts::Client {
+    pub(crate) fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.sdk)
     }
 
@@ -154,11 +157,12 @@ impl AwsClients {
         aws_sdk_eventbridge::Client::new(&self.sdk)
     }
 
-    pub fn iam(&self) -> aws_sdk_iam::Client {
+    pub(crate) fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.sdk)
     }
 
-    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn ssm(&self) -> aws_sdk_ssm::Client {
         aws_sdk_ssm::Client::new(&self.sdk)
     }
 

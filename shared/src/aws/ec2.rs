@@ -19,8 +19,8 @@ use super::{map_sdk_error, ApiCalls, AwsError, ErrorKind, NetworkLocator, Networ
 /// The EC2 reads of one region.
 #[derive(Debug)]
 pub(crate) struct NetworkCalls<'a> {
-    pub client: &'a aws_sdk_ec2::Client,
-    pub calls: &'a ApiCalls,
+    pub(crate) client: &'a aws_sdk_ec2::Client,
+    pub(crate) calls: &'a ApiCalls,
 }
 
 macro_rules! paginate {
@@ -43,7 +43,7 @@ fn filter(name: &str, value: Option<&str>) -> Option<Vec<Filter>> {
     value.map(|v| vec![Filter::builder().name(name).values(v).build()])
 }
 
-pub use super::s3_service_name;
+use super::s3_service_name;
 
 impl NetworkCalls<'_> {
     async fn vpcs(&self, vpc: Option<&str>) -> Result<Vec<String>, AwsError> {
@@ -241,7 +241,7 @@ impl NetworkCalls<'_> {
     }
 
     /// Every network fact of the region, concurrently.
-    pub async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
+    pub(crate) async fn network(&self, region: &str) -> Result<NetworkFacts, AwsError> {
         let (vpcs, endpoints, route_tables, subnets, security_groups, pl) = tokio::join!(
             self.vpcs(None),
             self.endpoints(None),
@@ -304,7 +304,7 @@ impl NetworkCalls<'_> {
 
     /// The region's S3 endpoints, gateway and interface: one paginated `DescribeVpcEndpoints`
     /// filtered by service name.
-    pub async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError> {
+    pub(crate) async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError> {
         self.endpoints(Some(("service-name", &s3_service_name(region))))
             .await
     }

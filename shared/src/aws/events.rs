@@ -1,17 +1,13 @@
 //! The AWS SDK side of [`crate::ports::events`]: `EventPublisher` for `AwsClients`.
 
-pub use crate::ports::events::*;
+use crate::events::SOURCE;
+use crate::ports::events::*;
 
-#[cfg(feature = "aws")]
 use super::clients::AwsClients;
-#[cfg(feature = "aws")]
 use super::map_sdk_error;
-#[cfg(feature = "aws")]
 use crate::ports::AwsError;
-#[cfg(feature = "aws")]
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-#[cfg(feature = "aws")]
 impl EventPublisher for AwsClients {
     async fn put_events(
         &self,

@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::clients::AwsClients;
 use super::map_sdk_error;
-use crate::remedy::history::{HistoryFile, HistoryStore, NoHistory, RemediationRecord};
+use crate::remedy::history::{
+    HistoryError, HistoryFile, HistoryStore, NoHistory, RemediationRecord,
+};
 
 /// The table, through the account's clients.
 #[derive(Debug, Clone)]
@@ -33,7 +35,7 @@ impl HistoryStore for HistoryTable {
         format!("table {}", self.table)
     }
 
-    async fn put_record(&self, record: &RemediationRecord) -> Result<(), String> {
+    async fn put_record(&self, record: &RemediationRecord) -> Result<(), HistoryError> {
         self.clients.calls.count("dynamodb:PutItem");
         let text =
             serde_json::to_string(record).map_err(|e| format!("cannot encode the record: {e}"))?;
@@ -62,10 +64,10 @@ impl HistoryStore for HistoryTable {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| map_sdk_error("dynamodb:PutItem", &e).to_string())
+            .map_err(|e| HistoryError(map_sdk_error("dynamodb:PutItem", &e).to_string()))
     }
 
-    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, String> {
+    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, HistoryError> {
         let mut out = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
@@ -135,14 +137,14 @@ impl HistoryStore for ConfiguredHistory {
     fn records_anything(&self) -> bool {
         !matches!(self, ConfiguredHistory::Off)
     }
-    async fn put_record(&self, record: &RemediationRecord) -> Result<(), String> {
+    async fn put_record(&self, record: &RemediationRecord) -> Result<(), HistoryError> {
         match self {
             ConfiguredHistory::Off => NoHistory.put_record(record).await,
             ConfiguredHistory::Table(t) => t.put_record(record).await,
             ConfiguredHistory::File(f) => f.put_record(record).await,
         }
     }
-    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, String> {
+    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, HistoryError> {
         match self {
             ConfiguredHistory::Off => NoHistory.records(bucket).await,
             ConfiguredHistory::Table(t) => t.records(bucket).await,

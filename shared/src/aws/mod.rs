@@ -1,32 +1,31 @@
-//! Adapters: the AWS SDK clients behind narrow ports that return the project's own types. All
-//! AWS calls of the project live here; `crate::testing::memory` is an in-memory stand-in behind
-//! the same ports, for fast tests of the handlers.
+//! Adapters: the AWS SDK clients behind the ports ([`crate::ports`]), returning the project's
+//! own types. All AWS calls of the project live here (the `aws` feature);
+//! `crate::testing::memory` is an in-memory stand-in behind the same ports, for fast tests of
+//! the handlers.
 
-#[cfg(feature = "aws")]
-pub mod clients;
-#[cfg(feature = "aws")]
-pub mod config_service;
-#[cfg(feature = "aws")]
-pub mod ec2;
-pub mod events;
-#[cfg(feature = "aws")]
-pub mod history_table;
-pub mod policy_store;
-pub mod roles;
-#[cfg(feature = "aws")]
-pub mod s3;
-pub mod secrets;
-pub mod ssm;
-#[cfg(feature = "aws")]
-pub mod state_table;
+mod clients;
+mod config_service;
+mod ec2;
+mod events;
+mod history_table;
+mod policy_store;
+mod roles;
+testing_pub_mod!(s3);
+mod secrets;
+mod ssm;
+mod state_table;
 
-pub use crate::ports::{
+pub use clients::AwsClients;
+pub use history_table::{ConfiguredHistory, HistoryTable};
+pub use state_table::StateTable;
+
+// The adapters below name the ports as `super::…`.
+use crate::ports::{
     s3_service_name, AccountReader, ApiCalls, AwsError, BucketReader, CallCounter, ErrorKind,
     ListedBucket, NetworkLocator, NetworkReader,
 };
 
 /// Map an SDK error to an [`AwsError`] from its code and its kind of failure.
-#[cfg(feature = "aws")]
 pub(crate) fn map_sdk_error<E, R>(
     call: &'static str,
     err: &aws_sdk_s3::error::SdkError<E, R>,

@@ -1,15 +1,11 @@
 //! The AWS SDK side of [`crate::ports::policy_store`]: `DeployedRules`, `PolicyStore`, `CallerIdentity` for `AwsClients`.
 
-pub use crate::ports::policy_store::*;
+use crate::ports::policy_store::*;
 
-#[cfg(feature = "aws")]
 use super::clients::AwsClients;
-#[cfg(feature = "aws")]
 use super::map_sdk_error;
-#[cfg(feature = "aws")]
 use crate::ports::AwsError;
 
-#[cfg(feature = "aws")]
 impl DeployedRules for AwsClients {
     async fn rule_parameters(&self, rule_name: &str) -> Result<Option<String>, AwsError> {
         self.calls.count("config:DescribeConfigRules");
@@ -36,7 +32,6 @@ impl DeployedRules for AwsClients {
     }
 }
 
-#[cfg(feature = "aws")]
 impl PolicyStore for AwsClients {
     async fn get_policy(&self, bucket: &str, region: &str) -> Result<Option<String>, AwsError> {
         self.calls.count("s3:GetBucketPolicy");
@@ -112,7 +107,6 @@ impl PolicyStore for AwsClients {
     }
 }
 
-#[cfg(feature = "aws")]
 impl CallerIdentity for AwsClients {
     async fn caller_arn(&self) -> Result<String, AwsError> {
         self.calls.count("sts:GetCallerIdentity");

@@ -1,15 +1,11 @@
 //! The AWS SDK side of [`crate::ports::roles`]: `RoleLister` for `AwsClients`.
 
-pub use crate::ports::roles::*;
+use crate::ports::roles::*;
 
-#[cfg(feature = "aws")]
 use super::clients::AwsClients;
-#[cfg(feature = "aws")]
 use super::map_sdk_error;
-#[cfg(feature = "aws")]
 use crate::ports::AwsError;
 
-#[cfg(feature = "aws")]
 impl RoleLister for AwsClients {
     async fn role_arns(&self, path_prefix: &str) -> Result<Vec<String>, AwsError> {
         let mut out = Vec::new();

@@ -6,7 +6,8 @@ use super::clients::AwsClients;
 use super::{map_sdk_error, AccountReader, AwsError, BucketReader, ErrorKind, ListedBucket};
 
 /// Why a private bucket may refuse the scanner: said wherever a bucket read is denied.
-pub const DENIED_HINT: &str = "a private bucket denies callers outside its VPC unless they are exempt; run the scan inside the VPC or exempt the scanner's role (--exempt-principal)";
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const DENIED_HINT: &str = "a private bucket denies callers outside its VPC unless they are exempt; run the scan inside the VPC or exempt the scanner's role (--exempt-principal)";
 
 /// `GetBucketLocation`'s answer as a region name.
 pub(crate) fn location_to_region(constraint: Option<&str>) -> String {
@@ -46,15 +47,16 @@ fn pab_from(c: Option<&aws_sdk_s3::types::PublicAccessBlockConfiguration>) -> Pu
 
 /// One S3 client's reads, mapped to facts. Shared by the real adapter and the tests that use
 /// a mocked client.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug)]
-pub struct BucketCalls<'a> {
+pub(crate) struct BucketCalls<'a> {
     pub client: &'a aws_sdk_s3::Client,
     pub calls: &'a super::ApiCalls,
 }
 
 impl BucketCalls<'_> {
     /// The policy; `None` only when the bucket is gone.
-    pub async fn policy(&self, bucket: &str) -> Option<Fact<String>> {
+    pub(crate) async fn policy(&self, bucket: &str) -> Option<Fact<String>> {
         self.calls.count("s3:GetBucketPolicy");
         match self.client.get_bucket_policy().bucket(bucket).send().await {
             Ok(out) => Some(match out.policy() {
@@ -68,7 +70,7 @@ impl BucketCalls<'_> {
         }
     }
 
-    pub async fn public_access_block(&self, bucket: &str) -> Option<Fact<PublicAccessBlock>> {
+    pub(crate) async fn public_access_block(&self, bucket: &str) -> Option<Fact<PublicAccessBlock>> {
         self.calls.count("s3:GetPublicAccessBlock");
         match self
             .client
@@ -87,7 +89,7 @@ impl BucketCalls<'_> {
         }
     }
 
-    pub async fn ownership(&self, bucket: &str) -> Option<Fact<ObjectOwnership>> {
+    pub(crate) async fn ownership(&self, bucket: &str) -> Option<Fact<ObjectOwnership>> {
         self.calls.count("s3:GetBucketOwnershipControls");
         match self
             .client
@@ -110,7 +112,8 @@ impl BucketCalls<'_> {
     }
 
     /// The three reads, concurrently.
-    pub async fn facts(&self, bucket: &str, region: &str) -> BucketObservation {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) async fn facts(&self, bucket: &str, region: &str) -> BucketObservation {
         let (policy, pab, own) = tokio::join!(
             self.policy(bucket),
             self.public_access_block(bucket),

@@ -1,17 +1,12 @@
 //! The AWS SDK side of [`crate::ports::secrets`]: `SecretReader` for `AwsClients`.
 
-pub use crate::ports::secrets::*;
+use crate::ports::secrets::*;
 
-#[cfg(feature = "aws")]
 use super::clients::AwsClients;
-#[cfg(feature = "aws")]
 use super::map_sdk_error;
-#[cfg(feature = "aws")]
 use crate::ports::AwsError;
-#[cfg(feature = "aws")]
 use crate::ports::ErrorKind;
 
-#[cfg(feature = "aws")]
 impl SecretReader for AwsClients {
     async fn secret_string(&self, arn: &str) -> Result<String, AwsError> {
         self.calls.count("secretsmanager:GetSecretValue");

@@ -1,15 +1,11 @@
 //! The AWS SDK side of [`crate::ports::ssm`]: `ParameterReader` for `AwsClients`.
 
-pub use crate::ports::ssm::*;
+use crate::ports::ssm::*;
 
-#[cfg(feature = "aws")]
 use super::clients::AwsClients;
-#[cfg(feature = "aws")]
 use super::map_sdk_error;
-#[cfg(feature = "aws")]
 use crate::ports::AwsError;
 
-#[cfg(feature = "aws")]
 impl ParameterReader for AwsClients {
     async fn parameter(&self, name: &str) -> Result<String, AwsError> {
         self.calls.count("ssm:GetParameter");

@@ -63,7 +63,7 @@ pub enum NotificationType {
 }
 
 impl NotificationType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             NotificationType::Change => "ConfigurationItemChangeNotification",
             NotificationType::Oversized => "OversizedConfigurationItemChangeNotification",
@@ -103,18 +103,18 @@ impl Invocation {
 /// A parsed rule event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleEvent {
-    pub invocation: Invocation,
-    pub event_left_scope: bool,
-    pub result_token: String,
-    pub rule_name: Option<String>,
+    pub(crate) invocation: Invocation,
+    pub(crate) event_left_scope: bool,
+    pub(crate) result_token: String,
+    pub(crate) rule_name: Option<String>,
     /// The envelope's `accountId`.
-    pub account_id: Option<String>,
-    pub params: BucketParams,
+    pub(crate) account_id: Option<String>,
+    pub(crate) params: BucketParams,
 }
 
 impl RuleEvent {
     /// `TestMode` when the token is `TESTMODE` (Config's console and test invocations).
-    pub fn test_mode(&self) -> bool {
+    pub(crate) fn test_mode(&self) -> bool {
         self.result_token == "TESTMODE"
     }
 

@@ -128,7 +128,8 @@ pub(crate) fn parse_time(
 
 impl ConfigItem {
     /// An item known only by its type, id and what the notification said.
-    pub fn bare(
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn bare(
         resource_type: ResourceType,
         resource_id: &str,
         region: Option<String>,
@@ -204,7 +205,7 @@ impl ConfigItem {
     }
 
     /// The VPC an EC2 item belongs to (the VPC itself for `AWS::EC2::VPC`).
-    pub fn vpc_id(&self) -> Option<String> {
+    pub(crate) fn vpc_id(&self) -> Option<String> {
         if self.resource_type == ResourceType::Ec2Vpc {
             return Some(self.resource_id.clone());
         }
@@ -213,13 +214,14 @@ impl ConfigItem {
 }
 
 /// Bucket facts as far as a configuration item has them.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartialBucket {
-    pub name: String,
-    pub region: String,
-    pub policy: Option<Fact<String>>,
-    pub public_access_block: Option<Fact<PublicAccessBlock>>,
-    pub ownership: Option<Fact<ObjectOwnership>>,
+pub(crate) struct PartialBucket {
+    pub(crate) name: String,
+    pub(crate) region: String,
+    pub(crate) policy: Option<Fact<String>>,
+    pub(crate) public_access_block: Option<Fact<PublicAccessBlock>>,
+    pub(crate) ownership: Option<Fact<ObjectOwnership>>,
 }
 
 #[cfg(test)]

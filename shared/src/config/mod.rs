@@ -2,12 +2,12 @@
 //! JSON strings inside it, parsed once), configuration items as facts, evaluations, and the
 //! handlers of the two rules, generic over the ports.
 
-pub mod event;
-pub mod item;
-pub mod port;
-pub mod regional;
+pub(crate) mod event;
+pub(crate) mod item;
+pub(crate) mod port;
+pub(crate) mod regional;
 pub mod rule_functions;
-pub mod types;
+pub(crate) mod types;
 
 use serde_json::Value;
 use thiserror::Error;
@@ -16,8 +16,10 @@ use crate::rules::params::split_list;
 use crate::rules::{BucketParams, Compliance, Evaluation, ParamError, RuleId, Status};
 
 pub use event::{ConfigRuleEvent, Invocation, NotificationType, RuleEvent};
-pub use item::{ConfigItem, PartialBucket};
-pub use types::{ItemStatus, ResourceType, Timestamp};
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) use item::{ConfigItem, PartialBucket};
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) use types::{ItemStatus, ResourceType, Timestamp};
 
 /// A malformed or unusable rule event.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -105,7 +107,7 @@ pub struct ConfigEvaluation {
 }
 
 impl ConfigEvaluation {
-    pub fn new(
+    pub(crate) fn new(
         resource_type: ResourceType,
         resource_id: &str,
         e: &Evaluation,

@@ -11,14 +11,14 @@ pub(crate) const MAX_BATCH: usize = 100;
 /// `BatchGetResourceConfig` takes at most this many keys a call.
 pub(crate) const MAX_KEYS: usize = 100;
 /// Attempts for evaluations Config reports as failed.
-pub(crate) const FAILED_ATTEMPTS: usize = 3;
+pub const FAILED_ATTEMPTS: usize = 3;
 
 /// A resource Config's inventory knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discovered {
-    pub resource_id: String,
-    pub resource_name: Option<String>,
-    pub deleted: bool,
+    pub(crate) resource_id: String,
+    pub(crate) resource_name: Option<String>,
+    pub(crate) deleted: bool,
 }
 
 /// Port: what the Config rules need from AWS Config.
@@ -61,7 +61,7 @@ pub trait ConfigPort {
 /// Send evaluations in batches of 100; evaluations Config fails are retried, and if they still
 /// fail the whole report fails (the invocation errors, Lambda retries it). Returns the number
 /// of `PutEvaluations` calls.
-pub async fn report<P: ConfigPort>(
+pub(crate) async fn report<P: ConfigPort>(
     port: &P,
     evals: &[ConfigEvaluation],
     token: &str,

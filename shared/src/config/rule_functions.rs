@@ -68,7 +68,8 @@ impl From<EventError> for HandlerError {
 
 impl HandlerError {
     /// A retry may succeed (throttling, an unreachable endpoint, evaluations Config rejected).
-    pub fn is_transient(&self) -> bool {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(self, HandlerError::Aws(e) if e.is_transient())
     }
 }

@@ -29,7 +29,8 @@ impl ResourceType {
     ];
 
     /// As Config spells it: `AWS::S3::Bucket`.
-    pub fn as_str(&self) -> &str {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             ResourceType::S3Bucket => S3_BUCKET,
             ResourceType::Ec2Vpc => EC2_VPC,
@@ -40,7 +41,7 @@ impl ResourceType {
         }
     }
 
-    pub fn parse(s: &str) -> ResourceType {
+    pub(crate) fn parse(s: &str) -> ResourceType {
         match s {
             S3_BUCKET => ResourceType::S3Bucket,
             EC2_VPC => ResourceType::Ec2Vpc,
@@ -75,7 +76,8 @@ pub enum ItemStatus {
 }
 
 impl ItemStatus {
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             ItemStatus::Ok => "OK",
             ItemStatus::ResourceDiscovered => "ResourceDiscovered",
@@ -86,7 +88,7 @@ impl ItemStatus {
         }
     }
 
-    pub fn parse(s: &str) -> ItemStatus {
+    pub(crate) fn parse(s: &str) -> ItemStatus {
         match s {
             "OK" => ItemStatus::Ok,
             "ResourceDiscovered" => ItemStatus::ResourceDiscovered,
@@ -115,7 +117,7 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
-    pub fn from_millis(millis: i64) -> Timestamp {
+    pub(crate) fn from_millis(millis: i64) -> Timestamp {
         Timestamp { millis }
     }
 
@@ -132,7 +134,8 @@ impl Timestamp {
 
     /// RFC 3339 / ISO 8601 date-time as Config writes it (`2026-11-27T10:15:00.000Z`);
     /// `None` for anything else.
-    pub fn parse(s: &str) -> Option<Timestamp> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn parse(s: &str) -> Option<Timestamp> {
         let dt = DateTime::from_str(s.trim(), Format::DateTime).ok()?;
         dt.to_millis().ok().map(Timestamp::from_millis)
     }

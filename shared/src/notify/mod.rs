@@ -5,17 +5,17 @@
 //! DynamoDB) and the webhook ([`webhook`]).
 
 pub mod notifier;
-pub mod render;
+pub(crate) mod render;
 #[cfg(test)]
 mod tests;
 pub mod webhook;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::events::{
-    read_detail, AlarmStateChangeDetail, ComplianceChangeDetail, FindingDetail, ALARM_DETAIL_TYPE,
-    ALARM_SOURCE, CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
+    read_detail, AlarmStateChangeDetail, ComplianceChangeDetail, Envelope, FindingDetail,
+    ALARM_DETAIL_TYPE, ALARM_SOURCE, CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
 };
 use crate::ports::AwsError;
 use crate::rules::{Compliance, RuleId};
@@ -26,7 +26,7 @@ pub(crate) const ALARM_RESOURCE_TYPE: &str = "AWS::CloudWatch::Alarm";
 
 /// An alarm's state, as CloudWatch reports it (`INSUFFICIENT_DATA` is not reported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum AlarmState {
+pub(crate) enum AlarmState {
     #[serde(rename = "ALARM")]
     Alarm,
     #[serde(rename = "OK")]
@@ -34,7 +34,7 @@ pub enum AlarmState {
 }
 
 impl AlarmState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AlarmState::Alarm => "ALARM",
             AlarmState::Ok => "OK",
@@ -45,27 +45,27 @@ impl AlarmState {
 /// A CloudWatch alarm's change of state (EventBridge's `CloudWatch Alarm State Change`): the
 /// stack's alarms on its dead-letter queues and on its functions' errors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AlarmChange {
-    pub alarm_name: String,
+pub(crate) struct AlarmChange {
+    pub(crate) alarm_name: String,
     /// The alarm's ARN (the event's `resources`), when given.
-    pub alarm_arn: Option<String>,
-    pub account: String,
-    pub region: String,
-    pub state: AlarmState,
+    pub(crate) alarm_arn: Option<String>,
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) state: AlarmState,
     /// The previous state as CloudWatch wrote it (`OK`, `ALARM`, `INSUFFICIENT_DATA`).
-    pub previous: Option<String>,
+    pub(crate) previous: Option<String>,
     /// CloudWatch's reason for the new state ("Threshold Crossed: …").
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// When the alarm entered the new state.
-    pub time: Option<String>,
-    pub description: Option<String>,
+    pub(crate) time: Option<String>,
+    pub(crate) description: Option<String>,
     /// The metric's namespace and name (`AWS/SQS`, `ApproximateNumberOfMessagesVisible`).
-    pub namespace: Option<String>,
-    pub metric: Option<String>,
+    pub(crate) namespace: Option<String>,
+    pub(crate) metric: Option<String>,
     /// The `QueueName` dimension: the queue the alarm watches.
-    pub queue: Option<String>,
+    pub(crate) queue: Option<String>,
     /// The `FunctionName` dimension: the function the alarm watches.
-    pub function: Option<String>,
+    pub(crate) function: Option<String>,
 }
 
 impl AlarmChange {
@@ -75,7 +75,7 @@ impl AlarmChange {
     }
 
     /// The alarm as the notice's compliance: `ALARM` is an alert, `OK` a resolution.
-    pub fn compliance(&self) -> Compliance {
+    pub(crate) fn compliance(&self) -> Compliance {
         match self.state {
             AlarmState::Alarm => Compliance::NonCompliant,
             AlarmState::Ok => Compliance::Compliant,
@@ -85,21 +85,21 @@ impl AlarmChange {
 
 /// A compliance change as AWS Config reports it (no rule ids: Config knows only the rule).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ComplianceChange {
-    pub rule_name: String,
-    pub resource_type: String,
-    pub resource_id: String,
-    pub account: String,
-    pub region: String,
-    pub compliance: Compliance,
-    pub previous: Option<Compliance>,
-    pub annotation: Option<String>,
-    pub time: Option<String>,
+pub(crate) struct ComplianceChange {
+    pub(crate) rule_name: String,
+    pub(crate) resource_type: String,
+    pub(crate) resource_id: String,
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) compliance: Compliance,
+    pub(crate) previous: Option<Compliance>,
+    pub(crate) annotation: Option<String>,
+    pub(crate) time: Option<String>,
 }
 
 /// What the notifier is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
+pub(crate) enum Notice {
     /// The change watcher's finding (failing rules known, the actor when CloudTrail said).
     Finding(Box<FindingDetail>),
     /// AWS Config's compliance change for one of the guard's rules.
@@ -111,13 +111,13 @@ pub enum Notice {
 impl Notice {
     /// The state key: resource type and resource id (an alarm's: `AWS::CloudWatch::Alarm#`
     /// and its name, unique in the account and region the stack's state table serves).
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         let (t, id) = self.resource();
         format!("{t}#{id}")
     }
 
     /// The compliance the notice stands for (an alarm: `ALARM` non-compliant, `OK` compliant).
-    pub fn compliance(&self) -> Compliance {
+    pub(crate) fn compliance(&self) -> Compliance {
         match self {
             Notice::Finding(f) => f.compliance,
             Notice::Compliance(c) => c.compliance,
@@ -126,14 +126,14 @@ impl Notice {
     }
 
     /// The failing rules when the notice knows them (a finding), else `None`.
-    pub fn failing(&self) -> Option<Vec<RuleId>> {
+    pub(crate) fn failing(&self) -> Option<Vec<RuleId>> {
         match self {
             Notice::Finding(f) => Some(f.failing_rules()),
             Notice::Compliance(_) | Notice::Alarm(_) => None,
         }
     }
 
-    pub fn resource(&self) -> (&str, &str) {
+    pub(crate) fn resource(&self) -> (&str, &str) {
         match self {
             Notice::Finding(f) => (&f.resource_type, &f.resource),
             Notice::Compliance(c) => (&c.resource_type, &c.resource_id),
@@ -141,7 +141,7 @@ impl Notice {
         }
     }
 
-    pub fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         match self {
             Notice::Finding(f) => &f.account,
             Notice::Compliance(c) => &c.account,
@@ -149,7 +149,7 @@ impl Notice {
         }
     }
 
-    pub fn region(&self) -> &str {
+    pub(crate) fn region(&self) -> &str {
         match self {
             Notice::Finding(f) => &f.region,
             Notice::Compliance(c) => &c.region,
@@ -164,18 +164,15 @@ impl Notice {
 /// retries).
 pub(crate) fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<Notice>, String> {
     let v: Value = serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
-    let detail_type = v
-        .get("detail-type")
-        .and_then(Value::as_str)
-        .ok_or("the body is not an EventBridge event (no detail-type)")?;
-    let detail = v.get("detail").ok_or("the event has no detail")?;
-    match detail_type {
+    let envelope: Envelope<Value> = Envelope::deserialize(&v)
+        .map_err(|e| format!("the body is not an EventBridge event: {e}"))?;
+    match envelope.detail_type.as_str() {
         FINDING_DETAIL_TYPE => {
-            let f: FindingDetail = read_detail(detail_type, detail)?;
+            let f: FindingDetail = read_detail(FINDING_DETAIL_TYPE, &envelope.detail)?;
             Ok(Some(Notice::Finding(Box::new(f))))
         }
-        CONFIG_COMPLIANCE_DETAIL_TYPE => compliance_change(&v, detail, rule_names),
-        ALARM_DETAIL_TYPE => alarm_change(&v, detail),
+        CONFIG_COMPLIANCE_DETAIL_TYPE => compliance_change(envelope, rule_names),
+        ALARM_DETAIL_TYPE => alarm_change(envelope),
         other => Err(format!(
             "detail-type `{other}` is not one the notifier takes"
         )),
@@ -183,11 +180,10 @@ pub(crate) fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<N
 }
 
 fn compliance_change(
-    envelope: &Value,
-    detail: &Value,
+    envelope: Envelope<Value>,
     rule_names: &[String],
 ) -> Result<Option<Notice>, String> {
-    let d: ComplianceChangeDetail = read_detail(CONFIG_COMPLIANCE_DETAIL_TYPE, detail)?;
+    let d: ComplianceChangeDetail = read_detail(CONFIG_COMPLIANCE_DETAIL_TYPE, &envelope.detail)?;
     if !rule_names.is_empty() && !rule_names.contains(&d.config_rule_name) {
         return Ok(None);
     }
@@ -195,37 +191,35 @@ fn compliance_change(
         // INSUFFICIENT_DATA and the like: nothing to tell a human.
         return Ok(None);
     };
-    let s = |k: &str| envelope.get(k).and_then(Value::as_str).map(str::to_string);
     let previous = d.previous();
     let new = d.new_evaluation_result.unwrap_or_default();
     Ok(Some(Notice::Compliance(ComplianceChange {
         rule_name: d.config_rule_name,
         resource_type: d.resource_type,
         resource_id: d.resource_id,
-        account: d
-            .aws_account_id
-            .or_else(|| s("account"))
-            .unwrap_or_default(),
-        region: d.aws_region.or_else(|| s("region")).unwrap_or_default(),
+        account: d.aws_account_id.or(envelope.account).unwrap_or_default(),
+        region: d.aws_region.or(envelope.region).unwrap_or_default(),
         compliance,
         previous,
         annotation: new.annotation,
-        time: new.result_recorded_time.or_else(|| s("time")),
+        time: new.result_recorded_time.or(envelope.time),
     })))
 }
 
 /// An EventBridge `CloudWatch Alarm State Change` event (EventBridge reserves `aws.*` sources
 /// to AWS, so the source is checked too).
-fn alarm_change(envelope: &Value, detail: &Value) -> Result<Option<Notice>, String> {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let source = envelope.get("source").and_then(Value::as_str);
-    if source != Some(ALARM_SOURCE) {
+fn alarm_change(envelope: Envelope<Value>) -> Result<Option<Notice>, String> {
+    if envelope.source != ALARM_SOURCE {
         return Err(format!(
             "a `{ALARM_DETAIL_TYPE}` event from source {}, not {ALARM_SOURCE}",
-            source.unwrap_or("(none)")
+            if envelope.source.is_empty() {
+                "(none)"
+            } else {
+                &envelope.source
+            }
         ));
     }
-    let d: AlarmStateChangeDetail = read_detail(ALARM_DETAIL_TYPE, detail)?;
+    let d: AlarmStateChangeDetail = read_detail(ALARM_DETAIL_TYPE, &envelope.detail)?;
     if d.alarm_name.is_empty() {
         return Err("the alarm state change names no alarm (detail.alarmName)".into());
     }
@@ -244,14 +238,10 @@ fn alarm_change(envelope: &Value, detail: &Value) -> Result<Option<Notice>, Stri
             .map(str::to_string)
     };
     let alarm_arn = envelope
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|r| {
-            r.iter()
-                .filter_map(Value::as_str)
-                .find(|a| a.contains(":alarm:"))
-        })
-        .map(str::to_string);
+        .resources
+        .iter()
+        .find(|a| a.contains(":alarm:"))
+        .cloned();
     let namespace = metric.and_then(|m| m.namespace.clone());
     let metric_name = metric.and_then(|m| m.name.clone());
     let description = d
@@ -264,12 +254,12 @@ fn alarm_change(envelope: &Value, detail: &Value) -> Result<Option<Notice>, Stri
         function: dimension("FunctionName"),
         alarm_name: d.alarm_name,
         alarm_arn,
-        account: s(envelope, "account").unwrap_or_default(),
-        region: s(envelope, "region").unwrap_or_default(),
+        account: envelope.account.unwrap_or_default(),
+        region: envelope.region.unwrap_or_default(),
         state: state_value,
         previous: d.previous_state.map(|p| p.value),
         reason: d.state.reason,
-        time: d.state.timestamp.or_else(|| s(envelope, "time")),
+        time: d.state.timestamp.or(envelope.time),
         description,
         namespace,
         metric: metric_name,
@@ -279,13 +269,13 @@ fn alarm_change(envelope: &Value, detail: &Value) -> Result<Option<Notice>, Stri
 /// The last state sent for a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentState {
-    pub compliance: Compliance,
+    pub(crate) compliance: Compliance,
     /// The failing rules of the last message, when it knew them.
-    pub failing: Option<Vec<RuleId>>,
+    pub(crate) failing: Option<Vec<RuleId>>,
     /// When DynamoDB may delete the item (epoch seconds); an item past it counts as absent.
-    pub expires_at: i64,
+    pub(crate) expires_at: i64,
     /// Bumped on every write: the condition of the next one.
-    pub version: u64,
+    pub(crate) version: u64,
 }
 
 /// The outcome of a conditional write.
@@ -311,7 +301,7 @@ pub trait StateStore {
 
 /// What a change of state deserves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// A non-compliant resource (first seen so, or failing other rules).
     Alert,
     /// Back to compliant (or no longer applicable) after a message said non-compliant.
@@ -326,7 +316,7 @@ pub enum Decision {
 ///   last one sent, whichever path saw the change first;
 /// - a resource back to `COMPLIANT` (or `NOT_APPLICABLE`) after a non-compliant message gets a
 ///   short "resolved" message; a compliant resource never messaged before gets none.
-pub fn decide(
+pub(crate) fn decide(
     prev: Option<&SentState>,
     compliance: Compliance,
     failing: Option<&[RuleId]>,

@@ -37,21 +37,32 @@ impl Default for NotifierSettings {
     }
 }
 
+/// A setting of the notifier's environment out of its range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} `{value}` must be a whole number from {min} to {max}")]
+pub struct NotifierSettingsError {
+    pub name: String,
+    pub value: String,
+    pub min: u64,
+    pub max: u64,
+}
+
 impl NotifierSettings {
     /// `DIGEST_THRESHOLD` (default 10), `BUCKET_RULE_NAME`, `NETWORK_RULE_NAME`,
     /// `STATE_TTL_DAYS` (default 90).
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, NotifierSettingsError> {
         let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let number = |k: &str, default: u64, min: u64, max: u64| -> Result<u64, String> {
-            match nonempty(k) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(format!(
-                        "{k} `{v}` must be a whole number from {min} to {max}"
-                    )),
-                },
-            }
+        let number = |k: &str, default: u64, min: u64, max: u64| match nonempty(k) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(NotifierSettingsError {
+                    name: k.to_string(),
+                    value: v,
+                    min,
+                    max,
+                }),
+            },
         };
         let bucket_rule = nonempty("BUCKET_RULE_NAME");
         let network_rule = nonempty("NETWORK_RULE_NAME");
@@ -71,10 +82,10 @@ impl NotifierSettings {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NotifierSummary {
     pub records: usize,
-    pub messages: usize,
-    pub digest: bool,
-    pub quiet: usize,
-    pub ignored: usize,
+    pub(crate) messages: usize,
+    pub(crate) digest: bool,
+    pub(crate) quiet: usize,
+    pub(crate) ignored: usize,
     pub failed: usize,
 }
 

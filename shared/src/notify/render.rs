@@ -21,8 +21,8 @@ pub(crate) const DIGEST_LISTED: usize = 5;
 #[derive(Debug, Clone, Default)]
 pub struct Links {
     /// The Config rule of each resource type (`AWS::S3::Bucket` → the bucket rule's name).
-    pub bucket_rule: Option<String>,
-    pub network_rule: Option<String>,
+    pub(crate) bucket_rule: Option<String>,
+    pub(crate) network_rule: Option<String>,
 }
 
 fn console_host(region: &str) -> String {
@@ -94,9 +94,7 @@ pub(crate) fn function_link(name: &str, region: &str) -> String {
     )
 }
 
-pub use crate::policy::space::synthetic::{
-    is_synthetic_id, synthetic_id, SYNTHETIC_COUNTER_DIGITS, SYNTHETIC_ID_MARK,
-};
+use crate::policy::space::synthetic::is_synthetic_id;
 
 /// What a made-up id stands for, said next to it where a message quotes it.
 fn synthetic_note(id: &str) -> &'static str {
@@ -247,7 +245,7 @@ fn fix_blocks(fix: &[Value]) -> Vec<Value> {
 }
 
 /// One resource's message.
-pub fn message(notice: &Notice, decision: Decision, links: &Links) -> Value {
+pub(crate) fn message(notice: &Notice, decision: Decision, links: &Links) -> Value {
     if let Notice::Alarm(a) = notice {
         return alarm_message(a, decision, links);
     }
@@ -499,7 +497,7 @@ fn alarm_message(a: &AlarmChange, decision: Decision, links: &Links) -> Value {
 
 /// One message for many changes: counts by rule and by account, the first resources, a link
 /// to the Config rule.
-pub fn digest(items: &[(Notice, Decision)], links: &Links) -> Value {
+pub(crate) fn digest(items: &[(Notice, Decision)], links: &Links) -> Value {
     let alerts = items.iter().filter(|(_, d)| *d == Decision::Alert).count();
     let resolved = items
         .iter()

@@ -37,8 +37,27 @@ pub trait SlackSink {
     async fn post(&self, payload: &serde_json::Value) -> Result<(), PostError>;
 }
 
+/// Why the webhook cannot be set up from its secret (`VpceGuard.InvalidSecret`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("the secret is neither a URL nor JSON")]
+    NotUrlOrJson,
+    #[error("the secret's JSON has no `webhook_url`")]
+    NoUrlInJson,
+    #[error("the webhook URL must be https:// (http:// only to a loopback address)")]
+    NotHttps,
+    #[error("cannot load the system's TLS roots: {0}")]
+    TlsRoots(String),
+}
+
+impl crate::FunctionError for WebhookError {
+    fn error_type(&self) -> &'static str {
+        "VpceGuard.InvalidSecret"
+    }
+}
+
 /// Is this URL acceptable for a webhook? `https://`, or `http://` to a loopback host.
-pub(crate) fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), WebhookError> {
     let lower = url.trim().to_ascii_lowercase();
     if lower.starts_with("https://") {
         return Ok(());
@@ -50,21 +69,21 @@ pub(crate) fn check_url(url: &str) -> Result<(), String> {
             return Ok(());
         }
     }
-    Err("the webhook URL must be https:// (http:// only to a loopback address)".into())
+    Err(WebhookError::NotHttps)
 }
 
 /// The webhook URL from the secret's value: the URL itself, or JSON with `webhook_url` (or
 /// `url`).
-pub fn url_from_secret(secret: &str) -> Result<String, String> {
+pub fn url_from_secret(secret: &str) -> Result<String, WebhookError> {
     let s = secret.trim();
     let url = if s.starts_with('{') {
-        let v: serde_json::Value = serde_json::from_str(s)
-            .map_err(|_| "the secret is neither a URL nor JSON".to_string())?;
+        let v: serde_json::Value =
+            serde_json::from_str(s).map_err(|_| WebhookError::NotUrlOrJson)?;
         v.get("webhook_url")
             .or_else(|| v.get("url"))
             .and_then(serde_json::Value::as_str)
             .map(str::to_string)
-            .ok_or("the secret's JSON has no `webhook_url`")?
+            .ok_or(WebhookError::NoUrlInJson)?
     } else {
         s.to_string()
     };
@@ -95,11 +114,11 @@ impl std::fmt::Debug for Webhook {
 
 #[cfg(feature = "aws")]
 impl Webhook {
-    pub fn new(url: String) -> Result<Webhook, String> {
+    pub fn new(url: String) -> Result<Webhook, WebhookError> {
         check_url(&url)?;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
-            .map_err(|e| format!("cannot load the system's TLS roots: {e}"))?
+            .map_err(|e| WebhookError::TlsRoots(e.to_string()))?
             .https_or_http()
             .enable_http1()
             .build();

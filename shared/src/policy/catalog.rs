@@ -8,12 +8,13 @@ use serde::Deserialize;
 const CATALOG_JSON: &str = include_str!("../../data/s3-actions.json");
 
 /// One S3 action and the resource types a bucket policy can scope it to.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Action {
+pub(crate) struct S3Action {
     /// `s3:GetObject`, as the reference spells it.
     pub name: String,
     /// Lower-cased, for case-insensitive matching.
-    pub name_lc: String,
+    pub(crate) name_lc: String,
     pub bucket: bool,
     pub object: bool,
 }
@@ -30,13 +31,15 @@ struct Entry {
 }
 
 /// The embedded catalog could not be read (a build defect; every verdict fails closed).
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the embedded S3 action catalog is invalid: {0}")]
-pub struct CatalogError(String);
+pub(crate) struct CatalogError(String);
 
 /// Every S3 action of the catalog that applies to a bucket or an object, in catalog order.
 /// An error, never an empty list, when the embedded catalog does not load.
-pub fn bucket_actions() -> Result<&'static [S3Action], CatalogError> {
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn bucket_actions() -> Result<&'static [S3Action], CatalogError> {
     static CATALOG: OnceLock<Result<Vec<S3Action>, CatalogError>> = OnceLock::new();
     CATALOG
         .get_or_init(|| load(CATALOG_JSON))
@@ -68,7 +71,8 @@ fn load(json: &str) -> Result<Vec<S3Action>, CatalogError> {
 }
 
 /// Look an action up by name (case-insensitive).
-pub fn find(name: &str) -> Option<&'static S3Action> {
+#[cfg(test)]
+pub(crate) fn find(name: &str) -> Option<&'static S3Action> {
     bucket_actions()
         .ok()?
         .iter()

@@ -3,14 +3,15 @@
 use std::net::IpAddr;
 
 /// An IPv4 or IPv6 network.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    pub addr: IpAddr,
-    pub prefix: u8,
+pub(crate) struct Cidr {
+    pub(crate) addr: IpAddr,
+    pub(crate) prefix: u8,
 }
 
 impl Cidr {
-    pub fn parse(s: &str) -> Option<Cidr> {
+    pub(crate) fn parse(s: &str) -> Option<Cidr> {
         let (a, p) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
@@ -42,7 +43,7 @@ impl Cidr {
         (v & !mask, (v & !mask) | mask, v4)
     }
 
-    pub fn contains(&self, ip: &IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: &IpAddr) -> bool {
         let (lo, hi, v4) = self.range();
         match ip {
             IpAddr::V4(a) if v4 => {

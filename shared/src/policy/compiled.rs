@@ -9,11 +9,12 @@ use super::tri::Tri;
 use super::values::Partition;
 
 /// A pattern list ready to match; patterns holding a policy variable are unknown.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone)]
-pub struct CompiledPatterns {
-    pub negated: bool,
-    pub known: Vec<String>,
-    pub unknown: Vec<String>,
+pub(crate) struct CompiledPatterns {
+    pub(crate) negated: bool,
+    pub(crate) known: Vec<String>,
+    pub(crate) unknown: Vec<String>,
 }
 
 impl CompiledPatterns {
@@ -36,7 +37,7 @@ impl CompiledPatterns {
     }
 
     /// Combine "does any pattern match" (given for the known ones) with negation.
-    pub fn verdict(&self, any_known: bool) -> Tri {
+    pub(crate) fn verdict(&self, any_known: bool) -> Tri {
         let listed = if any_known {
             Tri::Yes
         } else if self.unknown.is_empty() {
@@ -57,15 +58,16 @@ impl CompiledPatterns {
 }
 
 /// One statement, ready to evaluate.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone)]
-pub struct CompiledStatement {
-    pub index: usize,
-    pub label: String,
-    pub effect: Effect,
-    pub principal: Principals,
-    pub action: CompiledPatterns,
-    pub resource: CompiledPatterns,
-    pub clauses: Vec<Clause>,
+pub(crate) struct CompiledStatement {
+    pub(crate) index: usize,
+    pub(crate) label: String,
+    pub(crate) effect: Effect,
+    pub(crate) principal: Principals,
+    pub(crate) action: CompiledPatterns,
+    pub(crate) resource: CompiledPatterns,
+    pub(crate) clauses: Vec<Clause>,
 }
 
 impl CompiledStatement {
@@ -139,7 +141,7 @@ impl CompiledStatement {
     }
 
     /// The whole statement against one concrete request.
-    pub fn matches(&self, ctx: &RequestContext) -> Tri {
+    pub(crate) fn matches(&self, ctx: &RequestContext) -> Tri {
         let mut t = self
             .action_tri(&ctx.action.to_ascii_lowercase())
             .and(self.resource_tri(&ctx.resource))
@@ -274,13 +276,15 @@ pub(crate) fn account_of_principal(v: &str) -> Option<&str> {
 }
 
 /// A policy prepared for evaluation.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone)]
-pub struct CompiledPolicy {
-    pub statements: Vec<CompiledStatement>,
+pub(crate) struct CompiledPolicy {
+    pub(crate) statements: Vec<CompiledStatement>,
 }
 
 impl CompiledPolicy {
-    pub fn new(doc: &PolicyDocument) -> Self {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn new(doc: &PolicyDocument) -> Self {
         let variables = doc.supports_variables();
         CompiledPolicy {
             statements: doc
@@ -293,23 +297,25 @@ impl CompiledPolicy {
 }
 
 /// The answer for one request, with the statements responsible.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// Deny statements that certainly match.
     pub denied_by: Vec<usize>,
     /// Allow statements that certainly match.
-    pub allowed_by: Vec<usize>,
+    pub(crate) allowed_by: Vec<usize>,
     /// Statements whose match the engine cannot decide, with why.
     pub undecided: Vec<(usize, String)>,
     /// Deny statements whose `NotPrincipal` lists only part of the caller's chain: AWS says
     /// they *might* apply.
-    pub maybe_denied_by: Vec<usize>,
+    pub(crate) maybe_denied_by: Vec<usize>,
 }
 
 impl CompiledPolicy {
     /// Evaluate the policy against one request with IAM semantics (the policy compiled once,
     /// evaluated many times: the referee of the search in the differential tests).
-    pub fn evaluate(&self, ctx: &RequestContext, partition: Partition) -> Decision {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn evaluate(&self, ctx: &RequestContext, partition: Partition) -> Decision {
         let mut d = Decision {
             denied_by: Vec::new(),
             allowed_by: Vec::new(),
@@ -345,6 +351,8 @@ impl CompiledPolicy {
 /// Evaluate a policy against one request with IAM semantics (compiles the policy; to evaluate
 /// many requests, compile once with [`CompiledPolicy::new`] and call
 /// [`CompiledPolicy::evaluate`]).
-pub fn evaluate(doc: &PolicyDocument, ctx: &RequestContext) -> Decision {
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn evaluate(doc: &PolicyDocument, ctx: &RequestContext) -> Decision {
     CompiledPolicy::new(doc).evaluate(ctx, Partition::Aws)
 }

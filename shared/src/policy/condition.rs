@@ -9,11 +9,12 @@ use super::glob;
 use super::operator::{Base, Family, Operator, SetQualifier};
 use super::tri::Tri;
 
-pub use super::date::{format_date, parse_date};
+use super::date::parse_date;
 
 /// A policy value prepared for its operator.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq)]
-pub enum Prepared {
+pub(crate) enum Prepared {
     Text(String),
     Number(f64),
     /// Seconds since the epoch.
@@ -45,24 +46,25 @@ pub(crate) fn unescape(s: &str) -> String {
 }
 
 /// A condition clause ready to evaluate: one operator on one key.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone)]
-pub struct Clause {
+pub(crate) struct Clause {
     /// The key as written.
-    pub key: String,
+    pub(crate) key: String,
     /// The key lower-cased (keys are case-insensitive).
-    pub key_lc: String,
+    pub(crate) key_lc: String,
     /// The operator as written.
-    pub operator_name: String,
+    pub(crate) operator_name: String,
     /// `None` when the clause cannot be evaluated; `why` says what is wrong.
-    pub operator: Option<Operator>,
-    pub values: Vec<Prepared>,
-    pub raw_values: Vec<String>,
-    pub why: Option<String>,
+    pub(crate) operator: Option<Operator>,
+    pub(crate) values: Vec<Prepared>,
+    pub(crate) raw_values: Vec<String>,
+    pub(crate) why: Option<String>,
 }
 
 impl Clause {
     /// Prepare a clause; it becomes unknown (with a reason) if anything is not understood.
-    pub fn new(operator_name: &str, key: &str, raw: &[String], variables: bool) -> Clause {
+    pub(crate) fn new(operator_name: &str, key: &str, raw: &[String], variables: bool) -> Clause {
         let mut clause = Clause {
             key: key.to_string(),
             key_lc: key.to_ascii_lowercase(),
@@ -122,7 +124,7 @@ impl Clause {
     }
 
     /// Evaluate against the request's values for the key (`None`: the key is absent).
-    pub fn eval(&self, request: Option<&[String]>) -> Tri {
+    pub(crate) fn eval(&self, request: Option<&[String]>) -> Tri {
         let Some(op) = self.operator else {
             return Tri::Unknown;
         };

@@ -5,8 +5,9 @@ use super::keys;
 use super::values::Partition;
 
 /// How a request was signed.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Signature {
+pub(crate) enum Signature {
     SigV4,
     SigV2,
     Unsigned,
@@ -21,7 +22,7 @@ impl Signature {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Signature::SigV4 => "SigV4",
             Signature::SigV2 => "SigV2",
@@ -31,8 +32,9 @@ impl Signature {
 }
 
 /// The kind of caller.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Caller {
+pub(crate) enum Caller {
     Anonymous,
     /// The account's root user.
     Root {
@@ -61,7 +63,8 @@ pub enum Caller {
 }
 
 impl Caller {
-    pub fn account(&self) -> Option<&str> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn account(&self) -> Option<&str> {
         match self {
             Caller::Root { account, .. }
             | Caller::User { account, .. }
@@ -147,8 +150,9 @@ pub(crate) fn root_arn(partition: Partition, account: &str) -> String {
 }
 
 /// The principal part of a request context.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Principal {
+pub(crate) struct Principal {
     pub caller: Caller,
     pub signature: Signature,
     /// `aws:ViaAWSService`: an AWS service made the request with the caller's credentials.
@@ -157,7 +161,7 @@ pub struct Principal {
 
 impl Principal {
     /// The condition keys AWS sets for this principal, lower-cased.
-    pub fn keys(&self) -> Vec<(String, Vec<String>)> {
+    pub(crate) fn keys(&self) -> Vec<(String, Vec<String>)> {
         let mut k: Vec<(String, Vec<String>)> = Vec::with_capacity(8);
         let is_service = matches!(self.caller, Caller::Service { .. });
         k.push((
@@ -191,8 +195,9 @@ impl Principal {
 }
 
 /// One concrete request.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq)]
-pub struct RequestContext {
+pub(crate) struct RequestContext {
     /// `s3:GetObject`.
     pub action: String,
     /// `arn:aws:s3:::bucket/key`.

@@ -8,7 +8,8 @@
 /// Such a date is never normalised into the next month. Callers treat `None` as they treat any
 /// unparseable value: a policy value makes its clause unknown (the verdict fails closed), a
 /// request value matches nothing.
-pub fn parse_date(s: &str) -> Option<f64> {
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn parse_date(s: &str) -> Option<f64> {
     let s = s.trim();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse::<f64>().ok();
@@ -113,7 +114,8 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Format epoch seconds as ISO 8601 UTC.
-pub fn format_date(secs: f64) -> String {
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn format_date(secs: f64) -> String {
     let total = secs.floor() as i64;
     let days = total.div_euclid(86_400);
     let rem = total.rem_euclid(86_400);

@@ -3,7 +3,8 @@
 use thiserror::Error;
 
 /// The largest bucket policy S3 accepts, in bytes.
-pub const MAX_POLICY_BYTES: usize = 20 * 1024;
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const MAX_POLICY_BYTES: usize = 20 * 1024;
 
 /// A policy document that AWS would reject, with the place that is wrong.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

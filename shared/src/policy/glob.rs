@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 /// Matching is by Unicode character, as IAM matches: `?` is exactly one character (`a?c`
 /// matches `aéc`, a two-byte character), `*` any run of characters. The classic single-star
 /// backtracking walk: at most O(pattern × text) steps, never exponential, and no allocation.
-pub fn matches(pattern: &str, text: &str, fold: bool) -> bool {
+pub(crate) fn matches(pattern: &str, text: &str, fold: bool) -> bool {
     let eq = |a: char, b: char| {
         if fold {
             a.eq_ignore_ascii_case(&b)

@@ -1,23 +1,23 @@
 //! IAM policy documents and their evaluation: parse → model → evaluate, no I/O.
 
-pub mod catalog;
+testing_pub_mod!(catalog);
 pub(crate) mod cidr;
-pub mod compiled;
-pub mod condition;
-pub mod context;
-pub mod date;
-pub mod err;
+testing_pub_mod!(compiled);
+testing_pub_mod!(condition);
+testing_pub_mod!(context);
+testing_pub_mod!(date);
+pub(crate) mod err;
 pub(crate) mod glob;
 pub(crate) mod keys;
-pub mod model;
+testing_pub_mod!(model);
 pub(crate) mod operator;
-pub mod space;
-pub mod tri;
-pub mod values;
+testing_pub_mod!(space);
+pub(crate) mod tri;
+testing_pub_mod!(values);
 pub(crate) mod witness;
 
-pub use compiled::{evaluate, Decision};
-pub use context::{Caller, Principal, RequestContext, Signature};
-pub use err::{PolicyError, MAX_POLICY_BYTES};
+pub(crate) use context::{Caller, Principal, RequestContext, Signature};
+pub use err::PolicyError;
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) use err::MAX_POLICY_BYTES;
 pub use model::{Effect, PolicyDocument, Statement};
-pub use tri::Tri;

@@ -15,14 +15,14 @@ pub enum Effect {
 
 /// A list-valued element that may be negated (`Action`/`NotAction`, `Resource`/`NotResource`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Patterns {
-    pub negated: bool,
-    pub values: Vec<String>,
+pub(crate) struct Patterns {
+    pub(crate) negated: bool,
+    pub(crate) values: Vec<String>,
 }
 
 /// The principal kinds of a `Principal` map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PrincipalKind {
+pub(crate) enum PrincipalKind {
     Aws,
     Service,
     Federated,
@@ -30,7 +30,7 @@ pub enum PrincipalKind {
 }
 
 impl PrincipalKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PrincipalKind::Aws => "AWS",
             PrincipalKind::Service => "Service",
@@ -42,11 +42,11 @@ impl PrincipalKind {
 
 /// `Principal` or `NotPrincipal`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principals {
-    pub negated: bool,
+pub(crate) struct Principals {
+    pub(crate) negated: bool,
     /// `"*"` as the whole element.
-    pub any: bool,
-    pub entries: Vec<(PrincipalKind, String)>,
+    pub(crate) any: bool,
+    pub(crate) entries: Vec<(PrincipalKind, String)>,
 }
 
 impl Principals {
@@ -65,12 +65,12 @@ pub(crate) type ConditionValue = String;
 
 /// One `operator → key → values` entry of a `Condition` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConditionEntry {
-    pub operator: String,
-    pub key: String,
-    pub values: Vec<ConditionValue>,
+pub(crate) struct ConditionEntry {
+    pub(crate) operator: String,
+    pub(crate) key: String,
+    pub(crate) values: Vec<ConditionValue>,
     /// Values as written, to tell a JSON boolean from a string in messages.
-    pub raw_types: Vec<&'static str>,
+    pub(crate) raw_types: Vec<&'static str>,
 }
 
 /// One statement.
@@ -78,19 +78,19 @@ pub struct ConditionEntry {
 pub struct Statement {
     /// Position in the `Statement` list (0-based).
     pub index: usize,
-    pub sid: Option<String>,
+    pub(crate) sid: Option<String>,
     pub effect: Effect,
-    pub principal: Principals,
-    pub action: Patterns,
-    pub resource: Patterns,
-    pub conditions: Vec<ConditionEntry>,
+    pub(crate) principal: Principals,
+    pub(crate) action: Patterns,
+    pub(crate) resource: Patterns,
+    pub(crate) conditions: Vec<ConditionEntry>,
     /// The statement as written, so a rewrite never loses anything.
-    pub raw: Value,
+    pub(crate) raw: Value,
 }
 
 impl Statement {
     /// `Sid `X` (#2)` or `#2`: how messages name a statement.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match &self.sid {
             Some(sid) if !sid.is_empty() => format!("`{sid}` (#{})", self.index),
             _ => format!("#{}", self.index),
@@ -101,11 +101,11 @@ impl Statement {
 /// A validated IAM policy document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyDocument {
-    pub version: Option<String>,
-    pub id: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) id: Option<String>,
     pub statements: Vec<Statement>,
     /// The document as written.
-    pub raw: Value,
+    pub(crate) raw: Value,
 }
 
 impl PolicyDocument {
@@ -119,7 +119,8 @@ impl PolicyDocument {
     }
 
     /// Validate an already parsed JSON value.
-    pub fn from_value(value: Value) -> Result<Self, PolicyError> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn from_value(value: Value) -> Result<Self, PolicyError> {
         let obj = match &value {
             Value::Object(o) => o,
             other => {

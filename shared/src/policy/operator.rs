@@ -2,8 +2,9 @@
 //! and the set qualifiers.
 
 /// The operator family, without qualifiers.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Base {
+pub(crate) enum Base {
     StringEquals,
     StringEqualsIgnoreCase,
     StringLike,
@@ -26,25 +27,27 @@ pub enum Base {
 }
 
 /// How the values of a multi-valued request key are combined.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SetQualifier {
+pub(crate) enum SetQualifier {
     ForAnyValue,
     ForAllValues,
 }
 
 /// A parsed condition operator.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Operator {
-    pub qualifier: Option<SetQualifier>,
-    pub base: Base,
+pub(crate) struct Operator {
+    pub(crate) qualifier: Option<SetQualifier>,
+    pub(crate) base: Base,
     /// `StringNotEquals`, `NotIpAddress`, `ArnNotLike`, …
-    pub negated: bool,
-    pub if_exists: bool,
+    pub(crate) negated: bool,
+    pub(crate) if_exists: bool,
 }
 
 impl Operator {
     /// Parse an operator name as AWS spells it (case-sensitive). `None` for an unknown one.
-    pub fn parse(name: &str) -> Option<Operator> {
+    pub(crate) fn parse(name: &str) -> Option<Operator> {
         let (qualifier, rest) = if let Some(r) = name.strip_prefix("ForAnyValue:") {
             (Some(SetQualifier::ForAnyValue), r)
         } else if let Some(r) = name.strip_prefix("ForAllValues:") {
@@ -98,7 +101,7 @@ impl Operator {
         })
     }
 
-    pub fn family(self) -> Family {
+    pub(crate) fn family(self) -> Family {
         use Base::*;
         match self.base {
             StringEquals | StringEqualsIgnoreCase | StringLike | BinaryEquals => Family::String,
@@ -122,7 +125,7 @@ impl Operator {
 
 /// What kind of values an operator compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
+pub(crate) enum Family {
     String,
     Numeric,
     Date,

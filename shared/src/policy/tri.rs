@@ -2,7 +2,7 @@
 
 /// `Yes`, `No`, or `Unknown` (the engine cannot decide; verdicts fail closed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tri {
+pub(crate) enum Tri {
     No,
     Yes,
     Unknown,
@@ -10,7 +10,7 @@ pub enum Tri {
 
 impl Tri {
     /// Kleene conjunction.
-    pub fn and(self, other: Tri) -> Tri {
+    pub(crate) fn and(self, other: Tri) -> Tri {
         match (self, other) {
             (Tri::No, _) | (_, Tri::No) => Tri::No,
             (Tri::Yes, Tri::Yes) => Tri::Yes,
@@ -19,12 +19,12 @@ impl Tri {
     }
 
     /// Certainly true.
-    pub fn must(self) -> bool {
+    pub(crate) fn must(self) -> bool {
         self == Tri::Yes
     }
 
     /// Possibly true.
-    pub fn may(self) -> bool {
+    pub(crate) fn may(self) -> bool {
         self != Tri::No
     }
 }

@@ -20,7 +20,7 @@ impl TlsVersion {
     ];
 
     /// As `s3:TlsVersion` carries it: `1.2`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TlsVersion::V1_0 => "1.0",
             TlsVersion::V1_1 => "1.1",
@@ -29,7 +29,7 @@ impl TlsVersion {
         }
     }
 
-    pub fn parse(s: &str) -> Option<TlsVersion> {
+    pub(crate) fn parse(s: &str) -> Option<TlsVersion> {
         TlsVersion::ALL.into_iter().find(|v| v.as_str() == s.trim())
     }
 }
@@ -50,7 +50,7 @@ pub enum Partition {
 }
 
 impl Partition {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Partition::Aws => "aws",
             Partition::AwsCn => "aws-cn",
@@ -58,7 +58,7 @@ impl Partition {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Partition> {
+    pub(crate) fn parse(s: &str) -> Option<Partition> {
         match s.trim() {
             "aws" => Some(Partition::Aws),
             "aws-cn" => Some(Partition::AwsCn),

@@ -7,17 +7,15 @@ use super::{AwsError, ErrorKind};
 pub(crate) const MAX_ENTRIES: usize = 10;
 /// Attempts for entries EventBridge reports as failed.
 pub(crate) const FAILED_ATTEMPTS: usize = 3;
-/// The `source` of every event the guard publishes.
-pub use crate::events::SOURCE;
 
 /// One event to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutEvent {
-    pub detail_type: String,
+    pub(crate) detail_type: String,
     /// The detail, as JSON text.
     pub detail: String,
     /// ARNs of the resources the event is about.
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
 }
 
 /// Port: put events on a bus.

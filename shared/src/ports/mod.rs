@@ -5,11 +5,17 @@
 //! Ports that belong to one handler's own vocabulary stay beside it (`config::port::ConfigPort`,
 //! `notify::StateStore`, `remedy::history::HistoryStore`); adapters may name those.
 
-pub mod events;
-pub mod policy_store;
-pub mod roles;
-pub mod secrets;
-pub mod ssm;
+pub(crate) mod events;
+pub(crate) mod policy_store;
+pub(crate) mod roles;
+pub(crate) mod secrets;
+pub(crate) mod ssm;
+
+pub use events::{EventPublisher, OutEvent};
+pub use policy_store::{CallerIdentity, DeployedRules, PolicyStore};
+pub use roles::{expand_for_judging, expand_for_writing, RoleExpansionError, RoleLister};
+pub use secrets::SecretReader;
+pub use ssm::{load_long_settings, LongSettingsError, ParameterReader};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -44,10 +50,10 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error("{call} failed: {message}")]
 pub struct AwsError {
-    pub call: &'static str,
+    pub(crate) call: &'static str,
     pub kind: ErrorKind,
-    pub code: Option<String>,
-    pub message: String,
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
 }
 
 impl AwsError {
@@ -58,7 +64,7 @@ impl AwsError {
 
     /// Lambda's `errorType` for this failure: what failed, and (`VpceGuard.Transient.*`)
     /// whether a retry can help. One mapping for every function.
-    pub fn error_type(&self) -> &'static str {
+    pub(crate) fn error_type(&self) -> &'static str {
         match self.kind {
             ErrorKind::Throttled => "VpceGuard.Transient.Throttled",
             ErrorKind::Unreachable => "VpceGuard.Transient.Unreachable",
@@ -72,7 +78,7 @@ impl AwsError {
     }
 
     /// Transient: worth a retry by the caller (Lambda, Config).
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(
             self.kind,
             ErrorKind::Throttled
@@ -88,7 +94,7 @@ impl AwsError {
 pub struct ApiCalls(Mutex<BTreeMap<String, u64>>);
 
 impl ApiCalls {
-    pub fn count(&self, call: &str) {
+    pub(crate) fn count(&self, call: &str) {
         if let Ok(mut m) = self.0.lock() {
             *m.entry(call.to_string()).or_insert(0) += 1;
         }
@@ -98,7 +104,9 @@ impl ApiCalls {
         self.0.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
-    pub fn total_with_prefix(&self, prefix: &str) -> u64 {
+    #[cfg(any(test, feature = "testing"))]
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn total_with_prefix(&self, prefix: &str) -> u64 {
         self.snapshot()
             .iter()
             .filter(|(k, _)| k.starts_with(prefix))
@@ -110,9 +118,9 @@ impl ApiCalls {
 /// A bucket as `ListBuckets` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedBucket {
-    pub name: String,
+    pub(crate) name: String,
     /// `BucketRegion`, when the listing carries it.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
 }
 
 /// Port: what the rules need to know about buckets.
@@ -181,7 +189,7 @@ pub trait NetworkLocator {
 }
 
 /// The service name of S3's endpoints in a region.
-pub fn s3_service_name(region: &str) -> String {
+pub(crate) fn s3_service_name(region: &str) -> String {
     format!("com.amazonaws.{region}.s3")
 }
 

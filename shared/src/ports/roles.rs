@@ -30,13 +30,35 @@ pub(crate) fn role_path_prefix(pattern: &str) -> Option<String> {
     Some(format!("/{dir}"))
 }
 
+/// Why a principal pattern could not be replaced by the roles it stands for.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RoleExpansionError {
+    /// Only role ARN patterns can be listed with `iam:ListRoles`.
+    #[error("{flag} `{pattern}`: only role ARN patterns (arn:…:iam::ACCOUNT:role/PATH/NAME*) can be expanded to the roles that exist")]
+    NotARolePattern { flag: String, pattern: String },
+    /// `iam:ListRoles` failed.
+    #[error("cannot expand {flag} `{pattern}` with iam:ListRoles: {source}")]
+    ListRoles {
+        flag: String,
+        pattern: String,
+        source: AwsError,
+    },
+    /// Writing needs every pattern to name at least one role.
+    #[error("{flag} `{pattern}` matches no role (iam:ListRoles, path prefix {prefix}): name the roles, or create them first")]
+    NoMatch {
+        flag: String,
+        pattern: String,
+        prefix: String,
+    },
+}
+
 /// One principal list with every pattern replaced by the roles it matches now.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Expanded {
     /// Exact ARNs: those given, then the roles the patterns matched, without duplicates.
-    pub arns: Vec<String>,
+    pub(crate) arns: Vec<String>,
     /// Each pattern with the roles it matched.
-    pub patterns: Vec<(String, Vec<String>)>,
+    pub(crate) patterns: Vec<(String, Vec<String>)>,
 }
 
 /// Expand the patterns of `list`; `require_match`: a pattern that matches no role is an error
@@ -46,7 +68,7 @@ pub(crate) async fn expand_roles<L: RoleLister>(
     list: &[String],
     flag: &str,
     require_match: bool,
-) -> Result<Expanded, String> {
+) -> Result<Expanded, RoleExpansionError> {
     let mut out = Expanded::default();
     let push = |arns: &mut Vec<String>, arn: &str| {
         if !arns.iter().any(|a| a == arn) {
@@ -58,18 +80,26 @@ pub(crate) async fn expand_roles<L: RoleLister>(
             push(&mut out.arns, p);
             continue;
         }
-        let prefix = role_path_prefix(p).ok_or_else(|| {
-            format!("{flag} `{p}`: only role ARN patterns (arn:…:iam::ACCOUNT:role/PATH/NAME*) can be expanded to the roles that exist")
+        let prefix = role_path_prefix(p).ok_or_else(|| RoleExpansionError::NotARolePattern {
+            flag: flag.to_string(),
+            pattern: p.clone(),
         })?;
-        let roles = lister
-            .role_arns(&prefix)
-            .await
-            .map_err(|e| format!("cannot expand {flag} `{p}` with iam:ListRoles: {e}"))?;
+        let roles =
+            lister
+                .role_arns(&prefix)
+                .await
+                .map_err(|source| RoleExpansionError::ListRoles {
+                    flag: flag.to_string(),
+                    pattern: p.clone(),
+                    source,
+                })?;
         let hits: Vec<String> = roles.into_iter().filter(|r| arn_matches(p, r)).collect();
         if hits.is_empty() && require_match {
-            return Err(format!(
-                "{flag} `{p}` matches no role (iam:ListRoles, path prefix {prefix}): name the roles, or create them first"
-            ));
+            return Err(RoleExpansionError::NoMatch {
+                flag: flag.to_string(),
+                pattern: p.clone(),
+                prefix,
+            });
         }
         for h in &hits {
             push(&mut out.arns, h);
@@ -87,7 +117,7 @@ async fn expand_lists<L: RoleLister>(
     params: &mut crate::rules::BucketParams,
     require_match: bool,
     mut note: impl FnMut(&mut crate::rules::BucketParams, &str, &str, &[String]) -> String,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RoleExpansionError> {
     let mut notes = Vec::new();
     for (remediator, flag) in [
         (false, "--guard-principal"),
@@ -120,7 +150,7 @@ async fn expand_lists<L: RoleLister>(
 pub async fn expand_for_judging<L: RoleLister>(
     lister: &L,
     params: &mut crate::rules::BucketParams,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RoleExpansionError> {
     expand_lists(lister, params, false, |params, flag, pattern, roles| {
         if !params.exempt_principals.iter().any(|p| p == pattern) {
             params.exempt_principals.push(pattern.to_string());
@@ -141,7 +171,7 @@ pub async fn expand_for_judging<L: RoleLister>(
 pub async fn expand_for_writing<L: RoleLister>(
     lister: &L,
     params: &mut crate::rules::BucketParams,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RoleExpansionError> {
     expand_exact(lister, params, true).await
 }
 
@@ -151,7 +181,7 @@ pub(crate) async fn expand_exact<L: RoleLister>(
     lister: &L,
     params: &mut crate::rules::BucketParams,
     require_match: bool,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RoleExpansionError> {
     expand_lists(lister, params, require_match, |_, flag, pattern, roles| {
         format!("{flag} {pattern} expanded to {}", roles.join(", "))
     })
@@ -223,7 +253,8 @@ mod tests {
         let none = vec!["arn:aws:iam::111122223333:role/nobody/*".to_string()];
         let err = expand_roles(&roles, &none, "--guard-principal", true)
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("matches no role"), "{err}");
         assert!(expand_roles(&roles, &none, "--guard-principal", false)
             .await

@@ -2,7 +2,23 @@
 //! lists that do not fit Config's 1,024-character `InputParameters`.
 
 use super::AwsError;
-use crate::rules::params::LongSettings;
+use crate::rules::params::{LongSettings, ParamError};
+
+/// Why the long settings could not be loaded (the function then fails its init: fail closed).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LongSettingsError {
+    /// A parameter the environment names cannot be read.
+    #[error("{var}: cannot read the SSM parameter `{name}` ({setting}): {source}")]
+    Unreadable {
+        var: &'static str,
+        name: String,
+        setting: &'static str,
+        source: AwsError,
+    },
+    /// A parameter holds an invalid entry.
+    #[error("an SSM parameter named by the *_PARAMETER variables is invalid: {0}")]
+    Invalid(ParamError),
+}
 
 /// Port: one parameter's value (`SecureString` decrypted).
 #[allow(async_fn_in_trait)]
@@ -16,7 +32,7 @@ pub trait ParameterReader {
 pub async fn load_long_settings<R: ParameterReader>(
     reader: &R,
     get: impl Fn(&str) -> Option<String>,
-) -> Result<LongSettings, String> {
+) -> Result<LongSettings, LongSettingsError> {
     let mut values: Vec<Option<String>> = Vec::new();
     for (var, setting) in LongSettings::ENV {
         let name = get(var)
@@ -24,14 +40,18 @@ pub async fn load_long_settings<R: ParameterReader>(
             .filter(|v| !v.is_empty());
         values.push(match name {
             None => None,
-            Some(name) => Some(reader.parameter(&name).await.map_err(|e| {
-                format!("{var}: cannot read the SSM parameter `{name}` ({setting}): {e}")
+            Some(name) => Some(reader.parameter(&name).await.map_err(|source| {
+                LongSettingsError::Unreadable {
+                    var,
+                    name: name.clone(),
+                    setting,
+                    source,
+                }
             })?),
         });
     }
     let v = |i: usize| values.get(i).and_then(|x| x.as_deref());
-    LongSettings::from_values(v(0), v(1), v(2))
-        .map_err(|e| format!("an SSM parameter named by the *_PARAMETER variables is invalid: {e}"))
+    LongSettings::from_values(v(0), v(1), v(2)).map_err(LongSettingsError::Invalid)
 }
 
 #[cfg(test)]
@@ -78,7 +98,10 @@ mod tests {
         assert!(none.is_empty());
         let missing =
             |k: &str| (k == "APPROVED_VPCE_IDS_PARAMETER").then(|| "/vg/nope".to_string());
-        let e = load_long_settings(&r, missing).await.unwrap_err();
+        let e = load_long_settings(&r, missing)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("APPROVED_VPCE_IDS_PARAMETER") && e.contains("/vg/nope"),
             "{e}"

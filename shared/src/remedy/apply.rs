@@ -25,7 +25,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
+    pub(crate) fn parse(s: &str) -> Option<Mode> {
         match s.trim() {
             "Disabled" => Some(Mode::Disabled),
             "DryRun" | "" => Some(Mode::DryRun),
@@ -51,7 +51,7 @@ pub enum Trigger {
 
 impl Trigger {
     /// As the events and records spell it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Trigger::Finding => "finding",
             Trigger::ConfigCompliance => "config-compliance",
@@ -90,10 +90,10 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemediationEvent {
     pub bucket: String,
-    pub region: String,
-    pub account: String,
-    pub mode: Mode,
-    pub trigger: Trigger,
+    pub(crate) region: String,
+    pub(crate) account: String,
+    pub(crate) mode: Mode,
+    pub(crate) trigger: Trigger,
     pub outcome: Outcome,
     pub reason: String,
     /// `null` when the bucket had no policy.
@@ -326,7 +326,7 @@ async fn finish_record<H: HistoryStore>(
 }
 
 /// Restore a previous policy (`None`: delete the bucket policy) and verify the bucket holds it.
-pub async fn rollback<S: PolicyStore>(
+pub(crate) async fn rollback<S: PolicyStore>(
     store: &S,
     bucket: &str,
     region: &str,
@@ -378,7 +378,7 @@ pub struct UndoRequest {
 pub struct UndoOutcome {
     pub outcome: Outcome,
     pub reason: String,
-    pub record: Option<RemediationRecord>,
+    pub(crate) record: Option<RemediationRecord>,
 }
 
 /// Roll back with the same guard rails as a remediation: the bucket must still hold what the

@@ -80,6 +80,52 @@ pub(crate) fn record_time(now: f64) -> String {
     }
 }
 
+/// A history store that cannot keep or give back records (its message names the store and
+/// what failed: a file that cannot be written, a table call that was refused).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HistoryError(pub String);
+
+impl From<String> for HistoryError {
+    fn from(message: String) -> Self {
+        HistoryError(message)
+    }
+}
+
+/// Why no record can be undone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UndoLookupError {
+    #[error("no remediation of `{bucket}` is recorded")]
+    NoneRecorded { bucket: String },
+    #[error("no record of `{bucket}` at {at}; recorded: {}", recorded.join(", "))]
+    NoRecordAt {
+        bucket: String,
+        at: String,
+        recorded: Vec<String>,
+    },
+    #[error("{count} records of `{bucket}` match {at}: give the full time")]
+    Ambiguous {
+        bucket: String,
+        at: String,
+        count: usize,
+    },
+    #[error("no applied remediation of `{bucket}` is recorded (only failed ones or rollbacks)")]
+    NoneApplied { bucket: String },
+    #[error("the record of `{bucket}` at {at} is a rollback: undo a remediation instead")]
+    IsRollback { bucket: String, at: String },
+    #[error("the remediation of `{bucket}` at {at} was not applied ({reason}): nothing to undo")]
+    NotApplied {
+        bucket: String,
+        at: String,
+        reason: String,
+    },
+}
+
+/// Neither `XDG_STATE_HOME` nor `HOME` is set, so the history file has no default place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("neither XDG_STATE_HOME nor HOME is set: name a file with --history-file")]
+pub struct NoStateDir;
+
 /// Port: durable remediation records.
 #[allow(async_fn_in_trait)]
 pub trait HistoryStore {
@@ -90,14 +136,15 @@ pub trait HistoryStore {
         true
     }
     /// Create or replace the record with this (`bucket`, `at`).
-    async fn put_record(&self, record: &RemediationRecord) -> Result<(), String>;
+    async fn put_record(&self, record: &RemediationRecord) -> Result<(), HistoryError>;
     /// Every record (of one bucket, when given), oldest first.
-    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, String>;
+    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, HistoryError>;
 }
 
 /// No history configured: nothing is recorded (the function without `HISTORY_TABLE_NAME`).
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NoHistory;
+pub(crate) struct NoHistory;
 
 impl HistoryStore for NoHistory {
     fn location(&self) -> String {
@@ -106,10 +153,10 @@ impl HistoryStore for NoHistory {
     fn records_anything(&self) -> bool {
         false
     }
-    async fn put_record(&self, _record: &RemediationRecord) -> Result<(), String> {
+    async fn put_record(&self, _record: &RemediationRecord) -> Result<(), HistoryError> {
         Ok(())
     }
-    async fn records(&self, _bucket: Option<&str>) -> Result<Vec<RemediationRecord>, String> {
+    async fn records(&self, _bucket: Option<&str>) -> Result<Vec<RemediationRecord>, HistoryError> {
         Ok(Vec::new())
     }
 }
@@ -118,9 +165,9 @@ impl HistoryStore for NoHistory {
 #[derive(Debug, Default)]
 #[cfg(test)]
 pub(crate) struct MemoryHistory {
-    pub records: std::sync::Mutex<Vec<RemediationRecord>>,
+    pub(crate) records: std::sync::Mutex<Vec<RemediationRecord>>,
     /// When set, every write fails with this message.
-    pub fail_writes: std::sync::Mutex<Option<String>>,
+    pub(crate) fail_writes: std::sync::Mutex<Option<String>>,
 }
 
 #[cfg(test)]
@@ -128,14 +175,14 @@ impl HistoryStore for MemoryHistory {
     fn location(&self) -> String {
         "memory".into()
     }
-    async fn put_record(&self, record: &RemediationRecord) -> Result<(), String> {
+    async fn put_record(&self, record: &RemediationRecord) -> Result<(), HistoryError> {
         if let Some(why) = self
             .fail_writes
             .lock()
             .map_err(|_| "history lock poisoned".to_string())?
             .clone()
         {
-            return Err(why);
+            return Err(HistoryError(why));
         }
         let mut all = self
             .records
@@ -150,7 +197,7 @@ impl HistoryStore for MemoryHistory {
         }
         Ok(())
     }
-    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, String> {
+    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, HistoryError> {
         let all = self
             .records
             .lock()
@@ -179,18 +226,14 @@ pub struct HistoryFile {
 impl HistoryFile {
     /// `$XDG_STATE_HOME/vpce-guard/remediations.jsonl`, else
     /// `$HOME/.local/state/vpce-guard/remediations.jsonl`.
-    pub fn default_path(get: impl Fn(&str) -> Option<String>) -> Result<PathBuf, String> {
-        let base =
-            match get("XDG_STATE_HOME").filter(|v| Path::new(v).is_absolute()) {
-                Some(dir) => PathBuf::from(dir),
-                None => match get("HOME").filter(|v| !v.is_empty()) {
-                    Some(home) => Path::new(&home).join(".local").join("state"),
-                    None => return Err(
-                        "neither XDG_STATE_HOME nor HOME is set: name a file with --history-file"
-                            .into(),
-                    ),
-                },
-            };
+    pub fn default_path(get: impl Fn(&str) -> Option<String>) -> Result<PathBuf, NoStateDir> {
+        let base = match get("XDG_STATE_HOME").filter(|v| Path::new(v).is_absolute()) {
+            Some(dir) => PathBuf::from(dir),
+            None => match get("HOME").filter(|v| !v.is_empty()) {
+                Some(home) => Path::new(&home).join(".local").join("state"),
+                None => return Err(NoStateDir),
+            },
+        };
         Ok(base.join("vpce-guard").join("remediations.jsonl"))
     }
 }
@@ -200,7 +243,7 @@ impl HistoryStore for HistoryFile {
         format!("file {}", self.path.display())
     }
 
-    async fn put_record(&self, record: &RemediationRecord) -> Result<(), String> {
+    async fn put_record(&self, record: &RemediationRecord) -> Result<(), HistoryError> {
         let line =
             serde_json::to_string(record).map_err(|e| format!("cannot encode the record: {e}"))?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -214,14 +257,14 @@ impl HistoryStore for HistoryFile {
             .map_err(|e| format!("cannot open {}: {e}", self.path.display()))?;
         f.write_all(format!("{line}\n").as_bytes())
             .and_then(|()| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+            .map_err(|e| format!("cannot write {}: {e}", self.path.display()).into())
     }
 
-    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, String> {
+    async fn records(&self, bucket: Option<&str>) -> Result<Vec<RemediationRecord>, HistoryError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!("cannot read {}: {e}", self.path.display())),
+            Err(e) => return Err(format!("cannot read {}: {e}", self.path.display()).into()),
         };
         let mut out: Vec<RemediationRecord> = Vec::new();
         for (n, line) in text.lines().enumerate() {
@@ -257,10 +300,11 @@ pub fn record_to_undo<'a>(
     records: &'a [RemediationRecord],
     bucket: &str,
     at: Option<&str>,
-) -> Result<&'a RemediationRecord, String> {
+) -> Result<&'a RemediationRecord, UndoLookupError> {
+    let b = || bucket.to_string();
     let mine: Vec<&RemediationRecord> = records.iter().filter(|r| r.bucket == bucket).collect();
     if mine.is_empty() {
-        return Err(format!("no remediation of `{bucket}` is recorded"));
+        return Err(UndoLookupError::NoneRecorded { bucket: b() });
     }
     let pick = match at {
         Some(at) => {
@@ -269,19 +313,18 @@ pub fn record_to_undo<'a>(
             match hits.as_slice() {
                 [one] => **one,
                 [] => {
-                    return Err(format!(
-                        "no record of `{bucket}` at {at}; recorded: {}",
-                        mine.iter()
-                            .map(|r| r.at.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
+                    return Err(UndoLookupError::NoRecordAt {
+                        bucket: b(),
+                        at: at.to_string(),
+                        recorded: mine.iter().map(|r| r.at.clone()).collect(),
+                    })
                 }
                 _ => {
-                    return Err(format!(
-                        "{} records of `{bucket}` match {at}: give the full time",
-                        hits.len()
-                    ))
+                    return Err(UndoLookupError::Ambiguous {
+                        bucket: b(),
+                        at: at.to_string(),
+                        count: hits.len(),
+                    })
                 }
             }
         }
@@ -291,24 +334,21 @@ pub fn record_to_undo<'a>(
             .find(|r| r.action == Action::Remediate && r.status != RecordStatus::Failed)
         {
             Some(r) => r,
-            None => {
-                return Err(format!(
-                "no applied remediation of `{bucket}` is recorded (only failed ones or rollbacks)"
-            ))
-            }
+            None => return Err(UndoLookupError::NoneApplied { bucket: b() }),
         },
     };
     if pick.action == Action::Rollback {
-        return Err(format!(
-            "the record of `{bucket}` at {} is a rollback: undo a remediation instead",
-            pick.at
-        ));
+        return Err(UndoLookupError::IsRollback {
+            bucket: b(),
+            at: pick.at.clone(),
+        });
     }
     if pick.status == RecordStatus::Failed {
-        return Err(format!(
-            "the remediation of `{bucket}` at {} was not applied ({}): nothing to undo",
-            pick.at, pick.reason
-        ));
+        return Err(UndoLookupError::NotApplied {
+            bucket: b(),
+            at: pick.at.clone(),
+            reason: pick.reason.clone(),
+        });
     }
     Ok(pick)
 }
@@ -371,11 +411,15 @@ mod tests {
             record_to_undo(&all, "b", Some("2026-01-01")).unwrap().at,
             all[0].at
         );
-        let e = record_to_undo(&all, "b", Some("2026-01-02")).unwrap_err();
+        let e = record_to_undo(&all, "b", Some("2026-01-02"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("was not applied"), "{e}");
-        let e = record_to_undo(&all, "b", Some("2026-01")).unwrap_err();
+        let e = record_to_undo(&all, "b", Some("2026-01"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("2 records"), "{e}");
-        let e = record_to_undo(&all, "d", None).unwrap_err();
+        let e = record_to_undo(&all, "d", None).unwrap_err().to_string();
         assert!(e.contains("no remediation of `d`"), "{e}");
         let rb = vec![rec(
             "b",
@@ -416,7 +460,7 @@ mod tests {
         assert_eq!(all[0].status, RecordStatus::Applied);
         assert_eq!(f.records(Some("c")).await.unwrap().len(), 1);
         std::fs::write(&f.path, "not json\n").unwrap();
-        let e = f.records(None).await.unwrap_err();
+        let e = f.records(None).await.unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -8,13 +8,14 @@
 //! principals, AWS Config's recorder role) — and, when `S3-TLS` FAILs, `VpceGuardDenyPlainHttp`.
 
 pub mod apply;
-pub mod diff;
+pub(crate) mod diff;
 pub mod history;
 pub mod remediator;
-pub mod statements;
+pub(crate) mod statements;
 
 pub use diff::render_diff;
-pub use statements::GUARD_SIDS;
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) use statements::GUARD_SIDS;
 pub(crate) use statements::{
     deny_outside_vpce, deny_plain_http, is_guard_outside_sid, GuardExemptions, EXEMPT_TAG,
     SID_DENY_PLAIN_HTTP,
@@ -30,7 +31,7 @@ use crate::rules::{BucketParams, Finding, RuleId, Status};
 
 impl GuardExemptions {
     /// The exemptions of one remediation.
-    pub fn of(input: &RemedyInput) -> GuardExemptions {
+    pub(crate) fn of(input: &RemedyInput) -> GuardExemptions {
         GuardExemptions::new(
             &input.exempt_principals,
             &input.guard_principals,
@@ -73,21 +74,23 @@ pub struct RemedyInput {
 }
 
 /// The planned change.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The policy before (`None`: none).
     pub previous: Option<Value>,
     /// The merged policy to write.
     pub policy: Value,
     /// The guard statements written (Sids).
     pub added: Vec<&'static str>,
-    pub verdicts_before: Vec<Finding>,
+    pub(crate) verdicts_before: Vec<Finding>,
     pub verdicts_after: Vec<Finding>,
 }
 
 /// What remediation decides for one bucket.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Write `Plan.policy`.
     Write(Box<Plan>),
     /// Nothing to fix (no write at all).
@@ -101,7 +104,7 @@ pub enum Decision {
 
 /// Why a merge cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum MergeError {
+pub(crate) enum MergeError {
     #[error("the current policy is not a JSON object with a `Statement`")]
     NotAPolicy,
     #[error("the merged policy would be {size} bytes; S3 accepts at most {MAX_POLICY_BYTES}")]
@@ -150,7 +153,7 @@ fn retire_guard_statements(policy: &Value, keep: &[&str]) -> Value {
 /// value, in its place, except one carrying the Sid of a statement being added, which is
 /// replaced (never duplicated); new statements are appended. `Version` and `Id` are kept (a
 /// policy without one gets `2012-10-17`). The result is valid and at most 20 KB, or an error.
-pub fn merge(current: Option<&Value>, add: &[Value]) -> Result<Value, MergeError> {
+pub(crate) fn merge(current: Option<&Value>, add: &[Value]) -> Result<Value, MergeError> {
     let mut doc = match current {
         Some(Value::Object(o)) => o.clone(),
         Some(_) => return Err(MergeError::NotAPolicy),
@@ -218,7 +221,7 @@ pub(crate) fn principal_arn_of(identity: &str) -> String {
 
 impl RemedyInput {
     /// The rules' parameters for judging this bucket's policies.
-    pub fn params(&self) -> BucketParams {
+    pub(crate) fn params(&self) -> BucketParams {
         BucketParams {
             approved_vpce: self.endpoints.clone(),
             exempt_principals: self.exempt_principals.clone(),
@@ -245,7 +248,8 @@ impl RemedyInput {
 
 /// Decide what to write for one bucket: the plan, nothing, or a refusal with its reason. Every
 /// safety check is a question to the engine.
-pub fn plan(input: &RemedyInput) -> Decision {
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn plan(input: &RemedyInput) -> Decision {
     let before = match input.verdicts(input.current.as_deref()) {
         Ok(v) => v,
         Err(why) => {
@@ -390,13 +394,15 @@ fn denies_caller(input: &RemedyInput, policy: &str, caller: &str) -> Option<Stri
 /// `principal` (a role ARN: a session of it) for `action` on the bucket (object actions — any
 /// with `Object` in the name — on a key in it), from the public internet: SigV4 over TLS 1.2,
 /// no VPC endpoint, a public source address.
-pub fn internet_request_decision(
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn internet_request_decision(
     policy: &Value,
     bucket: &str,
     partition: Partition,
     principal: &str,
     action: &str,
-) -> Result<crate::policy::Decision, String> {
+) -> Result<crate::policy::compiled::Decision, String> {
     use crate::policy::context::{Caller, Principal, RequestContext, Signature};
     use crate::policy::keys;
     let doc = PolicyDocument::from_value(policy.clone()).map_err(|e| e.to_string())?;

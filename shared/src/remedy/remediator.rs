@@ -58,17 +58,17 @@ impl crate::FunctionError for RemediatorError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemediatorSettings {
     /// `REMEDIATION_MODE`: `Disabled`, `DryRun` (default) or `Enforce`.
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// `APPROVED_VPCE_IDS`, `EXEMPT_PRINCIPAL_ARNS`, `GUARD_PRINCIPAL_ARNS`, `REQUIRE_SIGV4`,
     /// `REQUIRE_TLS_VERSION`, `DISABLED_RULES`: the bucket rule's parameters.
     pub params: BucketParams,
     /// `EVENT_BUS_NAME` (empty: the default bus).
-    pub bus: Option<String>,
+    pub(crate) bus: Option<String>,
     /// `BUCKET_RULE_NAME`: the Config rule whose compliance changes trigger a remediation.
-    pub bucket_rule_name: Option<String>,
+    pub(crate) bucket_rule_name: Option<String>,
     /// `CALLER_PRINCIPAL_ARN`: the function's own role ARN (`aws:PrincipalArn`, with the role's
     /// path, which STS does not report); empty: derived from `GetCallerIdentity`.
-    pub caller_principal_arn: Option<String>,
+    pub(crate) caller_principal_arn: Option<String>,
     /// `HISTORY_TABLE_NAME`: the stack's remediation history table (empty: nothing recorded,
     /// which the template never does).
     pub history_table: Option<String>,
@@ -239,12 +239,13 @@ pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
     require.partition = Partition::of_region(&region);
     // The deny names the guard's roles exactly: a pattern in the configuration (an older
     // template's `role/vpce-guard/*`) becomes the roles that exist now (iam:ListRoles).
-    let notes = expand_exact(p, &mut require, false)
-        .await
-        .map_err(|reason| RemediatorError::Failed {
-            bucket: bucket.clone(),
-            reason,
-        })?;
+    let notes =
+        expand_exact(p, &mut require, false)
+            .await
+            .map_err(|e| RemediatorError::Failed {
+                bucket: bucket.clone(),
+                reason: e.to_string(),
+            })?;
     for n in notes {
         tracing::info!(expansion = %n, "guard principal pattern expanded");
     }

@@ -18,7 +18,8 @@ pub(crate) const EXEMPT_TAG: &str = "vpce-guard:exempt";
 /// The guard's Sids: a statement carrying one is the guard's own and is replaced, never
 /// duplicated. Besides the two main statements, one per class of actions the guard's principals
 /// call (see [`deny_outside_vpce`]): `For` + the kinds it exempts.
-pub const GUARD_SIDS: [&str; 9] = [
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const GUARD_SIDS: [&str; 9] = [
     SID_DENY_OUTSIDE_VPCE,
     SID_DENY_PLAIN_HTTP,
     "VpceGuardDenyOutsideVpceForGuardRemediatorConfig",
@@ -37,18 +38,18 @@ pub const GUARD_SIDS: [&str; 9] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GuardExemptions {
     /// `ExemptPrincipalArns`.
-    pub exempt: Vec<String>,
+    pub(crate) exempt: Vec<String>,
     /// `GuardPrincipalArns`: exact role ARNs.
-    pub guards: Vec<String>,
+    pub(crate) guards: Vec<String>,
     /// `RemediatorPrincipalArns`: exact role ARNs.
-    pub remediators: Vec<String>,
+    pub(crate) remediators: Vec<String>,
     /// AWS Config's recorder role.
-    pub config_role: String,
+    pub(crate) config_role: String,
 }
 
 impl GuardExemptions {
     /// From the parts: Config's role defaults to its service-linked role in the account.
-    pub fn new(
+    pub(crate) fn new(
         exempt: &[String],
         guards: &[String],
         remediators: &[String],

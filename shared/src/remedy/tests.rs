@@ -440,8 +440,8 @@ proptest! {
 
 mod apply_tests {
     use super::*;
-    use crate::aws::policy_store::PolicyStore;
-    use crate::aws::{AwsError, ErrorKind};
+    use crate::ports::policy_store::PolicyStore;
+    use crate::ports::{AwsError, ErrorKind};
     use crate::remedy::apply::{may_write, remediate, rollback, Mode, Outcome, Trigger};
     use std::sync::Mutex;
 
@@ -645,10 +645,10 @@ mod apply_tests {
 
 mod handler_tests {
     use super::*;
-    use crate::aws::events::{EventPublisher, OutEvent};
-    use crate::aws::policy_store::{CallerIdentity, PolicyStore};
-    use crate::aws::{AccountReader, AwsError, BucketReader, ListedBucket, NetworkReader};
     use crate::facts::{BucketObservation, Endpoint, Fact, NetworkFacts, PublicAccessBlock};
+    use crate::ports::events::{EventPublisher, OutEvent};
+    use crate::ports::policy_store::{CallerIdentity, PolicyStore};
+    use crate::ports::{AccountReader, AwsError, BucketReader, ListedBucket, NetworkReader};
     use crate::remedy::apply::{Mode, Outcome};
     use crate::remedy::history::HistoryStore;
     use crate::remedy::remediator::{bucket_of, handle, RemediatorEvent, RemediatorSettings};
@@ -679,7 +679,7 @@ mod handler_tests {
             Ok(Vec::new())
         }
     }
-    impl crate::aws::roles::RoleLister for Fake {
+    impl crate::ports::roles::RoleLister for Fake {
         async fn role_arns(&self, _: &str) -> Result<Vec<String>, AwsError> {
             Ok(Vec::new())
         }
@@ -694,7 +694,7 @@ mod handler_tests {
         async fn network(&self, _: &str) -> Result<NetworkFacts, AwsError> {
             Err(AwsError {
                 call: "DescribeVpcs",
-                kind: crate::aws::ErrorKind::Other,
+                kind: crate::ports::ErrorKind::Other,
                 code: None,
                 message: "the remediator must not read the whole region".into(),
             })
@@ -702,7 +702,7 @@ mod handler_tests {
         async fn vpc_network(&self, _: &str, _: &str) -> Result<NetworkFacts, AwsError> {
             Err(AwsError {
                 call: "DescribeVpcs",
-                kind: crate::aws::ErrorKind::Other,
+                kind: crate::ports::ErrorKind::Other,
                 code: None,
                 message: "the remediator must not read a VPC".into(),
             })

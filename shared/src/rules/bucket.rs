@@ -29,9 +29,9 @@ pub(crate) enum PolicyState<'a> {
 /// could not be read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AccountMode<'a> {
-    pub view: &'a RegionView,
+    pub(crate) view: &'a RegionView,
     /// The region's endpoints could not be read: `S3-VPCE-REACHABLE` FAILs with this reason.
-    pub network_error: Option<&'a str>,
+    pub(crate) network_error: Option<&'a str>,
 }
 
 /// The findings of the bucket rules, in catalog order, each computed once, with
@@ -81,7 +81,8 @@ pub(crate) fn bucket_findings(
 /// the region's available approved endpoints known: what remediation asks before and after a
 /// merge. Block Public Access and Object Ownership are not policy settings: `NOT_APPLICABLE`.
 /// `Err` when the text is not a valid policy.
-pub fn check_policy_in_account(
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn check_policy_in_account(
     bucket: &str,
     region: &str,
     policy: Option<&str>,
@@ -120,14 +121,14 @@ pub fn check_policy_in_account(
 /// The eight findings that read the bucket policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PolicyFindings {
-    pub vpce_deny: Finding,
-    pub vpce_known: Finding,
-    pub reachable: Finding,
-    pub tls: Finding,
-    pub sigv4: Finding,
-    pub tls_version: Finding,
-    pub public_grant: Finding,
-    pub guard_access: Finding,
+    pub(crate) vpce_deny: Finding,
+    pub(crate) vpce_known: Finding,
+    pub(crate) reachable: Finding,
+    pub(crate) tls: Finding,
+    pub(crate) sigv4: Finding,
+    pub(crate) tls_version: Finding,
+    pub(crate) public_grant: Finding,
+    pub(crate) guard_access: Finding,
 }
 
 impl PolicyFindings {
@@ -329,7 +330,8 @@ fn all_fail(r: RuleId, params: &BucketParams, why: &str) -> Finding {
 /// Evaluate one bucket in account mode: its facts, the account's, and its region's S3
 /// endpoints (`Err`: they could not be read, and `S3-VPCE-REACHABLE` FAILs with that reason).
 /// Default approved endpoints: every available S3 gateway endpoint of the region.
-pub fn evaluate_bucket(
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn evaluate_bucket(
     obs: &BucketObservation,
     account: &AccountFacts,
     net: Result<&RegionView, &str>,

@@ -8,8 +8,9 @@ use super::params::Partition;
 use super::BucketParams;
 
 /// Who calls an action.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuardKind {
+pub(crate) enum GuardKind {
     /// The evaluating functions and the scanner (`GuardPrincipalArns`, `--guard-principal`).
     Guard,
     /// The remediator (`RemediatorPrincipalArns`, `--remediator-principal`).
@@ -21,8 +22,8 @@ pub enum GuardKind {
 /// One action and why it is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GuardAction {
-    pub action: &'static str,
-    pub needed_by: &'static str,
+    pub(crate) action: &'static str,
+    pub(crate) needed_by: &'static str,
 }
 
 const fn a(action: &'static str, needed_by: &'static str) -> GuardAction {
@@ -120,7 +121,8 @@ pub(crate) const CONFIG_READS: [GuardAction; 17] = [
 /// What `S3-GUARD-ACCESS` asks of AWS Config's recorder: the reads the rules' own verdicts rest
 /// on (Config records the policy, the public access block and the ownership the rules judge).
 /// The deny the product writes exempts the recorder for all of [`CONFIG_READS`].
-pub const CONFIG_CHECKED: [&str; 5] = [
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const CONFIG_CHECKED: [&str; 5] = [
     "s3:GetBucketPolicy",
     "s3:GetBucketAcl",
     "s3:GetBucketLocation",
@@ -130,7 +132,8 @@ pub const CONFIG_CHECKED: [&str; 5] = [
 
 impl GuardKind {
     /// The actions a principal of this kind calls (deduplicated, in catalog order).
-    pub fn actions(self) -> Vec<&'static str> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn actions(self) -> Vec<&'static str> {
         let list: Vec<&'static str> = match self {
             GuardKind::Guard => GUARD_READS.iter().map(|g| g.action).collect(),
             GuardKind::Remediator => GUARD_READS
@@ -157,7 +160,8 @@ impl GuardKind {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn label(self) -> &'static str {
         match self {
             GuardKind::Guard => "guard principal",
             GuardKind::Remediator => "remediator principal",

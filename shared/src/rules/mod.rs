@@ -3,50 +3,42 @@
 
 pub mod bucket;
 pub mod guard;
-pub mod network;
+testing_pub_mod!(network);
 pub mod params;
-pub mod questions;
-pub mod region;
-pub mod settings;
+pub(crate) mod questions;
+pub(crate) mod region;
+pub(crate) mod settings;
 
 pub use params::{split_list, BucketParams, ParamError};
 
 use serde::{Deserialize, Serialize};
 
 /// The Config resource type of a bucket.
-pub const S3_BUCKET: &str = "AWS::S3::Bucket";
+pub(crate) const S3_BUCKET: &str = "AWS::S3::Bucket";
 /// The Config resource type of a VPC.
-pub const EC2_VPC: &str = "AWS::EC2::VPC";
+pub(crate) const EC2_VPC: &str = "AWS::EC2::VPC";
 
 /// Which resource a rule judges, and so which Config rule reports it.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RuleResource {
+pub(crate) enum RuleResource {
     /// `AWS::S3::Bucket`, the bucket rule (`<RuleNamePrefix>-bucket`).
     Bucket,
     /// `AWS::EC2::VPC`, the network rule (`<RuleNamePrefix>-network`).
     Network,
 }
 
-impl RuleResource {
-    /// The Config resource type.
-    pub const fn resource_type(self) -> &'static str {
-        match self {
-            RuleResource::Bucket => S3_BUCKET,
-            RuleResource::Network => EC2_VPC,
-        }
-    }
-}
-
 /// A rule's entry in the registry.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RuleSpec {
+pub(crate) struct RuleSpec {
     /// The stable id (JSON, annotations, `DisabledRules`, SARIF and OCSF ids).
-    pub id: &'static str,
+    pub(crate) id: &'static str,
     pub resource: RuleResource,
     /// What it judges, in a line.
-    pub judges: &'static str,
+    pub(crate) judges: &'static str,
     /// When it is `NOT_APPLICABLE` (a disabled rule always is).
-    pub not_applicable_when: &'static str,
+    pub(crate) not_applicable_when: &'static str,
 }
 
 /// The registry: each rule is one entry here — its variant, id, resource, what it judges and
@@ -67,7 +59,8 @@ macro_rules! rule_registry {
             pub(crate) const ALL: [RuleId; [$(RuleId::$variant),*].len()] = [$(RuleId::$variant),*];
 
             /// The rule's registry entry.
-            pub const fn spec(self) -> RuleSpec {
+            #[cfg_attr(feature = "testing", visibility::make(pub))]
+            pub(crate) const fn spec(self) -> RuleSpec {
                 match self {
                     $(RuleId::$variant => RuleSpec {
                         id: $id,
@@ -157,16 +150,21 @@ const fn rules_of<const N: usize>(resource: RuleResource) -> [RuleId; N] {
 
 impl RuleId {
     /// The bucket rules, in the order findings are listed.
-    pub const BUCKET: [RuleId; count_of(RuleResource::Bucket)] = rules_of(RuleResource::Bucket);
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) const BUCKET: [RuleId; count_of(RuleResource::Bucket)] =
+        rules_of(RuleResource::Bucket);
 
     /// The network rules (`AWS::EC2::VPC`), in the order findings are listed.
-    pub const NETWORK: [RuleId; count_of(RuleResource::Network)] = rules_of(RuleResource::Network);
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) const NETWORK: [RuleId; count_of(RuleResource::Network)] =
+        rules_of(RuleResource::Network);
 
     pub const fn as_str(self) -> &'static str {
         self.spec().id
     }
 
-    pub fn parse(s: &str) -> Option<RuleId> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn parse(s: &str) -> Option<RuleId> {
         RuleId::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
@@ -222,7 +220,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(rule: RuleId, status: Status, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(rule: RuleId, status: Status, reason: impl Into<String>) -> Self {
         Finding {
             rule,
             status,
@@ -232,7 +230,7 @@ impl Finding {
     }
 
     /// A rule switched off with `DisabledRules` / `--skip-rule`.
-    pub fn disabled(rule: RuleId) -> Self {
+    pub(crate) fn disabled(rule: RuleId) -> Self {
         Finding::new(rule, Status::NotApplicable, DISABLED_REASON)
     }
 }
@@ -288,7 +286,7 @@ pub struct Evaluation {
 
 impl Evaluation {
     /// Derive compliance and annotation from findings.
-    pub fn new(resource: impl Into<String>, findings: Vec<Finding>) -> Self {
+    pub(crate) fn new(resource: impl Into<String>, findings: Vec<Finding>) -> Self {
         let compliance = compliance_of(&findings);
         let annotation = annotation_of(&findings);
         Evaluation {
@@ -343,7 +341,8 @@ fn first_clause(reason: &str) -> &str {
 }
 
 /// Cut a string to at most `max` characters, marking the cut with `…`.
-pub fn truncate(s: &str, max: usize) -> String {
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }

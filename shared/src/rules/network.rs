@@ -16,7 +16,8 @@ pub(crate) const DEFAULT_ENDPOINT_POLICY: &str =
 /// Evaluate one VPC of a region.
 /// Rules in `disabled` (`DisabledRules`; bucket rule ids are ignored here) are
 /// `NOT_APPLICABLE` and not evaluated.
-pub fn evaluate_vpc(
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn evaluate_vpc(
     vpc: &Vpc,
     net: &NetworkFacts,
     account_id: Option<&str>,

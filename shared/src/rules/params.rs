@@ -11,9 +11,9 @@ pub use crate::policy::values::{Partition, TlsVersion};
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("invalid parameter `{param}` ({flag}) value `{value}`: {why}")]
 pub struct ParamError {
-    pub param: &'static str,
-    pub flag: &'static str,
-    pub value: String,
+    pub(crate) param: &'static str,
+    pub(crate) flag: &'static str,
+    pub(crate) value: String,
     pub why: String,
 }
 
@@ -208,7 +208,9 @@ impl BucketParams {
     /// `APPROVED_VPC_IDS`, `EXEMPT_PRINCIPAL_ARNS`, `GUARD_PRINCIPAL_ARNS`,
     /// `REMEDIATOR_PRINCIPAL_ARNS`, `REQUIRE_SIGV4`,
     /// `REQUIRE_TLS_VERSION`, `DISABLED_RULES`), validated like the Config rule's parameters.
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<BucketParams, ParamError> {
+    pub(crate) fn from_env(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<BucketParams, ParamError> {
         let val = |k: &str| get(k).unwrap_or_default();
         let tls = val("REQUIRE_TLS_VERSION");
         let params = BucketParams {
@@ -243,9 +245,9 @@ impl BucketParams {
 /// added to the inline parameter of the same name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LongSettings {
-    pub exempt_principals: Vec<String>,
-    pub guard_principals: Vec<String>,
-    pub approved_vpce: Vec<String>,
+    pub(crate) exempt_principals: Vec<String>,
+    pub(crate) guard_principals: Vec<String>,
+    pub(crate) approved_vpce: Vec<String>,
 }
 
 impl LongSettings {
@@ -292,7 +294,8 @@ impl LongSettings {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.exempt_principals.is_empty()
             && self.guard_principals.is_empty()
             && self.approved_vpce.is_empty()

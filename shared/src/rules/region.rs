@@ -5,9 +5,9 @@ use crate::facts::{Endpoint, NetworkFacts};
 /// The account's S3 endpoints (gateway and interface) in the bucket's region (account mode).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegionView {
-    pub region: String,
+    pub(crate) region: String,
     /// Every S3 endpoint of the account in the region, gateway or interface, with its VPC.
-    pub endpoints: Vec<(String, String)>,
+    pub(crate) endpoints: Vec<(String, String)>,
     /// Those that are `available`: the only ones a request can go through.
     pub available: Vec<String>,
 }

@@ -10,8 +10,9 @@ use aws_sdk_s3::types::{
 use serde_json::json;
 
 pub use super::policies::{locked_endpoint_policy, private_bucket_policy};
-use crate::aws::clients::AwsClients;
-use crate::aws::{map_sdk_error, AwsError, ErrorKind};
+use crate::aws::map_sdk_error;
+use crate::aws::AwsClients;
+use crate::ports::{AwsError, ErrorKind};
 
 /// A seeded VPC: one subnet with its own route table.
 #[derive(Debug, Clone)]

@@ -34,9 +34,9 @@ const CONCURRENCY: usize = 8;
 #[derive(Debug, Clone, Default)]
 pub struct WatcherSettings {
     /// The bucket rule's parameters (the same as the Config rule's).
-    pub params: BucketParams,
+    pub(crate) params: BucketParams,
     /// `EVENT_BUS_NAME`; `None`: the default bus.
-    pub bus: Option<String>,
+    pub(crate) bus: Option<String>,
 }
 
 impl WatcherSettings {
@@ -73,8 +73,8 @@ pub struct WatcherOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
     /// Each published finding: resource type, resource, compliance.
-    pub findings: Vec<(String, String, Compliance)>,
-    pub put_events_calls: usize,
+    pub(crate) findings: Vec<(String, String, Compliance)>,
+    pub(crate) put_events_calls: usize,
 }
 
 /// Everything the watcher needs from AWS.

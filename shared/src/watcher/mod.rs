@@ -17,41 +17,41 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The `detail-type` of the events the watcher takes.
-pub(crate) const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// The watcher's input: EventBridge's envelope around a CloudTrail record.
 pub type WatcherEvent = aws_lambda_events::event::eventbridge::EventBridgeEvent<CloudTrailDetail>;
 
 /// Who made the call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct UserIdentity {
+pub(crate) struct UserIdentity {
     /// `AssumedRole`, `IAMUser`, `Root`, `AWSService`, `AWSAccount`, …
-    pub kind: Option<String>,
-    pub arn: Option<String>,
-    pub principal_id: Option<String>,
-    pub account_id: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) arn: Option<String>,
+    pub(crate) principal_id: Option<String>,
+    pub(crate) account_id: Option<String>,
     /// The AWS service that made the call for the principal (`cloudformation.amazonaws.com`).
-    pub invoked_by: Option<String>,
+    pub(crate) invoked_by: Option<String>,
     /// The role behind an assumed-role session.
-    pub session_issuer_arn: Option<String>,
+    pub(crate) session_issuer_arn: Option<String>,
 }
 
 /// A CloudTrail record, every field optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(from = "Value")]
 pub struct CloudTrailDetail {
-    pub event_name: Option<String>,
-    pub event_source: Option<String>,
-    pub event_id: Option<String>,
-    pub event_time: Option<String>,
-    pub aws_region: Option<String>,
-    pub error_code: Option<String>,
-    pub source_ip_address: Option<String>,
-    pub user_agent: Option<String>,
-    pub recipient_account_id: Option<String>,
-    pub user_identity: UserIdentity,
-    pub request_parameters: Option<Value>,
-    pub response_elements: Option<Value>,
+    pub(crate) event_name: Option<String>,
+    pub(crate) event_source: Option<String>,
+    pub(crate) event_id: Option<String>,
+    pub(crate) event_time: Option<String>,
+    pub(crate) aws_region: Option<String>,
+    pub(crate) error_code: Option<String>,
+    pub(crate) source_ip_address: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) recipient_account_id: Option<String>,
+    pub(crate) user_identity: UserIdentity,
+    pub(crate) request_parameters: Option<Value>,
+    pub(crate) response_elements: Option<Value>,
 }
 
 impl Serialize for CloudTrailDetail {
@@ -149,7 +149,7 @@ impl From<Value> for CloudTrailDetail {
 impl CloudTrailDetail {
     /// Who made the change, as precisely as the record says: the caller's ARN, else the role
     /// behind the session, else the account or service that acted.
-    pub fn actor(&self) -> Option<String> {
+    pub(crate) fn actor(&self) -> Option<String> {
         let u = &self.user_identity;
         u.arn
             .clone()
@@ -165,7 +165,7 @@ impl CloudTrailDetail {
 
 /// What a call may have changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// One bucket.
     Bucket(String),
     /// Every bucket of the region (the account's Block Public Access).
@@ -198,8 +198,9 @@ pub(crate) enum Classified {
 }
 
 /// What a call the watcher handles may have changed, and so how its record names it.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Affects {
+pub(crate) enum Affects {
     /// One bucket's policy, Block Public Access, ownership or ACL (`bucketName`).
     Bucket,
     /// The account's Block Public Access: every bucket.
@@ -221,13 +222,14 @@ pub enum Affects {
 }
 
 /// A CloudTrail call the watcher handles.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WatchedCall {
+pub(crate) struct WatchedCall {
     /// CloudTrail's `eventSource`.
     pub source: &'static str,
     /// CloudTrail's `eventName`.
     pub name: &'static str,
-    pub affects: Affects,
+    pub(crate) affects: Affects,
 }
 
 const S3: &str = "s3.amazonaws.com";
@@ -246,7 +248,8 @@ const fn call(source: &'static str, name: &'static str, affects: Affects) -> Wat
 /// (`shared/tests/watched_calls.rs`). Adding a call: a row here (with a new [`Affects`] and
 /// its arm in `classify` if it names its resource another way), the name in the template's
 /// pattern, and a sample in `events/`.
-pub const WATCHED_CALLS: [WatchedCall; 23] = [
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const WATCHED_CALLS: [WatchedCall; 23] = [
     call(S3, "CreateBucket", Affects::Bucket),
     call(S3, "PutBucketPolicy", Affects::Bucket),
     call(S3, "DeleteBucketPolicy", Affects::Bucket),
@@ -316,7 +319,7 @@ fn field<'a>(params: &'a Value, event_name: &str, key: &str) -> Option<&'a Value
 
 /// Every string in a value of any of CloudTrail's shapes: a string, a list, `{"item": [...]}`,
 /// `{"items": [...]}`, `{"tag": n, "content": "…"}`, nested.
-pub fn strings(v: &Value) -> Vec<String> {
+pub(crate) fn strings(v: &Value) -> Vec<String> {
     let mut out = Vec::new();
     collect_strings(v, &mut out, 0);
     out

@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 
 use super::change_watcher::{handle, WatcherSettings};
 use super::*;
-use crate::aws::ErrorKind;
 use crate::config::rule_functions::Warm;
 use crate::events::{FindingDetail, FINDING_DETAIL_TYPE};
 use crate::facts::Fact;
+use crate::ports::ErrorKind;
 use crate::rules::{Compliance, RuleId};
 use crate::testing::memory::{MemoryAws, MemoryBucket};
 use crate::FunctionError;

@@ -314,7 +314,7 @@ fn run(o: &Opts, started: Instant) -> R<()> {
          "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
         {"Sid": "AppRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/app"},
          "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{DEMO_PRIVATE}/*")}]});
-    block_on(vpce_guard::aws::policy_store::PolicyStore::put_policy(
+    block_on(vpce_guard::ports::PolicyStore::put_policy(
         &seed.c,
         DEMO_PRIVATE,
         REGION,

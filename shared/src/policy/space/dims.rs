@@ -17,8 +17,9 @@ pub(crate) enum DimKind {
 }
 
 /// The role a principal value plays in the questions.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PrincipalClass {
+pub(crate) enum PrincipalClass {
     /// The probe role session of the bucket's own account.
     SameAccount,
     OtherAccount,
@@ -68,10 +69,10 @@ pub(crate) enum Info {
 /// One value of a dimension.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DimValue {
-    pub label: String,
+    pub(crate) label: String,
     /// Condition keys (lower-cased) this value sets.
-    pub keys: Vec<(String, Vec<String>)>,
-    pub info: Info,
+    pub(crate) keys: Vec<(String, Vec<String>)>,
+    pub(crate) info: Info,
 }
 
 impl DimValue {
@@ -86,14 +87,14 @@ impl DimValue {
 /// One dimension.
 #[derive(Debug, Clone)]
 pub(crate) struct Dim {
-    pub kind: DimKind,
-    pub values: Vec<DimValue>,
+    pub(crate) kind: DimKind,
+    pub(crate) values: Vec<DimValue>,
 }
 
 /// A class of S3 actions the policy's patterns cannot tell apart.
 #[derive(Debug, Clone)]
 pub(crate) struct ActionClass {
-    pub actions: Vec<&'static S3Action>,
+    pub(crate) actions: Vec<&'static S3Action>,
 }
 
 impl ActionClass {
@@ -128,6 +129,7 @@ impl ActionClass {
 
 /// Why the space could not be built (the policy needs too many request variants, or the
 /// action catalog did not load): every verdict that needs the space fails closed.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct TooComplex(pub String);
+pub(crate) struct TooComplex(pub String);

@@ -19,18 +19,22 @@ pub(crate) mod dims;
 mod explain;
 mod network;
 mod principals;
-pub mod question;
-pub mod synthetic;
+pub(crate) mod question;
+pub(crate) mod synthetic;
 
 use super::compiled::CompiledPolicy;
 use super::model::{Effect, PolicyDocument};
 use super::tri::Tri;
 use super::values::{Partition, TlsVersion};
 
-pub use dims::{PrincipalClass, TooComplex};
-pub use question::{
-    ActionView, Coverage, OriginView, PrincipalView, Question, Reach, Transport, Witness,
+pub(crate) use dims::{PrincipalClass, TooComplex};
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) use question::{
+    Coverage, OriginView, PrincipalView, Question, Reach, Transport, Witness,
 };
+/// An action class as a question's filter sees it (the tests' questions name it).
+#[cfg(feature = "testing")]
+pub use question::ActionView;
 
 use build::Builder;
 use dims::{ActionClass, Dim, Info};
@@ -41,8 +45,9 @@ const MAX_DIM_VALUES: usize = 20_000;
 const MAX_VARIANTS: usize = 512;
 
 /// What the analysis is asked about.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scope {
+pub(crate) struct Scope {
     pub bucket: String,
     /// The bucket's partition (its ARNs and its principals' ARNs).
     pub partition: Partition,
@@ -68,7 +73,8 @@ pub struct Scope {
 
 impl Scope {
     /// A scope for `bucket` with nothing approved, exempt or known yet.
-    pub fn new(bucket: &str, account_id: Option<String>, now: f64) -> Scope {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn new(bucket: &str, account_id: Option<String>, now: f64) -> Scope {
         Scope {
             bucket: bucket.to_string(),
             partition: Partition::Aws,
@@ -106,8 +112,9 @@ pub(crate) enum Mode {
 }
 
 /// The space of request contexts of one policy, with the precomputed statement sets.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug)]
-pub struct Space {
+pub(crate) struct Space {
     pub(crate) policy: CompiledPolicy,
     pub(crate) scope: Scope,
     /// The account id used for "same account" (the given one, or a fresh one).
@@ -148,7 +155,8 @@ impl Space {
     }
 
     /// The space for the bucket rules, which read Deny statements and grants to everyone.
-    pub fn new(doc: &PolicyDocument, scope: &Scope) -> Result<Space, TooComplex> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn new(doc: &PolicyDocument, scope: &Scope) -> Result<Space, TooComplex> {
         Builder::new(bucket_rule_statements(doc), scope.clone())?.build()
     }
 
@@ -164,13 +172,8 @@ impl Space {
     }
 
     /// The account id standing for "the bucket's own account".
-    pub fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         &self.account
-    }
-
-    /// The partition of the analysis.
-    pub fn partition(&self) -> Partition {
-        self.scope.partition
     }
 
     /// Does the policy hold a Deny statement?

@@ -7,7 +7,9 @@
 //! [`RequestContext`](crate::policy::RequestContext) for the concrete evaluator.
 
 use super::super::catalog::S3Action;
-use super::super::context::{Caller, Principal, RequestContext, Signature};
+#[cfg(any(test, feature = "testing"))]
+use super::super::context::RequestContext;
+use super::super::context::{Caller, Principal, Signature};
 use super::super::model::Effect;
 use super::super::tri::Tri;
 use super::super::values::TlsVersion;
@@ -15,13 +17,16 @@ use super::dims::{DimKind, Info, PrincipalClass};
 use super::{Choice, Mode, Selection, Space};
 
 /// An action class paired with a resource.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy)]
-pub struct ActionView<'a> {
+pub(crate) struct ActionView<'a> {
     /// Every action of the class (the policy's patterns cannot tell them apart).
-    pub actions: &'a [&'static S3Action],
+    pub(crate) actions: &'a [&'static S3Action],
     /// The resource is an object ARN (else the bucket ARN).
-    pub object: bool,
-    pub resource: &'a str,
+    pub(crate) object: bool,
+    /// Part of what a filter sees; no rule's filter looks at it yet.
+    #[allow(dead_code)]
+    pub(crate) resource: &'a str,
 }
 
 impl ActionView<'_> {
@@ -34,29 +39,35 @@ impl ActionView<'_> {
 }
 
 /// A principal value: who asks, how it signs, and the principal-scoped keys it carries.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy)]
-pub struct PrincipalView<'a> {
-    pub principal: &'a Principal,
-    pub class: &'a PrincipalClass,
-    pub label: &'a str,
+pub(crate) struct PrincipalView<'a> {
+    pub(crate) principal: &'a Principal,
+    pub(crate) class: &'a PrincipalClass,
+    /// Part of what a filter sees; no rule's filter looks at it yet.
+    #[allow(dead_code)]
+    pub(crate) label: &'a str,
     keys: &'a [(String, Vec<String>)],
 }
 
 impl<'a> PrincipalView<'a> {
-    pub fn caller(&self) -> &'a Caller {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn caller(&self) -> &'a Caller {
         &self.principal.caller
     }
 
-    pub fn signature(&self) -> Signature {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn signature(&self) -> Signature {
         self.principal.signature
     }
 
-    pub fn via_service(&self) -> bool {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn via_service(&self) -> bool {
         self.principal.via_service
     }
 
     /// The values of a principal-scoped key (a [`keys`](crate::policy::keys) constant).
-    pub fn attr(&self, key: &str) -> Option<&'a [String]> {
+    pub(crate) fn attr(&self, key: &str) -> Option<&'a [String]> {
         self.keys
             .iter()
             .find(|(k, _)| k == key)
@@ -65,27 +76,32 @@ impl<'a> PrincipalView<'a> {
 }
 
 /// A network origin.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy)]
-pub struct OriginView<'a> {
+pub(crate) struct OriginView<'a> {
     /// Through an approved endpoint or an endpoint of an approved VPC.
     pub approved: bool,
     /// The endpoint (`None`: the public internet).
-    pub endpoint: Option<&'a str>,
-    pub vpc: Option<&'a str>,
+    pub(crate) endpoint: Option<&'a str>,
+    /// Part of what a filter sees; no rule's filter looks at it yet.
+    #[allow(dead_code)]
+    pub(crate) vpc: Option<&'a str>,
     /// The endpoint's VPC is known, approved or fresh (false: an endpoint of unknown home
     /// paired with a VPC the policy names — possible, not assumed).
-    pub plausible: bool,
+    pub(crate) plausible: bool,
 }
 
 impl OriginView<'_> {
-    pub fn is_public(&self) -> bool {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn is_public(&self) -> bool {
         self.endpoint.is_none()
     }
 }
 
 /// How a request travels.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
+pub(crate) enum Transport {
     Tls(TlsVersion),
     PlainHttp,
 }
@@ -98,8 +114,9 @@ type TransportFilter<'a> = Option<Box<dyn Fn(&Transport) -> bool + 'a>>;
 type FreeKeyFilter<'a> = (String, Box<dyn Fn(Option<&str>) -> bool + 'a>);
 
 /// A set of request contexts, narrowed by predicates in the project's own types.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Default)]
-pub struct Question<'a> {
+pub(crate) struct Question<'a> {
     action: ActionFilter<'a>,
     principal: PrincipalFilter<'a>,
     origin: OriginFilter<'a>,
@@ -124,26 +141,30 @@ impl std::fmt::Debug for Question<'_> {
 
 impl<'a> Question<'a> {
     /// Every request context (at the time of evaluation).
-    pub fn all() -> Self {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn all() -> Self {
         Question::default()
     }
 
-    pub fn actions(mut self, f: impl Fn(&ActionView<'_>) -> bool + 'a) -> Self {
+    pub(crate) fn actions(mut self, f: impl Fn(&ActionView<'_>) -> bool + 'a) -> Self {
         self.action = Some(Box::new(move |v: &ActionView<'_>| f(v)));
         self
     }
 
-    pub fn principals(mut self, f: impl Fn(&PrincipalView<'_>) -> bool + 'a) -> Self {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn principals(mut self, f: impl Fn(&PrincipalView<'_>) -> bool + 'a) -> Self {
         self.principal = Some(Box::new(move |v: &PrincipalView<'_>| f(v)));
         self
     }
 
-    pub fn origins(mut self, f: impl Fn(&OriginView<'_>) -> bool + 'a) -> Self {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn origins(mut self, f: impl Fn(&OriginView<'_>) -> bool + 'a) -> Self {
         self.origin = Some(Box::new(move |v: &OriginView<'_>| f(v)));
         self
     }
 
-    pub fn transports(mut self, f: impl Fn(Transport) -> bool + 'a) -> Self {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn transports(mut self, f: impl Fn(Transport) -> bool + 'a) -> Self {
         self.transport = Some(Box::new(move |t: &Transport| f(*t)));
         self
     }
@@ -157,8 +178,9 @@ impl<'a> Question<'a> {
 }
 
 /// Is every context of a question denied?
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug)]
-pub enum Coverage<'s> {
+pub(crate) enum Coverage<'s> {
     Denied,
     /// A context that is certainly not denied.
     Gap(Witness<'s>),
@@ -167,8 +189,9 @@ pub enum Coverage<'s> {
 }
 
 /// Can some context of a question get through?
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug)]
-pub enum Reach<'s> {
+pub(crate) enum Reach<'s> {
     /// A context that is certainly not denied.
     Open,
     /// Only a `NotPrincipal` Deny that lists part of the caller's chain denies the witness:
@@ -184,8 +207,9 @@ pub enum Reach<'s> {
 }
 
 /// One concrete request context of a space.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone)]
-pub struct Witness<'s> {
+pub(crate) struct Witness<'s> {
     space: &'s Space,
     choice: Choice,
 }
@@ -321,7 +345,8 @@ impl Space {
 
     /// Is every context of `q` explicitly denied? A `NotPrincipal` Deny that lists only part
     /// of a caller's chain counts as not denying that caller.
-    pub fn is_denied(&self, q: &Question<'_>) -> Coverage<'_> {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn is_denied(&self, q: &Question<'_>) -> Coverage<'_> {
         self.coverage_of(&self.select(q))
     }
 
@@ -354,7 +379,7 @@ impl Space {
 
     /// Can some context of `q` get through? A `NotPrincipal` Deny that lists part of a
     /// caller's chain counts as possibly denying it.
-    pub fn reach(&self, q: &Question<'_>) -> Reach<'_> {
+    pub(crate) fn reach(&self, q: &Question<'_>) -> Reach<'_> {
         let sel = self.select(q);
         if self.find_undenied(&sel, Mode::MayOrPartial).is_some() {
             return Reach::Open;
@@ -475,7 +500,8 @@ impl Space {
 
 impl<'s> Witness<'s> {
     /// A one-line description: transport, origin, action and resource, principal.
-    pub fn describe(&self) -> String {
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn describe(&self) -> String {
         self.space.describe(&self.choice)
     }
 
@@ -485,7 +511,7 @@ impl<'s> Witness<'s> {
     }
 
     /// Labels of the Deny statements that certainly match the context.
-    pub fn denied_by(&self) -> Vec<String> {
+    pub(crate) fn denied_by(&self) -> Vec<String> {
         self.space
             .matching(&self.choice, Mode::Must, Effect::Deny)
             .into_iter()
@@ -494,7 +520,7 @@ impl<'s> Witness<'s> {
     }
 
     /// The principal of the context.
-    pub fn principal(&self) -> Option<PrincipalView<'s>> {
+    pub(crate) fn principal(&self) -> Option<PrincipalView<'s>> {
         let v = self.space.value(
             self.space.principal,
             *self.choice.get(self.space.principal)?,
@@ -532,7 +558,9 @@ impl<'s> Witness<'s> {
     }
 
     /// The concrete request this context stands for, for the concrete evaluator.
-    pub fn context(&self) -> Option<RequestContext> {
+    #[cfg(any(test, feature = "testing"))]
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
+    pub(crate) fn context(&self) -> Option<RequestContext> {
         let s = self.space;
         let mut action = None;
         let mut resource = None;

@@ -6,13 +6,13 @@
 /// `vpce-0ffe0000000000002` (17 hex digits, the shape of a real id, so that the rules treat it
 /// as one). The engine's generator (`build::Fresh::id`) spells them with
 /// [`synthetic_id`]; the notifier recognises them with [`is_synthetic_id`] (no console link).
-pub const SYNTHETIC_ID_MARK: &str = "0ffe";
+pub(crate) const SYNTHETIC_ID_MARK: &str = "0ffe";
 
 /// The hex digits of the counter after [`SYNTHETIC_ID_MARK`].
-pub const SYNTHETIC_COUNTER_DIGITS: usize = 13;
+pub(crate) const SYNTHETIC_COUNTER_DIGITS: usize = 13;
 
 /// The `counter`-th made-up id with `prefix` (`vpce-`, `vpc-`).
-pub fn synthetic_id(prefix: &str, counter: u64) -> String {
+pub(crate) fn synthetic_id(prefix: &str, counter: u64) -> String {
     format!(
         "{prefix}{SYNTHETIC_ID_MARK}{counter:0width$x}",
         width = SYNTHETIC_COUNTER_DIGITS
@@ -24,7 +24,7 @@ pub fn synthetic_id(prefix: &str, counter: u64) -> String {
 /// [`SYNTHETIC_COUNTER_DIGITS`] lower-case hex digits below 2^32 (the engine counts from 1 per
 /// evaluation). A real id that happens to start with `0ffe` (`vpce-0ffe1a2b3c4d5e6f7`) is not:
 /// its next digits are not five zeros.
-pub fn is_synthetic_id(id: &str) -> bool {
+pub(crate) fn is_synthetic_id(id: &str) -> bool {
     let Some((prefix, rest)) = id.split_once('-') else {
         return false;
     };

@@ -1,0 +1,104 @@
+//! AWS Config's side of the in-memory account: evaluations received (with `FailedEvaluations`
+//! and throttling on demand) and the inventory listings the rules read.
+
+use super::*;
+
+impl ConfigPort for MemoryAws {
+    async fn put_evaluations(
+        &self,
+        batch: &[ConfigEvaluation],
+        token: &str,
+        test_mode: bool,
+    ) -> Result<Vec<ConfigEvaluation>, AwsError> {
+        self.call("config:PutEvaluations")?;
+        let rejected = match self.faults.lock() {
+            Ok(mut f) if f.reject_evaluations > 0 => {
+                f.reject_evaluations -= 1;
+                true
+            }
+            _ => false,
+        };
+        if let Ok(mut s) = self.sent.lock() {
+            s.push(SentEvaluations {
+                evaluations: batch.to_vec(),
+                token: token.to_string(),
+                test_mode,
+            });
+        }
+        Ok(if rejected { batch.to_vec() } else { Vec::new() })
+    }
+
+    async fn latest_item(
+        &self,
+        resource_type: &ResourceType,
+        resource_id: &str,
+    ) -> Result<Option<ConfigItem>, AwsError> {
+        self.call("config:GetResourceConfigHistory")?;
+        Ok(self
+            .items
+            .get(&(resource_type.clone(), resource_id.to_string()))
+            .cloned())
+    }
+
+    async fn list_discovered(
+        &self,
+        resource_type: &ResourceType,
+    ) -> Result<Vec<Discovered>, AwsError> {
+        let mut out: Vec<Discovered> = self
+            .items
+            .keys()
+            .filter(|(t, _)| t == resource_type)
+            .map(|(_, id)| Discovered {
+                resource_id: id.clone(),
+                resource_name: Some(id.clone()),
+                deleted: false,
+            })
+            .collect();
+        out.extend(
+            self.deleted
+                .iter()
+                .filter(|(t, _)| t == resource_type)
+                .map(|(_, id)| Discovered {
+                    resource_id: id.clone(),
+                    resource_name: Some(id.clone()),
+                    deleted: true,
+                }),
+        );
+        self.pages("config:ListDiscoveredResources", out.len())?;
+        Ok(out)
+    }
+
+    async fn batch_items(
+        &self,
+        resource_type: &ResourceType,
+        ids: &[String],
+    ) -> Result<(Vec<ConfigItem>, Vec<String>), AwsError> {
+        self.call("config:BatchGetResourceConfig")?;
+        let mut items = Vec::new();
+        let mut unprocessed = Vec::new();
+        for id in ids {
+            if self.unprocessed.contains(id) {
+                unprocessed.push(id.clone());
+            } else if let Some(i) = self.items.get(&(resource_type.clone(), id.clone())) {
+                items.push(i.clone());
+            }
+        }
+        Ok((items, unprocessed))
+    }
+
+    async fn evaluated_resources(
+        &self,
+        _rule_name: &str,
+    ) -> Result<Vec<(ResourceType, String)>, AwsError> {
+        self.pages(
+            "config:GetComplianceDetailsByConfigRule",
+            self.evaluated_before.len(),
+        )?;
+        Ok(self.evaluated_before.clone())
+    }
+
+    async fn recorder_role(&self) -> Result<Option<String>, AwsError> {
+        self.call("config:DescribeConfigurationRecorders")?;
+        Ok(self.recorder_role.clone())
+    }
+}
