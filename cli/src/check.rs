@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use vpce_guard::policy::PolicyDocument;
+use vpce_guard::policy::{PolicyDocument, Rcp};
 use vpce_guard::rules::bucket::check_policy;
 use vpce_guard::rules::{BucketParams, Compliance};
 
@@ -36,10 +36,30 @@ pub fn params(rules: &RuleArgs, account_id: Option<String>) -> Result<BucketPara
         account_id,
         disabled_rules: BucketParams::parse_disabled_rules(&rules.skip_rule)
             .map_err(|e| e.to_string())?,
+        approved_endpoint_scope: BucketParams::parse_endpoint_scope(&rules.approved_endpoint_scope)
+            .map_err(|e| e.to_string())?,
+        rcps: read_rcps(&rules.rcp)?,
         ..BucketParams::default()
     };
     p.validate().map_err(|e| e.to_string())?;
     Ok(p)
+}
+
+/// `--rcp FILE`s: each a policy document or `describe-policy` output; a file that is missing
+/// or does not parse is a usage error naming it.
+fn read_rcps(files: &[String]) -> Result<Vec<Rcp>, String> {
+    files
+        .iter()
+        .map(|f| {
+            let text =
+                std::fs::read_to_string(f).map_err(|e| format!("--rcp: cannot read `{f}`: {e}"))?;
+            let name = std::path::Path::new(f)
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| f.clone());
+            Rcp::from_text(&text, &name).map_err(|e| format!("--rcp `{f}`: {e}"))
+        })
+        .collect()
 }
 
 fn read_input(file: &str) -> Result<String, String> {
@@ -66,6 +86,10 @@ pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     }
     let mut params = params(&args.rules, args.account_id.clone())?;
     params.partition = BucketParams::parse_partition(&args.partition).map_err(|e| e.to_string())?;
+    params.approved_vpce_account = args.approved_vpce_account.clone();
+    params.org_id = args.org_id.clone();
+    params.org_path = args.org_path.clone();
+    params.validate().map_err(|e| e.to_string())?;
     let text = read_input(&args.file)?;
     let name = if args.file == "-" {
         "standard input"

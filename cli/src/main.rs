@@ -194,6 +194,20 @@ pub struct RuleArgs {
     /// Require this TLS version or newer (1.0 to 1.3), checked by S3-TLS-VERSION.
     #[arg(long = "require-tls-version", value_name = "V")]
     pub require_tls_version: Option<String>,
+    /// Which endpoints count as approved besides --approved-vpce: endpoints (only those),
+    /// account (any endpoint the bucket owner's account owns: aws:VpceAccount) or organization
+    /// (any endpoint of the owner's organization: aws:VpceOrgID, aws:VpceOrgPaths).
+    #[arg(
+        long = "approved-endpoint-scope",
+        value_name = "SCOPE",
+        default_value = "endpoints"
+    )]
+    pub approved_endpoint_scope: String,
+    /// A resource control policy that applies to the bucket (repeatable): a policy document
+    /// or the JSON `aws organizations describe-policy` prints. Judged with the bucket policy
+    /// (an explicit deny in either wins); it asserts that the RCPs apply (a member account).
+    #[arg(long = "rcp", value_name = "FILE")]
+    pub rcp: Vec<String>,
     /// Skip a rule (repeatable; any catalog id): reported NOT_APPLICABLE, "disabled by
     /// configuration", never changing compliance.
     #[arg(long = "skip-rule", value_name = "ID")]
@@ -217,6 +231,17 @@ pub struct CheckPolicyArgs {
     /// The bucket's partition: aws, aws-cn or aws-us-gov (its ARNs follow it).
     #[arg(long, value_name = "P", default_value = "aws")]
     pub partition: String,
+    /// The account that owns the approved endpoints (a shared VPC's network account);
+    /// default: the bucket owner's.
+    #[arg(long = "approved-vpce-account", value_name = "ID")]
+    pub approved_vpce_account: Option<String>,
+    /// The bucket owner's organization (`o-…`); unknown, policies keyed on aws:VpceOrgID are
+    /// judged adversarially and S3-VPCE-REACHABLE may WARN "not confirmed".
+    #[arg(long = "org-id", value_name = "O-ID")]
+    pub org_id: Option<String>,
+    /// The bucket owner's OU path (`o-…/r-…/ou-…/`), for policies keyed on aws:VpceOrgPaths.
+    #[arg(long = "org-path", value_name = "PATH")]
+    pub org_path: Option<String>,
     #[command(flatten)]
     pub rules: RuleArgs,
 }

@@ -218,3 +218,129 @@ fn invalid_input_is_one_line_on_stderr_and_exit_2() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn endpoint_owner_flags_are_validated_and_change_the_verdict() {
+    let dir = std::env::temp_dir().join(format!("vpce-guard-cli-owner-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A deny unless the endpoint belongs to the bucket owner's account (aws:VpceAccount).
+    let own = dir.join("own-account.json");
+    std::fs::write(
+        &own,
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"OwnEndpointsOnly","Effect":"Deny","Principal":"*","Action":"s3:*",
+            "Resource":["arn:aws:s3:::amzn-s3-demo-bucket","arn:aws:s3:::amzn-s3-demo-bucket/*"],
+            "Condition":{"StringNotEqualsIfExists":{"aws:VpceAccount":"111122223333"}}}]}"#,
+    )
+    .unwrap();
+    let o = own.to_str().unwrap();
+    let status = |out: &Output, rule: &str| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .map(|f| f["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let default = check(o, &["--format", "json"]);
+    assert_eq!(status(&default, "S3-VPCE-KNOWN"), "FAIL", "{default:?}");
+    let widened = check(
+        o,
+        &["--format", "json", "--approved-endpoint-scope", "account"],
+    );
+    assert_eq!(status(&widened, "S3-VPCE-KNOWN"), "PASS", "{widened:?}");
+    assert_eq!(status(&widened, "S3-VPCE-REACHABLE"), "PASS");
+    assert_usage_error(
+        &check(o, &["--approved-endpoint-scope", "everything"]),
+        "ApprovedEndpointScope",
+    );
+    assert_usage_error(&check(o, &["--org-id", "org-1"]), "--org-id");
+    assert_usage_error(
+        &check(
+            o,
+            &[
+                "--org-id",
+                "o-a1b2c3d4e5",
+                "--org-path",
+                "o-zzzzzzzzzz/r-ab12/",
+            ],
+        ),
+        "--org-path",
+    );
+    assert_usage_error(
+        &check(o, &["--approved-vpce-account", "4444"]),
+        "--approved-vpce-account",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn rcp_files_join_the_judgement_and_bad_ones_are_usage_errors() {
+    let dir = std::env::temp_dir().join(format!("vpce-guard-cli-rcp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tls_only = dir.join("tls-only.json");
+    std::fs::write(
+        &tls_only,
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"TlsOnly","Effect":"Deny","Principal":"*","Action":"s3:*",
+            "Resource":["arn:aws:s3:::amzn-s3-demo-bucket","arn:aws:s3:::amzn-s3-demo-bucket/*"],
+            "Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#,
+    )
+    .unwrap();
+    // AWS's network-perimeter RCP reduced to its aws:SourceVpce test and the AWS-service
+    // exemptions, as `aws organizations describe-policy` prints it.
+    let content = r#"{"Version":"2012-10-17","Statement":[{"Sid":"EnforceNetworkPerimeter","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:SourceVpce":"vpce-1a2b3c4d"},"BoolIfExists":{"aws:PrincipalIsAWSService":"false","aws:ViaAWSService":"false"}}}]}"#;
+    let described = dir.join("described.json");
+    std::fs::write(
+        &described,
+        serde_json::json!({"Policy": {"PolicySummary": {"Id": "p-0123abcd", "Name": "perimeter",
+            "Type": "RESOURCE_CONTROL_POLICY"}, "Content": content}})
+        .to_string(),
+    )
+    .unwrap();
+    let t = tls_only.to_str().unwrap();
+    let d = described.to_str().unwrap();
+    let statuses = |out: &Output| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap().to_string(),
+                    f["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .filter(|(r, _)| r.starts_with("S3-VPCE-"))
+            .collect()
+    };
+    let without = check(t, &["--format", "json"]);
+    assert_eq!(without.status.code(), Some(1));
+    assert!(statuses(&without)
+        .iter()
+        .any(|(r, s)| r == "S3-VPCE-DENY" && s == "FAIL"));
+    let with = check(t, &["--format", "json", "--rcp", d]);
+    assert!(
+        statuses(&with).iter().all(|(_, s)| s == "PASS"),
+        "{:?}",
+        statuses(&with)
+    );
+    assert_eq!(with.status.code(), Some(0), "{with:?}");
+    // A locking RCP is named by its policy id in the reason.
+    let lock = dir.join("lock.json");
+    std::fs::write(
+        &lock,
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Lock","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let locked = check(t, &["--rcp", lock.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&locked.stdout);
+    assert!(text.contains("RCP lock.json statement `Lock`"), "{text}");
+    assert_usage_error(
+        &check(t, &["--rcp", dir.join("missing.json").to_str().unwrap()]),
+        "--rcp",
+    );
+    assert_usage_error(&check(t, &["--rcp", t, "--rcp", "/dev/null"]), "--rcp");
+    std::fs::remove_dir_all(&dir).ok();
+}

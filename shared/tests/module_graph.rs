@@ -350,8 +350,9 @@ fn the_check_sees_a_cycle() {
 /// methods included; fields and enum variants not). Items only the tests reach are
 /// `pub(crate)` with `#[cfg_attr(feature = "testing", visibility::make(pub))]` and modules
 /// only the tests reach are `testing_pub_mod!`: neither counts. Ratchet: lower `PUB_BUDGET`
-/// when the surface shrinks.
-const PUB_BUDGET: usize = 185;
+/// when the surface shrinks. (185 after issue 18; +6 for issue 19's `EndpointScope`,
+/// `parse_endpoint_scope`, `Rcp`, `RcpError`, `Rcp::from_text` and their re-export.)
+const PUB_BUDGET: usize = 191;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

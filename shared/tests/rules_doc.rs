@@ -312,9 +312,9 @@ fn the_check_finds_drift() {
         "a parameter the code does not take",
         &doc.replace(
             "| `ApprovedVpcIds` |",
-            "| `ApprovedEndpointScope` | `--approved-endpoint-scope` | x |\n| `ApprovedVpcIds` |",
+            "| `ApprovedRegions` | `--approved-region` | x |\n| `ApprovedVpcIds` |",
         ),
-        "lists `ApprovedEndpointScope`, which the Config rule refuses",
+        "lists `ApprovedRegions`, which the Config rule refuses",
     );
     expect(
         "a guard action missing",

@@ -92,6 +92,7 @@ RULE_PARAMETERS_BY_VARIABLE = {
     "REMEDIATOR_PRINCIPAL_ARNS": "RemediatorPrincipalArns",
     "REQUIRE_SIGV4": "RequireSigV4",
     "REQUIRE_TLS_VERSION": "RequireTlsVersion",
+    "APPROVED_ENDPOINT_SCOPE": "ApprovedEndpointScope",
     "DISABLED_RULES": "DisabledRules",
 }
 
@@ -104,6 +105,7 @@ RULE_PARAMETER_KEYS = {
     "RemediatorPrincipalArns",
     "RequireSigV4",
     "RequireTlsVersion",
+    "ApprovedEndpointScope",
     "DisabledRules",
 }
 INPUT_PARAMETERS_LIMIT = 1024  # AWS Config's limit on a rule's InputParameters
@@ -982,6 +984,7 @@ class Template(unittest.TestCase):
             "ExemptPrincipalArns": exempt,
             "RequireSigV4": "false",
             "RequireTlsVersion": "1.3",
+            "ApprovedEndpointScope": "organization",
             "DisabledRules": ",".join(rule_ids),
         }
         # Pad the exempt principals to the parameter's MaxLength: the true worst case.

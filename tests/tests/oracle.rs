@@ -22,7 +22,7 @@ use vpce_guard::policy::compiled::CompiledPolicy;
 use vpce_guard::policy::context::{Caller, Principal, RequestContext, Signature};
 use vpce_guard::policy::model::Effect;
 use vpce_guard::policy::space::{Coverage, Question, Scope, Space, Transport};
-use vpce_guard::policy::values::Partition;
+use vpce_guard::policy::values::{EndpointScope, Partition};
 use vpce_guard::policy::PolicyDocument;
 
 const BUCKET: &str = "amzn-s3-demo-bucket";
@@ -30,6 +30,8 @@ const ACCOUNT: &str = "111122223333";
 const APPROVED: &str = "vpce-1a2b3c4d";
 const APPROVED_VPC: &str = "vpc-0a1b2c3d";
 const NOW: f64 = 1_795_000_000.0;
+const ORG: &str = "o-a1b2c3d4e5";
+const REGION: &str = "us-east-1";
 
 fn statement() -> impl Strategy<Value = Value> {
     let effect = prop::sample::select(vec!["Allow", "Deny", "Deny"]);
@@ -154,6 +156,23 @@ fn statement() -> impl Strategy<Value = Value> {
                 json!("AWS4-HMAC-SHA256"),
             ),
             ("StringLike", "s3:prefix", json!(["logs/*", "home/*"])),
+            // The endpoint owner's keys, and a key AWS never sets (a misspelling).
+            ("StringNotEqualsIfExists", "aws:VpceAccount", json!(ACCOUNT)),
+            ("StringNotEquals", "aws:VpceAccount", json!("999988887777")),
+            ("StringEquals", "aws:VpceAccount", json!(ACCOUNT)),
+            ("StringNotEqualsIfExists", "aws:VpceOrgID", json!(ORG)),
+            ("Null", "aws:VpceOrgID", json!("true")),
+            (
+                "ForAnyValue:StringNotLike",
+                "aws:VpceOrgPaths",
+                json!("o-a1b2c3d4e5/r-ab12/*"),
+            ),
+            (
+                "ArnNotLike",
+                "aws:SourceVpcArn",
+                json!("arn:aws:ec2:*:111122223333:vpc/*"),
+            ),
+            ("StringNotEquals", "aws:SourceVpceId", json!(APPROVED)),
         ]),
         0..4,
     );
@@ -197,6 +216,10 @@ struct Draw {
     transport: usize,
     acl: bool,
     org: bool,
+    /// The endpoint's owner (the bucket owner, another account, a third one) and its
+    /// organization (ORG, another, none).
+    owner: usize,
+    owner_org: usize,
 }
 
 fn draw() -> impl Strategy<Value = Draw> {
@@ -216,9 +239,10 @@ fn draw() -> impl Strategy<Value = Draw> {
         0usize..3,
         any::<bool>(),
         any::<bool>(),
+        (0usize..3, 0usize..3),
     )
         .prop_map(
-            |(action, key, bucket_level, principal, sigv2, origin, transport, acl, org)| Draw {
+            |(
                 action,
                 key,
                 bucket_level,
@@ -228,8 +252,38 @@ fn draw() -> impl Strategy<Value = Draw> {
                 transport,
                 acl,
                 org,
+                (owner, owner_org),
+            )| Draw {
+                action,
+                key,
+                bucket_level,
+                principal,
+                sigv2,
+                origin,
+                transport,
+                acl,
+                org,
+                owner,
+                owner_org,
             },
         )
+}
+
+/// The account that owns the drawn endpoint (the approved ones are the bucket owner's).
+fn owner_of(d: &Draw) -> &'static str {
+    if approved_origin(d.origin) {
+        return ACCOUNT;
+    }
+    ["111122223333", "444455556666", "999988887777"][d.owner % 3]
+}
+
+/// The owner's organization and OU path.
+fn owner_org(d: &Draw) -> Option<(&'static str, &'static str)> {
+    match d.owner_org % 3 {
+        0 => Some((ORG, "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/")),
+        1 => Some(("o-zzzzzzzzzz", "o-zzzzzzzzzz/r-zz99/")),
+        _ => None,
+    }
 }
 
 fn session(account: &str, role: &str, name: &str) -> Caller {
@@ -295,6 +349,19 @@ fn context(d: &Draw, actions: &[catalog::S3Action]) -> RequestContext {
             keys.push(("aws:sourcevpce".into(), vec![e.into()]));
             keys.push(("aws:sourcevpc".into(), vec![v.unwrap_or("vpc-0").into()]));
             keys.push(("aws:vpcsourceip".into(), vec![ip.into()]));
+            let owner = owner_of(d);
+            keys.push(("aws:vpceaccount".into(), vec![owner.into()]));
+            keys.push((
+                "aws:sourcevpcarn".into(),
+                vec![format!(
+                    "arn:aws:ec2:{REGION}:{owner}:vpc/{}",
+                    v.unwrap_or("vpc-0")
+                )],
+            ));
+            if let Some((o, path)) = owner_org(d) {
+                keys.push(("aws:vpceorgid".into(), vec![o.into()]));
+                keys.push(("aws:vpceorgpaths".into(), vec![path.into()]));
+            }
         }
         None => keys.push(("aws:sourceip".into(), vec![ip.into()])),
     }
@@ -372,10 +439,50 @@ fn question(q: Q) -> Question<'static> {
     }
 }
 
-fn in_question(q: Q, d: &Draw, ctx: &RequestContext) -> bool {
+/// `ApprovedEndpointScope` and what the scope knows of the bucket owner's organization.
+#[derive(Debug, Clone, Copy)]
+enum Perimeter {
+    /// The listed endpoints; the organization unknown.
+    Endpoints,
+    /// Any endpoint of the bucket owner's account; the organization unknown.
+    Account,
+    /// Any endpoint of the owner's organization, ORG.
+    Organization,
+}
+
+const PERIMETERS: [Perimeter; 3] = [
+    Perimeter::Endpoints,
+    Perimeter::Account,
+    Perimeter::Organization,
+];
+
+/// Is the drawn request's origin approved under the perimeter? `None`: the draw is not a
+/// request this perimeter's facts allow (the bucket owner outside the organization it is
+/// said to be in).
+fn approved_under(p: Perimeter, d: &Draw) -> Option<bool> {
+    let endpoint = d.origin <= 4;
+    let listed = approved_origin(d.origin);
+    let own = endpoint && owner_of(d) == ACCOUNT;
+    let in_org = endpoint && owner_org(d).is_some_and(|(o, _)| o == ORG);
+    Some(match p {
+        Perimeter::Endpoints => listed,
+        Perimeter::Account => listed || own,
+        Perimeter::Organization => {
+            if own && !in_org {
+                return None;
+            }
+            listed || own || in_org
+        }
+    })
+}
+
+fn in_question(q: Q, p: Perimeter, d: &Draw, ctx: &RequestContext) -> bool {
+    let Some(approved) = approved_under(p, d) else {
+        return false;
+    };
     match q {
-        Q::OutsideApproved => !approved_origin(d.origin),
-        Q::OtherEndpoints => !approved_origin(d.origin) && d.origin <= 4,
+        Q::OutsideApproved => !approved,
+        Q::OtherEndpoints => !approved && d.origin <= 4,
         Q::PlainHttp => d.transport == 2,
         Q::NotSigV4 => ctx.principal.signature != Signature::SigV4,
     }
@@ -387,19 +494,42 @@ struct Tally {
     gaps: usize,
     denied: usize,
     drawn: usize,
+    /// Policy × perimeter pairs judged.
+    perimeters: usize,
 }
 
 fn check(statements: &[Value], draws: &[Draw], tally: &mut Tally) -> Result<(), TestCaseError> {
     let doc = PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": statements}))
         .map_err(|e| TestCaseError::fail(format!("generated policy invalid: {e}")))?;
+    tally.policies += 1;
+    for perimeter in PERIMETERS {
+        check_under(&doc, statements, perimeter, draws, tally)?;
+    }
+    Ok(())
+}
+
+fn check_under(
+    doc: &PolicyDocument,
+    statements: &[Value],
+    perimeter: Perimeter,
+    draws: &[Draw],
+    tally: &mut Tally,
+) -> Result<(), TestCaseError> {
     let scope = Scope {
         approved_vpce: vec![APPROVED.into()],
         approved_vpc: vec![APPROVED_VPC.into()],
+        region: Some(REGION.into()),
+        endpoint_scope: match perimeter {
+            Perimeter::Endpoints => EndpointScope::Endpoints,
+            Perimeter::Account => EndpointScope::Account,
+            Perimeter::Organization => EndpointScope::Organization,
+        },
+        org_id: matches!(perimeter, Perimeter::Organization).then(|| ORG.to_string()),
         ..Scope::new(BUCKET, Some(ACCOUNT.into()), NOW)
     };
     let space =
-        Space::new(&doc, &scope).map_err(|e| TestCaseError::fail(format!("space: {}", e.0)))?;
-    let compiled = CompiledPolicy::new(&doc);
+        Space::new(doc, &scope).map_err(|e| TestCaseError::fail(format!("space: {}", e.0)))?;
+    let compiled = CompiledPolicy::new(doc);
     let deny_idx: Vec<usize> = doc
         .statements
         .iter()
@@ -407,7 +537,7 @@ fn check(statements: &[Value], draws: &[Draw], tally: &mut Tally) -> Result<(), 
         .map(|s| s.index)
         .collect();
     let actions = catalog::bucket_actions().unwrap();
-    tally.policies += 1;
+    tally.perimeters += 1;
     for q in QUESTIONS {
         match space.is_denied(&question(q)) {
             Coverage::Gap(w) => {
@@ -421,7 +551,7 @@ fn check(statements: &[Value], draws: &[Draw], tally: &mut Tally) -> Result<(), 
                     .collect();
                 prop_assert!(
                     d.denied_by.is_empty() && undecided_denies.is_empty(),
-                    "{q:?}: the counter-example {} is denied by {:?} / {:?} in {}",
+                    "{q:?} ({perimeter:?}): the counter-example {} is denied by {:?} / {:?} in {}",
                     w.describe(),
                     d.denied_by,
                     undecided_denies,
@@ -432,14 +562,14 @@ fn check(statements: &[Value], draws: &[Draw], tally: &mut Tally) -> Result<(), 
                 tally.denied += 1;
                 for dr in draws {
                     let ctx = context(dr, actions);
-                    if !in_question(q, dr, &ctx) {
+                    if !in_question(q, perimeter, dr, &ctx) {
                         continue;
                     }
                     tally.drawn += 1;
                     let d = compiled.evaluate(&ctx, Partition::Aws);
                     prop_assert!(
                         !d.denied_by.is_empty(),
-                        "{q:?}: PASS, but {ctx:?} is not denied by {}",
+                        "{q:?} ({perimeter:?}): PASS, but {ctx:?} is not denied by {}",
                         Value::Array(statements.to_vec())
                     );
                 }
@@ -496,8 +626,9 @@ fn the_concrete_evaluator_agrees_with_every_verdict() {
     }
     let t = tally.into_inner();
     eprintln!(
-        "oracle: {} policies, {} gaps refereed, {} PASS verdicts checked with {} drawn requests in {:.0} s",
+        "oracle: {} policies ({} policy x perimeter pairs), {} gaps refereed, {} PASS verdicts checked with {} drawn requests in {:.0} s",
         t.policies,
+        t.perimeters,
         t.gaps,
         t.denied,
         t.drawn,

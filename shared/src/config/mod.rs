@@ -72,6 +72,9 @@ pub fn parse_rule_parameters(raw: Option<&str>) -> Result<BucketParams, EventErr
                 p.disabled_rules = BucketParams::parse_disabled_rules(&split_list(&s))?
             }
             "RequireSigV4" => p.require_sigv4 = BucketParams::parse_bool("RequireSigV4", "--require-sigv4", &s)?,
+            "ApprovedEndpointScope" => {
+                p.approved_endpoint_scope = BucketParams::parse_endpoint_scope(&s)?
+            }
             "RequireTlsVersion" => {
                 p.require_tls_version = if s.trim().is_empty() {
                     None
@@ -84,7 +87,7 @@ pub fn parse_rule_parameters(raw: Option<&str>) -> Result<BucketParams, EventErr
                     param: "ruleParameters",
                     flag: "-",
                     value: other.to_string(),
-                    why: "unknown parameter (expected ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, RemediatorPrincipalArns, RequireSigV4, RequireTlsVersion, DisabledRules)".into(),
+                    why: "unknown parameter (expected ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, RemediatorPrincipalArns, RequireSigV4, RequireTlsVersion, ApprovedEndpointScope, DisabledRules)".into(),
                 }))
             }
         }
@@ -173,6 +176,13 @@ mod tests {
             "invalid parameter `ApprovedVpceIds` (--approved-vpce) value `vpc-1`: expected a VPC \
              endpoint id such as `vpce-1a2b3c4d`"
         );
+        let p = parse_rule_parameters(Some(r#"{"ApprovedEndpointScope":"account"}"#)).unwrap();
+        assert_eq!(
+            p.approved_endpoint_scope,
+            crate::rules::params::EndpointScope::Account
+        );
+        let e = param_error(r#"{"ApprovedEndpointScope":"vpc"}"#);
+        assert_eq!(e.param, "ApprovedEndpointScope");
         let e = param_error(r#"{"RequireTlsVersion":"2"}"#);
         assert_eq!(
             (e.param, e.flag, e.value.as_str()),
@@ -201,7 +211,7 @@ mod tests {
             e.to_string(),
             "invalid parameter `ruleParameters` (-) value `Nope`: unknown parameter (expected \
              ApprovedVpceIds, ApprovedVpcIds, ExemptPrincipalArns, GuardPrincipalArns, \
-             RemediatorPrincipalArns, RequireSigV4, RequireTlsVersion, DisabledRules)"
+             RemediatorPrincipalArns, RequireSigV4, RequireTlsVersion, ApprovedEndpointScope, DisabledRules)"
         );
     }
 }

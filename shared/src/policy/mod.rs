@@ -9,6 +9,7 @@ testing_pub_mod!(date);
 pub(crate) mod err;
 pub(crate) mod glob;
 pub(crate) mod keys;
+pub(crate) mod layers;
 testing_pub_mod!(model);
 pub(crate) mod operator;
 testing_pub_mod!(space);
@@ -20,4 +21,5 @@ pub(crate) use context::{Caller, Principal, RequestContext, Signature};
 pub use err::PolicyError;
 #[cfg_attr(feature = "testing", visibility::make(pub))]
 pub(crate) use err::MAX_POLICY_BYTES;
+pub use layers::{Rcp, RcpError};
 pub use model::{Effect, PolicyDocument, Statement};

@@ -86,14 +86,22 @@ pub struct Statement {
     pub(crate) conditions: Vec<ConditionEntry>,
     /// The statement as written, so a rewrite never loses anything.
     pub(crate) raw: Value,
+    /// The layer it comes from when it is not the bucket policy's own: a resource control
+    /// policy's id and the statement's position in it.
+    pub(crate) layer: Option<(String, usize)>,
 }
 
 impl Statement {
-    /// `Sid `X` (#2)` or `#2`: how messages name a statement.
+    /// `Sid `X` (#2)` or `#2`, and `RCP p-1 statement `X` (#0)` for a resource control
+    /// policy's: how messages name a statement.
     pub(crate) fn label(&self) -> String {
+        let (prefix, index) = match &self.layer {
+            Some((id, i)) => (format!("RCP {id} statement "), *i),
+            None => (String::new(), self.index),
+        };
         match &self.sid {
-            Some(sid) if !sid.is_empty() => format!("`{sid}` (#{})", self.index),
-            _ => format!("#{}", self.index),
+            Some(sid) if !sid.is_empty() => format!("{prefix}`{sid}` (#{index})"),
+            _ => format!("{prefix}#{index}"),
         }
     }
 }
@@ -267,6 +275,7 @@ fn parse_statement(index: usize, raw: &Value) -> Result<Statement, PolicyError> 
         resource,
         conditions,
         raw: raw.clone(),
+        layer: None,
     })
 }
 

@@ -40,6 +40,43 @@ impl std::fmt::Display for TlsVersion {
     }
 }
 
+/// `ApprovedEndpointScope`: which endpoints count as approved network origins besides the
+/// listed ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum EndpointScope {
+    /// Only the approved endpoints (and the endpoints of approved VPCs).
+    #[default]
+    Endpoints,
+    /// Also any endpoint the bucket owner's account owns (`aws:VpceAccount`).
+    Account,
+    /// Also any endpoint an account of the bucket owner's organization owns (`aws:VpceOrgID`,
+    /// `aws:VpceOrgPaths`).
+    Organization,
+}
+
+impl EndpointScope {
+    pub(crate) const ALL: [EndpointScope; 3] = [
+        EndpointScope::Endpoints,
+        EndpointScope::Account,
+        EndpointScope::Organization,
+    ];
+
+    /// As the parameter spells it: `endpoints`, `account`, `organization`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            EndpointScope::Endpoints => "endpoints",
+            EndpointScope::Account => "account",
+            EndpointScope::Organization => "organization",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<EndpointScope> {
+        EndpointScope::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
 /// An AWS partition: the second field of every ARN.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Partition {

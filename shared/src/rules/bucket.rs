@@ -2,6 +2,7 @@
 //! request-context space of the policy (see docs/ENGINE.md).
 
 use crate::facts::{AccountFacts, BucketObservation, Fact};
+use crate::policy::layers::effective;
 use crate::policy::model::PolicyDocument;
 use crate::policy::space::{Scope, Space};
 
@@ -182,9 +183,21 @@ pub(crate) fn policy_findings(
     account: Option<AccountMode<'_>>,
     now: f64,
 ) -> PolicyFindings {
+    let layered;
     let doc = match policy {
-        PolicyState::Present(doc) => doc,
-        PolicyState::Missing => return PolicyFindings::from_fn(|r| no_policy(r, params)),
+        PolicyState::Present(doc) if params.rcps.is_empty() => doc,
+        // The organization layer: the bucket policy and the RCPs together.
+        PolicyState::Present(doc) => {
+            layered = effective(Some(doc), &params.rcps);
+            &layered
+        }
+        PolicyState::Missing if params.rcps.is_empty() => {
+            return PolicyFindings::from_fn(|r| no_policy(r, params))
+        }
+        PolicyState::Missing => {
+            layered = effective(None, &params.rcps);
+            &layered
+        }
         PolicyState::Unreadable(why) | PolicyState::Invalid(why) => {
             return PolicyFindings::from_fn(|r| all_fail(r, params, why));
         }
@@ -198,6 +211,11 @@ pub(crate) fn policy_findings(
         approved_vpc: params.approved_vpc.clone(),
         require_tls_version: params.require_tls_version,
         account_endpoints: view.map(|v| v.endpoints.clone()).unwrap_or_default(),
+        region: view.map(|v| v.region.clone()),
+        vpce_account: params.approved_vpce_account.clone(),
+        org_id: params.org_id.clone(),
+        org_path: params.org_path.clone(),
+        endpoint_scope: params.approved_endpoint_scope,
         ..Scope::new(bucket, params.account_id.clone(), now)
     };
     for p in &params.exempt_principals {

@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use super::RuleId;
 
-pub use crate::policy::values::{Partition, TlsVersion};
+pub use crate::policy::values::{EndpointScope, Partition, TlsVersion};
 
 /// An invalid parameter, named both as Config and as the CLI spell it.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -47,6 +47,19 @@ pub struct BucketParams {
     /// AWS Config's recorder role, when known (account mode: the role the account's
     /// configuration recorder uses); `None`: the service-linked role of the bucket's account.
     pub config_role: Option<String>,
+    /// `ApprovedEndpointScope` / `--approved-endpoint-scope`: which endpoints count as approved
+    /// besides the listed ones (the listed ones; any of the account's; any of the
+    /// organization's).
+    pub approved_endpoint_scope: EndpointScope,
+    /// `--approved-vpce-account`: the account that owns the approved endpoints (a shared VPC's
+    /// network account); `None`: the bucket owner's.
+    pub approved_vpce_account: Option<String>,
+    /// `--org-id` / `--org-path`: the bucket owner's organization and OU path, when known.
+    pub org_id: Option<String>,
+    pub org_path: Option<String>,
+    /// The resource control policies that apply to the bucket (`--rcp FILE`): judged together
+    /// with its policy.
+    pub rcps: Vec<crate::policy::Rcp>,
 }
 
 fn err(param: &'static str, flag: &'static str, value: &str, why: impl Into<String>) -> ParamError {
@@ -65,6 +78,32 @@ fn hex_id(v: &str, prefix: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     })
+}
+
+/// An organization id: `o-` and 10 to 32 lower-case letters or digits.
+fn is_org_id(v: &str) -> bool {
+    v.strip_prefix("o-").is_some_and(|r| {
+        (10..=32).contains(&r.len())
+            && r.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    })
+}
+
+/// An OU path: `o-…/r-…/` then any `ou-…/`, each part lower-case letters, digits and `-`.
+fn is_org_path(v: &str) -> bool {
+    let Some(body) = v.strip_suffix('/') else {
+        return false;
+    };
+    let parts: Vec<&str> = body.split('/').collect();
+    parts.len() >= 2
+        && parts.first().is_some_and(|o| is_org_id(o))
+        && parts.get(1).is_some_and(|r| r.starts_with("r-"))
+        && parts.iter().skip(2).all(|p| p.starts_with("ou-"))
+        && parts.iter().all(|p| {
+            p.len() > 2
+                && p.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'-')
+        })
 }
 
 /// Split a Config-style comma-separated list; blanks are dropped.
@@ -123,17 +162,66 @@ impl BucketParams {
                 }
             }
         }
-        if let Some(a) = &self.account_id {
-            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+        for (v, param, flag) in [
+            (&self.account_id, "AccountId", "--account-id"),
+            (
+                &self.approved_vpce_account,
+                "ApprovedVpceAccount",
+                "--approved-vpce-account",
+            ),
+        ] {
+            if let Some(a) = v {
+                if !crate::policy::keys::is_account_id(a) {
+                    return Err(err(param, flag, a, "expected a 12-digit account id"));
+                }
+            }
+        }
+        if let Some(o) = &self.org_id {
+            if !is_org_id(o) {
                 return Err(err(
-                    "AccountId",
-                    "--account-id",
-                    a,
-                    "expected a 12-digit account id",
+                    "OrgId",
+                    "--org-id",
+                    o,
+                    "expected an organization id such as `o-a1b2c3d4e5`",
                 ));
             }
         }
+        if let Some(path) = &self.org_path {
+            if !is_org_path(path) {
+                return Err(err(
+                    "OrgPath",
+                    "--org-path",
+                    path,
+                    "expected an OU path such as `o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/`",
+                ));
+            }
+            if let Some(o) = &self.org_id {
+                if !path.starts_with(&format!("{o}/")) {
+                    return Err(err(
+                        "OrgPath",
+                        "--org-path",
+                        path,
+                        format!("the path must start with the organization `{o}/`"),
+                    ));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Parse `ApprovedEndpointScope`: `endpoints` (default), `account`, `organization`.
+    pub fn parse_endpoint_scope(v: &str) -> Result<EndpointScope, ParamError> {
+        if v.trim().is_empty() {
+            return Ok(EndpointScope::Endpoints);
+        }
+        EndpointScope::parse(v).ok_or_else(|| {
+            err(
+                "ApprovedEndpointScope",
+                "--approved-endpoint-scope",
+                v,
+                "expected one of endpoints, account, organization",
+            )
+        })
     }
 
     /// Parse `RequireTlsVersion`: 1.0 to 1.3.
@@ -207,7 +295,8 @@ impl BucketParams {
     /// The parameters as a function's environment spells them (`APPROVED_VPCE_IDS`,
     /// `APPROVED_VPC_IDS`, `EXEMPT_PRINCIPAL_ARNS`, `GUARD_PRINCIPAL_ARNS`,
     /// `REMEDIATOR_PRINCIPAL_ARNS`, `REQUIRE_SIGV4`,
-    /// `REQUIRE_TLS_VERSION`, `DISABLED_RULES`), validated like the Config rule's parameters.
+    /// `REQUIRE_TLS_VERSION`, `DISABLED_RULES`, `APPROVED_ENDPOINT_SCOPE`), validated like the
+    /// Config rule's parameters.
     pub(crate) fn from_env(
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<BucketParams, ParamError> {
@@ -232,6 +321,9 @@ impl BucketParams {
             disabled_rules: BucketParams::parse_disabled_rules(&split_list(&val(
                 "DISABLED_RULES",
             )))?,
+            approved_endpoint_scope: BucketParams::parse_endpoint_scope(&val(
+                "APPROVED_ENDPOINT_SCOPE",
+            ))?,
             ..BucketParams::default()
         };
         params.validate()?;
@@ -373,5 +465,51 @@ mod tests {
             ..Default::default()
         };
         assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn endpoint_scope_and_organization_facts_are_validated() {
+        assert_eq!(
+            BucketParams::parse_endpoint_scope("").unwrap(),
+            EndpointScope::Endpoints
+        );
+        assert_eq!(
+            BucketParams::parse_endpoint_scope(" Organization ").unwrap(),
+            EndpointScope::Organization
+        );
+        let e = BucketParams::parse_endpoint_scope("vpc").unwrap_err();
+        assert_eq!(
+            (e.param, e.flag),
+            ("ApprovedEndpointScope", "--approved-endpoint-scope")
+        );
+        let with = |org: Option<&str>, path: Option<&str>, owner: Option<&str>| BucketParams {
+            org_id: org.map(str::to_string),
+            org_path: path.map(str::to_string),
+            approved_vpce_account: owner.map(str::to_string),
+            ..Default::default()
+        };
+        assert!(with(
+            Some("o-a1b2c3d4e5"),
+            Some("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"),
+            Some("444455556666")
+        )
+        .validate()
+        .is_ok());
+        assert!(with(None, Some("o-a1b2c3d4e5/r-ab12/"), None)
+            .validate()
+            .is_ok());
+        for (bad, param) in [
+            (with(Some("o-short"), None, None), "OrgId"),
+            (with(Some("O-A1B2C3D4E5"), None, None), "OrgId"),
+            (with(None, Some("o-a1b2c3d4e5/r-ab12"), None), "OrgPath"),
+            (with(None, Some("o-a1b2c3d4e5/ou-x/"), None), "OrgPath"),
+            (
+                with(Some("o-a1b2c3d4e5"), Some("o-ffffffffff/r-ab12/"), None),
+                "OrgPath",
+            ),
+            (with(None, None, Some("4444")), "ApprovedVpceAccount"),
+        ] {
+            assert_eq!(bad.validate().unwrap_err().param, param, "{bad:?}");
+        }
     }
 }

@@ -4,12 +4,14 @@
 use crate::policy::context::{Caller, Signature};
 use crate::policy::date::format_date;
 use crate::policy::glob;
+use crate::policy::layers::SERVICE_LINKED_ROLES;
 use crate::policy::model::PolicyDocument;
+use crate::policy::space::EndpointOwner;
 use crate::policy::space::{
     Coverage, OriginView, PrincipalClass, PrincipalView, Question, Reach, Scope, Space, Transport,
     Witness,
 };
-use crate::policy::values::TlsVersion;
+use crate::policy::values::{EndpointScope, TlsVersion};
 
 use super::guard::GuardKind;
 use super::region::RegionView;
@@ -58,6 +60,15 @@ impl Questions<'_> {
         }
         if matches!(p.caller(), Caller::Service { .. }) {
             return Some("AWS service principals".into());
+        }
+        // RCPs do not restrict service-linked roles: with an RCP layer their sessions escape
+        // its denies, as AWS services' own requests do.
+        if !self.params.rcps.is_empty()
+            && p.caller()
+                .principal_arn()
+                .is_some_and(|a| glob::arn_matches(SERVICE_LINKED_ROLES, &a))
+        {
+            return Some("AWS service-linked roles (RCPs do not restrict them)".into());
         }
         if p.via_service() || *p.class == PrincipalClass::ViaService {
             return Some("requests via AWS services".into());
@@ -119,7 +130,20 @@ impl Questions<'_> {
             "every request from outside the approved endpoints"
         };
         let mut f = match s.is_denied(&q) {
-            Coverage::Gap(w) => Finding::new(rule, Status::Fail, self.gap_reason(&w)),
+            Coverage::Gap(w) => {
+                let mut reason = self.gap_reason(&w);
+                if let Some(wider) = self.wider_scope(endpoints_only) {
+                    reason.push_str(&format!(
+                        "; the policy admits every endpoint {}: ApprovedEndpointScope `{}` would accept it",
+                        match wider {
+                            EndpointScope::Account => "the bucket owner's account owns",
+                            _ => "of the bucket owner's organization",
+                        },
+                        wider.as_str()
+                    ));
+                }
+                Finding::new(rule, Status::Fail, reason)
+            }
             Coverage::Undecided(r) => Finding::new(
                 rule,
                 Status::Fail,
@@ -135,6 +159,34 @@ impl Questions<'_> {
         };
         f.exemptions = exemptions;
         f
+    }
+
+    /// The narrowest `ApprovedEndpointScope` wider than the configured one under which the
+    /// deny question would pass: the gaps are all endpoints the scope would approve.
+    fn wider_scope(&self, endpoints_only: bool) -> Option<EndpointScope> {
+        let configured = self.params.approved_endpoint_scope;
+        for (wider, admits) in [
+            (EndpointScope::Account, &[EndpointOwner::Account][..]),
+            (
+                EndpointScope::Organization,
+                &[EndpointOwner::Account, EndpointOwner::Organization][..],
+            ),
+        ] {
+            if wider as u8 <= configured as u8 {
+                continue;
+            }
+            let q = Question::all()
+                .origins(move |o| {
+                    !o.approved
+                        && (!o.is_public() || !endpoints_only)
+                        && !o.owner.is_some_and(|k| admits.contains(&k))
+                })
+                .principals(|p| self.allowed_exemption(p).is_none());
+            if matches!(self.space.is_denied(&q), Coverage::Denied) {
+                return Some(wider);
+            }
+        }
+        None
     }
 
     pub(crate) fn reachable(&self) -> Finding {
@@ -171,52 +223,116 @@ impl Questions<'_> {
             }
         }
         let account = s.account().to_string();
-        let mut maybe: Vec<String> = Vec::new();
-        for action in ["s3:GetObject", "s3:PutObject"] {
-            // Any role session of the bucket's account (the probe role, roles the policy or the
-            // configuration names), signed with SigV4, not via a service, over TLS, through an
-            // approved endpoint.
-            let q = Question::all()
+        // A question per action, unknown-fact hypothesis and unknown-key value: any role session
+        // of the bucket's account (the probe role, roles the policy or the configuration
+        // names), signed with SigV4, not via a service, over TLS, through an approved endpoint.
+        let question = |action: &'static str, hyp: Option<String>| {
+            let account = account.clone();
+            Question::all()
                 .actions(move |a| a.object && a.includes(action))
-                .principals(|p| {
+                .principals(move |p| {
                     p.signature() == Signature::SigV4
                         && !p.via_service()
                         && !self.guards.iter().any(|(g, _)| matches!(p.class, PrincipalClass::Configured(c) if c == g))
+                        // A service-linked role is not the bucket's own role (and RCPs do not
+                        // restrict it).
+                        && !p.caller().principal_arn().is_some_and(|a| glob::arn_matches(SERVICE_LINKED_ROLES, &a))
                         && matches!(p.caller(), Caller::RoleSession { account: a, .. } if *a == account)
                 })
-                .origins(|o| approved(o) && usable(o))
-                .transports(|t| matches!(t, Transport::Tls(_)));
-            match s.reach(&q) {
-                Reach::Open => continue,
-                Reach::MaybeDenied { witness, add } => {
-                    maybe.push(format!(
-                        "{action} may be denied (e.g. {}): a NotPrincipal deny lists only part of the caller's chain; add {}",
-                        witness.describe(),
-                        add.join(", ")
-                    ));
-                }
-                Reach::Undecided(reasons) => {
-                    return Finding::new(
-                        rule,
-                        Status::Fail,
-                        format!(
-                            "cannot evaluate {action} through the approved endpoints: {reasons}"
-                        ),
-                    )
-                }
-                Reach::Denied(w) => {
-                    let by = w.denied_by();
-                    return Finding::new(
-                        rule,
-                        Status::Fail,
-                        format!(
-                            "{action} by a same-account role session through the approved endpoints is denied (e.g. {}{}); the bucket is locked for everyone but the root user",
+                .origins(move |o| approved(o) && usable(o) && o.hypothesis == hyp.as_deref())
+                .transports(|t| matches!(t, Transport::Tls(_)))
+        };
+        let hypotheses = s.origin_hypotheses(|o| approved(o) && usable(o));
+        let unknown = s.unknown_keys();
+        let mut maybe: Vec<String> = Vec::new();
+        let mut unconfirmed: Vec<String> = Vec::new();
+        let mut open_under = 0;
+        let mut denied: Vec<(Option<String>, String)> = Vec::new();
+        for hyp in &hypotheses {
+            let mut denied_here = None;
+            for action in ["s3:GetObject", "s3:PutObject"] {
+                match s.reach(&question(action, hyp.clone())) {
+                    Reach::Open => {
+                        // A key no AWS request carries cannot be assumed to take the value
+                        // that lets the request through: try each value it may take.
+                        for (key, written, values) in &unknown {
+                            if unconfirmed
+                                .iter()
+                                .any(|u| u.contains(&format!(" {written} ")))
+                            {
+                                continue;
+                            }
+                            for v in values {
+                                let v2 = v.clone();
+                                let q = question(action, hyp.clone())
+                                    .free_key(key, move |x| x == v2.as_deref());
+                                if let Reach::Denied(w) = s.reach(&q) {
+                                    let key = written;
+                                    unconfirmed.push(format!(
+                                        "{action} through the approved endpoints is denied when {key} is {} (e.g. {}): {key} is neither a global condition key nor an S3 one, so AWS never sets it if it is misspelled",
+                                        match v { Some(v) => format!("`{v}`"), None => "absent".into() },
+                                        w.describe()
+                                    ));
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    Reach::MaybeDenied { witness, add } => {
+                        maybe.push(format!(
+                            "{action} may be denied (e.g. {}): a NotPrincipal deny lists only part of the caller's chain; add {}",
+                            witness.describe(),
+                            add.join(", ")
+                        ));
+                    }
+                    Reach::Undecided(reasons) => {
+                        return Finding::new(
+                            rule,
+                            Status::Fail,
+                            format!(
+                                "cannot evaluate {action} through the approved endpoints: {reasons}"
+                            ),
+                        )
+                    }
+                    Reach::Denied(w) => {
+                        let by = w.denied_by();
+                        denied_here = Some(format!(
+                            "{action} by a same-account role session through the approved endpoints is denied (e.g. {}{})",
                             w.describe(),
                             if by.is_empty() { String::new() } else { format!(", by statement {}", by.join(", ")) }
-                        ),
-                    );
+                        ));
+                        break;
+                    }
                 }
             }
+            match denied_here {
+                Some(why) => denied.push((hyp.clone(), why)),
+                None => open_under += 1,
+            }
+        }
+        if open_under == 0 {
+            let why = denied.first().map(|(_, w)| w.clone()).unwrap_or_default();
+            return Finding::new(
+                rule,
+                Status::Fail,
+                format!("{why}; the bucket is locked for everyone but the root user"),
+            );
+        }
+        if let Some((Some(h), why)) = denied.first() {
+            return Finding::new(
+                rule,
+                Status::Warn,
+                format!(
+                    "not confirmed: {why} {h}; the bucket owner's organization and OU path decide (give --org-id and --org-path; account mode reads them)"
+                ),
+            );
+        }
+        if !unconfirmed.is_empty() {
+            return Finding::new(
+                rule,
+                Status::Warn,
+                format!("not confirmed: {}", unconfirmed.join("; ")),
+            );
         }
         if !maybe.is_empty() {
             return Finding::new(rule, Status::Warn, maybe.join("; "));
@@ -301,18 +417,23 @@ impl Questions<'_> {
         let rule = RuleId::S3GuardAccess;
         let mut blocked: Vec<String> = Vec::new();
         let mut maybe: Vec<String> = Vec::new();
+        let mut unconfirmed: Vec<String> = Vec::new();
         for (g, kind) in self.guards {
             match outside_access(self.space, g, &kind.checked_actions()) {
                 Access::Open => {}
+                Access::Unconfirmed(u) => unconfirmed.push(u),
                 Access::Maybe(m) => maybe.push(m),
                 Access::Blocked(b) => blocked.push(b),
                 Access::Undecided(why) => return Finding::new(rule, Status::Fail, why),
             }
         }
-        if blocked.is_empty() && maybe.is_empty() {
+        if blocked.is_empty() && maybe.is_empty() && unconfirmed.is_empty() {
             return Finding::new(rule, Status::Pass, "the guard's principals and AWS Config's recorder can read the bucket's configuration");
         }
         let mut parts = Vec::new();
+        if !unconfirmed.is_empty() {
+            parts.push(format!("not confirmed: {}", unconfirmed.join("; ")));
+        }
         if !blocked.is_empty() {
             parts.push(format!(
                 "denied from outside the VPC, so the guard or AWS Config cannot read the bucket's configuration: {}; exempt them (e.g. ArnNotLike aws:PrincipalArn) or run the guard inside the VPC",
@@ -337,21 +458,40 @@ enum Access {
     Maybe(String),
     /// `principal (action)`: denied.
     Blocked(String),
+    /// Open only if a key AWS may never set takes a value that lets it in.
+    Unconfirmed(String),
     Undecided(String),
 }
 
 fn outside_access(space: &Space, principal: &str, actions: &[&'static str]) -> Access {
+    let unknown = space.unknown_keys();
     for &action in actions {
-        let q = Question::all()
-            .actions(move |a| !a.object && a.includes(action))
-            .principals(|p| {
-                matches!(p.class, PrincipalClass::Configured(c) if c == principal)
-                    && p.signature() == Signature::SigV4
-            })
-            .origins(|o| o.is_public())
-            .transports(|t| matches!(t, Transport::Tls(_)));
-        match space.reach(&q) {
-            Reach::Open => {}
+        let question = || {
+            Question::all()
+                .actions(move |a| !a.object && a.includes(action))
+                .principals(|p| {
+                    matches!(p.class, PrincipalClass::Configured(c) if c == principal)
+                        && p.signature() == Signature::SigV4
+                })
+                .origins(|o| o.is_public())
+                .transports(|t| matches!(t, Transport::Tls(_)))
+        };
+        match space.reach(&question()) {
+            Reach::Open => {
+                // A key AWS never sets cannot be assumed to take the value that lets it in.
+                for (key_lc, key, values) in &unknown {
+                    for v in values {
+                        let v2 = v.clone();
+                        let q = question().free_key(key_lc, move |x| x == v2.as_deref());
+                        if matches!(space.reach(&q), Reach::Denied(_)) {
+                            return Access::Unconfirmed(format!(
+                                "{principal} ({action}) is denied when {key} is {} ({key} is neither a global condition key nor an S3 one, so AWS never sets it if it is misspelled)",
+                                match v { Some(v) => format!("`{v}`"), None => "absent".into() }
+                            ));
+                        }
+                    }
+                }
+            }
             Reach::MaybeDenied { add, .. } => {
                 return Access::Maybe(format!("{principal} ({action}; add {})", add.join(", ")))
             }
@@ -399,6 +539,7 @@ pub(crate) fn writer_denied(
     Ok(match outside_access(&space, writer, &WRITER_ACTIONS) {
         Access::Open => None,
         Access::Maybe(m) => Some(format!("possibly denied: {m}")),
+        Access::Unconfirmed(u) => Some(format!("possibly denied: {u}")),
         Access::Blocked(b) => Some(format!("denied: {b}")),
         Access::Undecided(why) => Some(why),
     })

@@ -28,6 +28,15 @@ pub struct CaseArgs {
     pub skip_rule: Vec<String>,
     /// `--partition` (default `aws`).
     pub partition: Option<String>,
+    /// `--approved-endpoint-scope` (default `endpoints`).
+    pub approved_endpoint_scope: Option<String>,
+    /// `--approved-vpce-account`, `--org-id`, `--org-path`.
+    pub approved_vpce_account: Option<String>,
+    pub org_id: Option<String>,
+    pub org_path: Option<String>,
+    /// `--rcp`: resource control policies (documents, or describe-policy output), named
+    /// `rcp-0`, `rcp-1`, … unless the output names them.
+    pub rcp: Vec<Value>,
 }
 
 /// What a case expects.
@@ -112,6 +121,22 @@ impl PolicyCase {
                 Some(p) => BucketParams::parse_partition(p).map_err(|e| e.to_string())?,
                 None => Default::default(),
             },
+            approved_endpoint_scope: BucketParams::parse_endpoint_scope(
+                a.approved_endpoint_scope.as_deref().unwrap_or(""),
+            )
+            .map_err(|e| e.to_string())?,
+            approved_vpce_account: a.approved_vpce_account.clone(),
+            org_id: a.org_id.clone(),
+            org_path: a.org_path.clone(),
+            rcps: a
+                .rcp
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    vpce_guard::policy::Rcp::from_text(&v.to_string(), &format!("rcp-{i}"))
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Result<_, _>>()?,
             ..BucketParams::default()
         };
         p.validate().map_err(|e| e.to_string())?;

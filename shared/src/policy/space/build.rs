@@ -122,7 +122,7 @@ impl Builder {
         };
         let (classes, actres) = self.action_resource_dim();
         let principal = self.principal_dim(&account, &mut fresh)?;
-        let network = self.network_dim(&mut fresh)?;
+        let network = self.network_dim(&account, &mut fresh)?;
         let transport = self.transport_dim();
         let fixed = self.fixed_dim(&account);
         let mut dims = vec![actres, principal, network, transport, fixed];

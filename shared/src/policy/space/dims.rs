@@ -34,6 +34,18 @@ pub(crate) enum PrincipalClass {
     Named,
 }
 
+/// Whose endpoint a request came through, as the scope sees it.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndpointOwner {
+    /// The bucket owner's account (or the approved endpoints' owner, when another).
+    Account,
+    /// Another account of the bucket owner's organization.
+    Organization,
+    /// An account outside it.
+    Foreign,
+}
+
 /// Extra facts about a dimension value, for restricting questions and describing answers.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Info {
@@ -48,6 +60,11 @@ pub(crate) enum Info {
     },
     Network {
         approved: bool,
+        /// Who owns the endpoint (`None`: the public internet).
+        owner: Option<EndpointOwner>,
+        /// The hypothesis about an unknown fact (the bucket owner's organization or OU path)
+        /// this value assumes, named for the reader; `None`: assumes nothing.
+        hypothesis: Option<String>,
         /// The VPC endpoint (`None`: the public internet).
         endpoint: Option<String>,
         vpc: Option<String>,

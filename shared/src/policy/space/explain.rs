@@ -62,11 +62,31 @@ impl Space {
         let (_, s, d) = best?;
         let st = self.policy.statements.get(s)?;
         let v = self.value(d, *choice.get(d)?)?;
-        Some(format!(
+        let mut out = format!(
             "closest Deny statement {}: {}",
             st.label,
             self.why_not(st, d, v)
-        ))
+        );
+        // The organization layer: say what each other RCP statement leaves open too.
+        for (i, rcp) in self.policy.statements.iter().enumerate() {
+            if i == s || rcp.effect != Effect::Deny || !rcp.label.starts_with("RCP ") {
+                continue;
+            }
+            let missing = choice
+                .iter()
+                .enumerate()
+                .find(|(d, &v)| self.tri(i, *d, v) != Tri::Yes);
+            if let Some((d, &v)) = missing {
+                if let Some(value) = self.value(d, v) {
+                    out.push_str(&format!(
+                        "; {} does not deny it either: {}",
+                        rcp.label,
+                        self.why_not(rcp, d, value)
+                    ));
+                }
+            }
+        }
+        Some(out)
     }
 
     /// Which element of a statement fails for a dimension value.

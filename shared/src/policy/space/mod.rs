@@ -25,9 +25,9 @@ pub(crate) mod synthetic;
 use super::compiled::CompiledPolicy;
 use super::model::{Effect, PolicyDocument};
 use super::tri::Tri;
-use super::values::{Partition, TlsVersion};
+use super::values::{EndpointScope, Partition, TlsVersion};
 
-pub(crate) use dims::{PrincipalClass, TooComplex};
+pub(crate) use dims::{EndpointOwner, PrincipalClass, TooComplex};
 #[cfg_attr(feature = "testing", visibility::make(pub))]
 pub(crate) use question::{
     Coverage, OriginView, PrincipalView, Question, Reach, Transport, Witness,
@@ -69,6 +69,17 @@ pub(crate) struct Scope {
     /// `aws:ResourceAccount` when it is not the bucket owner's account (endpoint policies are
     /// asked about other accounts' buckets).
     pub resource_account: Option<String>,
+    /// The bucket's region, when known (the region in `aws:SourceVpcArn`).
+    pub region: Option<String>,
+    /// The account that owns the approved endpoints (`--approved-vpce-account`: a shared
+    /// VPC's network account); `None`: the bucket owner's account.
+    pub vpce_account: Option<String>,
+    /// The bucket owner's organization and OU path, when known (`--org-id`, `--org-path`);
+    /// unknown and named by the policy, each value the policy names is a hypothesis.
+    pub org_id: Option<String>,
+    pub org_path: Option<String>,
+    /// `ApprovedEndpointScope`.
+    pub endpoint_scope: EndpointScope,
 }
 
 impl Scope {
@@ -86,6 +97,11 @@ impl Scope {
             account_endpoints: Vec::new(),
             now,
             resource_account: None,
+            region: None,
+            vpce_account: None,
+            org_id: None,
+            org_path: None,
+            endpoint_scope: EndpointScope::Endpoints,
         }
     }
 }

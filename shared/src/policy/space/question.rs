@@ -13,7 +13,7 @@ use super::super::context::{Caller, Principal, Signature};
 use super::super::model::Effect;
 use super::super::tri::Tri;
 use super::super::values::TlsVersion;
-use super::dims::{DimKind, Info, PrincipalClass};
+use super::dims::{DimKind, EndpointOwner, Info, PrincipalClass};
 use super::{Choice, Mode, Selection, Space};
 
 /// An action class paired with a resource.
@@ -89,6 +89,10 @@ pub(crate) struct OriginView<'a> {
     /// The endpoint's VPC is known, approved or fresh (false: an endpoint of unknown home
     /// paired with a VPC the policy names — possible, not assumed).
     pub(crate) plausible: bool,
+    /// Who owns the endpoint (`None`: the public internet).
+    pub(crate) owner: Option<EndpointOwner>,
+    /// The unknown fact this origin assumes (the bucket owner's organization), if any.
+    pub(crate) hypothesis: Option<&'a str>,
 }
 
 impl OriginView<'_> {
@@ -259,6 +263,8 @@ impl Space {
                         DimKind::Network,
                         Info::Network {
                             approved,
+                            owner,
+                            hypothesis,
                             endpoint,
                             vpc,
                             plausible,
@@ -269,6 +275,8 @@ impl Space {
                             endpoint: endpoint.as_deref(),
                             vpc: vpc.as_deref(),
                             plausible: *plausible,
+                            owner: *owner,
+                            hypothesis: hypothesis.as_deref(),
                         })
                     }),
                     (DimKind::Free(key), _) => {
@@ -323,12 +331,79 @@ impl Space {
         Coverage::Denied
     }
 
+    /// The hypotheses about unknown facts (the bucket owner's organization) that the origins
+    /// `f` accepts stand on, each once, in enumeration order; `[None]` when they assume none.
+    pub(crate) fn origin_hypotheses(
+        &self,
+        f: impl Fn(&OriginView<'_>) -> bool,
+    ) -> Vec<Option<String>> {
+        let mut out: Vec<Option<String>> = Vec::new();
+        if let Some(d) = self.dims.get(self.network) {
+            for v in &d.values {
+                if let Info::Network {
+                    approved,
+                    owner,
+                    hypothesis,
+                    endpoint,
+                    vpc,
+                    plausible,
+                } = &v.info
+                {
+                    let view = OriginView {
+                        approved: *approved,
+                        endpoint: endpoint.as_deref(),
+                        vpc: vpc.as_deref(),
+                        plausible: *plausible,
+                        owner: *owner,
+                        hypothesis: hypothesis.as_deref(),
+                    };
+                    if f(&view) && !out.contains(hypothesis) {
+                        out.push(hypothesis.clone());
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push(None);
+        }
+        out
+    }
+
+    /// The condition keys of the policy that are neither global condition keys nor S3's
+    /// (`keys::is_known_key`): each lower-cased, as the policy writes it, and with the values
+    /// its dimension takes (`None`: absent).
+    pub(crate) fn unknown_keys(&self) -> Vec<(String, String, Vec<Option<String>>)> {
+        let mut out = Vec::new();
+        for d in &self.dims {
+            if let DimKind::Free(k) = &d.kind {
+                if super::super::keys::is_known_key(k) {
+                    continue;
+                }
+                let values = d
+                    .values
+                    .iter()
+                    .map(|v| v.lookup(k).and_then(|x| x.first().cloned()))
+                    .collect();
+                // As the policy writes it: values are labelled `Key=value`.
+                let written = d
+                    .values
+                    .iter()
+                    .find_map(|v| v.label.split_once('=').map(|(k, _)| k.to_string()))
+                    .unwrap_or_else(|| k.clone());
+                out.push((k.clone(), written, values));
+            }
+        }
+        out
+    }
+
     /// Is there a network origin that `f` accepts?
     pub(crate) fn has_origin(&self, f: impl Fn(&OriginView<'_>) -> bool) -> bool {
         self.dims.get(self.network).is_some_and(|d| {
             d.values.iter().any(|v| match &v.info {
                 Info::Network {
                     approved,
+                    owner,
+                    hypothesis,
                     endpoint,
                     vpc,
                     plausible,
@@ -337,6 +412,8 @@ impl Space {
                     endpoint: endpoint.as_deref(),
                     vpc: vpc.as_deref(),
                     plausible: *plausible,
+                    owner: *owner,
+                    hypothesis: hypothesis.as_deref(),
                 }),
                 _ => false,
             })

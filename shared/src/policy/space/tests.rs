@@ -124,3 +124,87 @@ fn partitions_shape_the_bucket_arn() {
         Coverage::Denied
     ));
 }
+
+/// Every network value is a request AWS could send: a public request carries no endpoint key;
+/// an endpoint request carries its owner, whose VPC ARN names that owner, and an OU path inside
+/// the owner's organization; the approved endpoints belong to the approved owner.
+#[test]
+fn network_keys_are_coherent_with_the_origin() {
+    use super::super::keys::{
+        SOURCE_IP, SOURCE_VPC, SOURCE_VPCE, SOURCE_VPC_ARN, VPCE_ACCOUNT, VPCE_ORG_ID,
+        VPCE_ORG_PATHS, VPC_SOURCE_IP,
+    };
+    let policies = [
+        SEED,
+        r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"StringNotEqualsIfExists":{"aws:VpceAccount":["111122223333","999988887777"],"aws:VpceOrgID":"o-a1b2c3d4e5"},"ForAnyValue:StringNotLike":{"aws:VpceOrgPaths":"o-a1b2c3d4e5/r-ab12/ou-ab12-1*/"},"ArnNotLike":{"aws:SourceVpcArn":"arn:aws:ec2:*:111122223333:vpc/*"}}}]}"#,
+    ];
+    for (p, vpce_account, org) in [
+        (policies[0], None, None),
+        (policies[1], None, None),
+        (policies[1], Some("444455556666"), Some("o-a1b2c3d4e5")),
+    ] {
+        let doc = PolicyDocument::parse(p).unwrap();
+        let scope = Scope {
+            approved_vpce: vec!["vpce-1a2b3c4d".into()],
+            vpce_account: vpce_account.map(str::to_string),
+            org_id: org.map(str::to_string),
+            ..Scope::new("b", Some("111122223333".into()), NOW)
+        };
+        let s = Space::new(&doc, &scope).unwrap();
+        let net = &s.dims[s.network];
+        assert!(net.values.len() > 4);
+        for v in &net.values {
+            let one = |k: &str| v.lookup(k).and_then(|x| x.first()).cloned();
+            let Info::Network {
+                endpoint, approved, ..
+            } = &v.info
+            else {
+                panic!("{v:?}");
+            };
+            match endpoint {
+                None => {
+                    assert!(one(SOURCE_IP).is_some(), "{v:?}");
+                    for k in [
+                        SOURCE_VPCE,
+                        SOURCE_VPC,
+                        SOURCE_VPC_ARN,
+                        VPC_SOURCE_IP,
+                        VPCE_ACCOUNT,
+                        VPCE_ORG_ID,
+                        VPCE_ORG_PATHS,
+                    ] {
+                        assert!(one(k).is_none(), "a public request with {k}: {v:?}");
+                    }
+                }
+                Some(e) => {
+                    assert!(one(SOURCE_IP).is_none(), "{v:?}");
+                    assert_eq!(one(SOURCE_VPCE).as_ref(), Some(e));
+                    let owner = one(VPCE_ACCOUNT).unwrap();
+                    let vpc = one(SOURCE_VPC).unwrap();
+                    assert!(
+                        one(SOURCE_VPC_ARN)
+                            .unwrap()
+                            .ends_with(&format!(":{owner}:vpc/{vpc}")),
+                        "{v:?}"
+                    );
+                    match (one(VPCE_ORG_ID), one(VPCE_ORG_PATHS)) {
+                        (Some(o), Some(path)) => {
+                            assert!(path.starts_with(&format!("{o}/")), "{v:?}")
+                        }
+                        (None, None) => {}
+                        other => panic!("an OU path without its organization: {other:?}"),
+                    }
+                    if e == "vpce-1a2b3c4d" {
+                        assert!(*approved);
+                        assert_eq!(owner, vpce_account.unwrap_or("111122223333"), "{v:?}");
+                    }
+                    if let Some(o) = org {
+                        if owner == "111122223333" {
+                            assert_eq!(one(VPCE_ORG_ID).as_deref(), Some(o), "{v:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
