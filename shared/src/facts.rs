@@ -174,6 +174,9 @@ pub struct Endpoint {
     pub(crate) state: String,
     pub(crate) policy: Option<String>,
     pub(crate) route_table_ids: Vec<String>,
+    /// `IpAddressType`: `ipv4`, `dualstack` or `ipv6`; `None` when the API does not report it.
+    #[serde(default)]
+    pub(crate) ip_address_type: Option<String>,
 }
 
 impl Endpoint {
@@ -189,6 +192,13 @@ impl Endpoint {
     /// (RULES.md, "Approved network origins").
     pub(crate) fn is_available_s3_endpoint(&self, region: &str) -> bool {
         self.is_s3_endpoint_of(region) && self.state.eq_ignore_ascii_case("available")
+    }
+
+    /// Does the endpoint carry IPv6 (`dualstack` or `ipv6`)? Unknown counts as IPv4 only.
+    pub(crate) fn carries_ipv6(&self) -> bool {
+        self.ip_address_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("dualstack") || t.eq_ignore_ascii_case("ipv6"))
     }
 
     /// An available S3 gateway endpoint of `region`.
@@ -208,6 +218,9 @@ pub(crate) struct Route {
     /// `igw-…`, `vpce-…`, `local`, …
     pub(crate) gateway_id: Option<String>,
     pub(crate) nat_gateway_id: Option<String>,
+    /// `eigw-…`: an egress-only internet gateway (IPv6).
+    #[serde(default)]
+    pub(crate) egress_only_gateway_id: Option<String>,
 }
 
 /// A route table with its associations.
@@ -225,6 +238,9 @@ pub struct RouteTable {
 pub struct Subnet {
     pub(crate) id: String,
     pub(crate) vpc_id: String,
+    /// The subnet's associated IPv6 CIDR blocks (none: an IPv4-only subnet).
+    #[serde(default)]
+    pub(crate) ipv6_cidrs: Vec<String>,
 }
 
 /// One egress rule of a security group.

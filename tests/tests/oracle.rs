@@ -20,10 +20,11 @@ use serde_json::{json, Value};
 use vpce_guard::policy::catalog;
 use vpce_guard::policy::compiled::CompiledPolicy;
 use vpce_guard::policy::context::{Caller, Principal, RequestContext, Signature};
+use vpce_guard::policy::layers::effective;
 use vpce_guard::policy::model::Effect;
 use vpce_guard::policy::space::{Coverage, Question, Scope, Space, Transport};
 use vpce_guard::policy::values::{EndpointScope, Partition};
-use vpce_guard::policy::PolicyDocument;
+use vpce_guard::policy::{PolicyDocument, Rcp};
 
 const BUCKET: &str = "amzn-s3-demo-bucket";
 const ACCOUNT: &str = "111122223333";
@@ -173,6 +174,22 @@ fn statement() -> impl Strategy<Value = Value> {
                 json!("arn:aws:ec2:*:111122223333:vpc/*"),
             ),
             ("StringNotEquals", "aws:SourceVpceId", json!(APPROVED)),
+            // Access points: keys present only through one.
+            (
+                "StringNotEqualsIfExists",
+                "s3:DataAccessPointAccount",
+                json!(ACCOUNT),
+            ),
+            (
+                "StringNotEquals",
+                "s3:AccessPointNetworkOrigin",
+                json!("VPC"),
+            ),
+            (
+                "StringLike",
+                "s3:DataAccessPointArn",
+                json!("arn:aws:s3:*:111122223333:accesspoint/*"),
+            ),
         ]),
         0..4,
     );
@@ -220,6 +237,9 @@ struct Draw {
     /// organization (ORG, another, none).
     owner: usize,
     owner_org: usize,
+    /// Directly (0), or through an access point of the bucket owner's account with network
+    /// origin Internet (1) or VPC (2, endpoint origins only).
+    access_point: usize,
 }
 
 fn draw() -> impl Strategy<Value = Draw> {
@@ -239,7 +259,7 @@ fn draw() -> impl Strategy<Value = Draw> {
         0usize..3,
         any::<bool>(),
         any::<bool>(),
-        (0usize..3, 0usize..3),
+        (0usize..3, 0usize..3, 0usize..3),
     )
         .prop_map(
             |(
@@ -252,7 +272,7 @@ fn draw() -> impl Strategy<Value = Draw> {
                 transport,
                 acl,
                 org,
-                (owner, owner_org),
+                (owner, owner_org, access_point),
             )| Draw {
                 action,
                 key,
@@ -265,6 +285,7 @@ fn draw() -> impl Strategy<Value = Draw> {
                 org,
                 owner,
                 owner_org,
+                access_point,
             },
         )
 }
@@ -375,6 +396,19 @@ fn context(d: &Draw, actions: &[catalog::S3Action]) -> RequestContext {
             keys.push(("s3:tlsversion".into(), vec!["1.3".into()]));
         }
         _ => keys.push(("aws:securetransport".into(), vec!["false".into()])),
+    }
+    let ap_origin = match (d.access_point % 3, e.is_some()) {
+        (1, _) => Some("Internet"),
+        (2, true) => Some("VPC"),
+        _ => None,
+    };
+    if let Some(origin) = ap_origin {
+        keys.push((
+            "s3:dataaccesspointarn".into(),
+            vec![format!("arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/reports")],
+        ));
+        keys.push(("s3:dataaccesspointaccount".into(), vec![ACCOUNT.into()]));
+        keys.push(("s3:accesspointnetworkorigin".into(), vec![origin.into()]));
     }
     keys.push((
         "aws:currenttime".into(),
@@ -496,20 +530,100 @@ struct Tally {
     drawn: usize,
     /// Policy × perimeter pairs judged.
     perimeters: usize,
+    /// Policies judged as a bucket policy and an RCP together.
+    layered: usize,
 }
 
 fn check(statements: &[Value], draws: &[Draw], tally: &mut Tally) -> Result<(), TestCaseError> {
     let doc = PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": statements}))
         .map_err(|e| TestCaseError::fail(format!("generated policy invalid: {e}")))?;
     tally.policies += 1;
+    let referee = Referee::new(&doc, None);
     for perimeter in PERIMETERS {
-        check_under(&doc, statements, perimeter, draws, tally)?;
+        check_under(&doc, &referee, statements, perimeter, draws, tally)?;
+    }
+    // The organization layer: the first half of the statements as the bucket policy, the rest
+    // as a resource control policy (its Deny statements join; service-linked roles escape it).
+    if statements.len() >= 2 {
+        let (mine, theirs) = statements.split_at(statements.len() / 2);
+        let doc_of = |st: &[Value]| {
+            PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": st}))
+                .map_err(|e| TestCaseError::fail(format!("generated policy invalid: {e}")))
+        };
+        let bucket = doc_of(mine)?;
+        let rcp = doc_of(theirs)?;
+        let layered = effective(
+            Some(&bucket),
+            &[Rcp {
+                id: "rcp".into(),
+                document: rcp.clone(),
+            }],
+        );
+        let referee = Referee::new(&bucket, Some(&rcp));
+        tally.layered += 1;
+        check_under(
+            &layered,
+            &referee,
+            statements,
+            Perimeter::Endpoints,
+            draws,
+            tally,
+        )?;
     }
     Ok(())
 }
 
+/// The concrete referee: the bucket policy, and the RCP when there is one (an explicit deny
+/// in either wins; RCPs do not restrict service-linked roles).
+struct Referee {
+    bucket: CompiledPolicy,
+    bucket_denies: Vec<usize>,
+    rcp: Option<(CompiledPolicy, Vec<usize>)>,
+}
+
+impl Referee {
+    fn new(bucket: &PolicyDocument, rcp: Option<&PolicyDocument>) -> Referee {
+        let denies = |d: &PolicyDocument| -> Vec<usize> {
+            d.statements
+                .iter()
+                .filter(|s| s.effect == Effect::Deny)
+                .map(|s| s.index)
+                .collect()
+        };
+        Referee {
+            bucket: CompiledPolicy::new(bucket),
+            bucket_denies: denies(bucket),
+            rcp: rcp.map(|r| (CompiledPolicy::new(r), denies(r))),
+        }
+    }
+
+    /// (denied, undecided) for a concrete request.
+    fn judge(&self, ctx: &RequestContext) -> (bool, bool) {
+        let mut denied = false;
+        let mut undecided = false;
+        let service_linked = ctx
+            .principal
+            .caller
+            .principal_arn()
+            .is_some_and(|a| a.contains(":role/aws-service-role/"));
+        let layers = std::iter::once((&self.bucket, &self.bucket_denies)).chain(
+            self.rcp
+                .iter()
+                .filter(|_| !service_linked)
+                .map(|(c, d)| (c, d)),
+        );
+        for (compiled, denies) in layers {
+            let d = compiled.evaluate(ctx, Partition::Aws);
+            denied |= !d.denied_by.is_empty();
+            undecided |= d.undecided.iter().any(|(i, _)| denies.contains(i));
+        }
+        (denied, undecided)
+    }
+}
+
 fn check_under(
     doc: &PolicyDocument,
+    referee: &Referee,
     statements: &[Value],
     perimeter: Perimeter,
     draws: &[Draw],
@@ -529,13 +643,6 @@ fn check_under(
     };
     let space =
         Space::new(doc, &scope).map_err(|e| TestCaseError::fail(format!("space: {}", e.0)))?;
-    let compiled = CompiledPolicy::new(doc);
-    let deny_idx: Vec<usize> = doc
-        .statements
-        .iter()
-        .filter(|s| s.effect == Effect::Deny)
-        .map(|s| s.index)
-        .collect();
     let actions = catalog::bucket_actions().unwrap();
     tally.perimeters += 1;
     for q in QUESTIONS {
@@ -543,18 +650,12 @@ fn check_under(
             Coverage::Gap(w) => {
                 tally.gaps += 1;
                 let ctx = w.context().expect("a witness is a whole context");
-                let d = compiled.evaluate(&ctx, Partition::Aws);
-                let undecided_denies: Vec<&(usize, String)> = d
-                    .undecided
-                    .iter()
-                    .filter(|(i, _)| deny_idx.contains(i))
-                    .collect();
+                let (denied, undecided) = referee.judge(&ctx);
                 prop_assert!(
-                    d.denied_by.is_empty() && undecided_denies.is_empty(),
-                    "{q:?} ({perimeter:?}): the counter-example {} is denied by {:?} / {:?} in {}",
+                    !denied && !undecided,
+                    "{q:?} ({perimeter:?}, layered: {}): the counter-example {} is denied (or undecided) in {}",
+                    referee.rcp.is_some(),
                     w.describe(),
-                    d.denied_by,
-                    undecided_denies,
                     Value::Array(statements.to_vec())
                 );
             }
@@ -566,10 +667,10 @@ fn check_under(
                         continue;
                     }
                     tally.drawn += 1;
-                    let d = compiled.evaluate(&ctx, Partition::Aws);
                     prop_assert!(
-                        !d.denied_by.is_empty(),
-                        "{q:?} ({perimeter:?}): PASS, but {ctx:?} is not denied by {}",
+                        referee.judge(&ctx).0,
+                        "{q:?} ({perimeter:?}, layered: {}): PASS, but {ctx:?} is not denied by {}",
+                        referee.rcp.is_some(),
                         Value::Array(statements.to_vec())
                     );
                 }
@@ -626,9 +727,10 @@ fn the_concrete_evaluator_agrees_with_every_verdict() {
     }
     let t = tally.into_inner();
     eprintln!(
-        "oracle: {} policies ({} policy x perimeter pairs), {} gaps refereed, {} PASS verdicts checked with {} drawn requests in {:.0} s",
+        "oracle: {} policies ({} policy x perimeter pairs, {} split into bucket policy + RCP), {} gaps refereed, {} PASS verdicts checked with {} drawn requests in {:.0} s",
         t.policies,
         t.perimeters,
+        t.layered,
         t.gaps,
         t.denied,
         t.drawn,

@@ -89,24 +89,7 @@ impl NetworkCalls<'_> {
         req: aws_sdk_ec2::operation::describe_vpc_endpoints::builders::DescribeVpcEndpointsFluentBuilder,
     ) -> Result<Vec<Endpoint>, AwsError> {
         let raw = paginate!(self, "ec2:DescribeVpcEndpoints", req, vpc_endpoints);
-        Ok(raw
-            .into_iter()
-            .map(|e| Endpoint {
-                id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
-                vpc_id: e.vpc_id().unwrap_or_default().to_string(),
-                service_name: e.service_name().unwrap_or_default().to_string(),
-                endpoint_type: e
-                    .vpc_endpoint_type()
-                    .map(|t| t.as_str().to_string())
-                    .unwrap_or_default(),
-                state: e
-                    .state()
-                    .map(|s| s.as_str().to_ascii_lowercase())
-                    .unwrap_or_default(),
-                policy: e.policy_document().map(str::to_string),
-                route_table_ids: e.route_table_ids().to_vec(),
-            })
-            .collect())
+        Ok(raw.iter().map(endpoint_of).collect())
     }
 
     async fn route_tables(&self, vpc: Option<&str>) -> Result<Vec<RouteTable>, AwsError> {
@@ -129,17 +112,7 @@ impl NetworkCalls<'_> {
                     .iter()
                     .filter_map(|a| a.subnet_id().map(str::to_string))
                     .collect(),
-                routes: t
-                    .routes()
-                    .iter()
-                    .map(|r| Route {
-                        destination_cidr: r.destination_cidr_block().map(str::to_string),
-                        destination_ipv6_cidr: r.destination_ipv6_cidr_block().map(str::to_string),
-                        destination_prefix_list: r.destination_prefix_list_id().map(str::to_string),
-                        gateway_id: r.gateway_id().map(str::to_string),
-                        nat_gateway_id: r.nat_gateway_id().map(str::to_string),
-                    })
-                    .collect(),
+                routes: t.routes().iter().map(route_of).collect(),
             })
             .collect())
     }
@@ -153,13 +126,7 @@ impl NetworkCalls<'_> {
                 .set_filters(filter("vpc-id", vpc)),
             subnets
         );
-        Ok(raw
-            .into_iter()
-            .map(|s| Subnet {
-                id: s.subnet_id().unwrap_or_default().to_string(),
-                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
-            })
-            .collect())
+        Ok(raw.iter().map(subnet_of).collect())
     }
 
     async fn security_groups(&self, vpc: Option<&str>) -> Result<Vec<SecurityGroup>, AwsError> {
@@ -447,5 +414,106 @@ impl NetworkLocator for AwsClients {
             calls: &self.calls,
         };
         absent_is_none(calls.security_group_vpc(id).await)
+    }
+}
+
+/// An endpoint as the rules see it; `IpAddressType` lower-cased (`ipv4`, `dualstack`, `ipv6`).
+fn endpoint_of(e: &aws_sdk_ec2::types::VpcEndpoint) -> Endpoint {
+    Endpoint {
+        id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+        vpc_id: e.vpc_id().unwrap_or_default().to_string(),
+        service_name: e.service_name().unwrap_or_default().to_string(),
+        endpoint_type: e
+            .vpc_endpoint_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        state: e
+            .state()
+            .map(|s| s.as_str().to_ascii_lowercase())
+            .unwrap_or_default(),
+        policy: e.policy_document().map(str::to_string),
+        route_table_ids: e.route_table_ids().to_vec(),
+        ip_address_type: e.ip_address_type().map(|t| t.as_str().to_ascii_lowercase()),
+    }
+}
+
+/// A route, with its egress-only internet gateway (IPv6) when it has one.
+fn route_of(r: &aws_sdk_ec2::types::Route) -> Route {
+    Route {
+        destination_cidr: r.destination_cidr_block().map(str::to_string),
+        destination_ipv6_cidr: r.destination_ipv6_cidr_block().map(str::to_string),
+        destination_prefix_list: r.destination_prefix_list_id().map(str::to_string),
+        gateway_id: r.gateway_id().map(str::to_string),
+        nat_gateway_id: r.nat_gateway_id().map(str::to_string),
+        egress_only_gateway_id: r.egress_only_internet_gateway_id().map(str::to_string),
+    }
+}
+
+/// A subnet with its associated IPv6 CIDR blocks (disassociated ones left out).
+fn subnet_of(s: &aws_sdk_ec2::types::Subnet) -> Subnet {
+    Subnet {
+        id: s.subnet_id().unwrap_or_default().to_string(),
+        vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+        ipv6_cidrs: s
+            .ipv6_cidr_block_association_set()
+            .iter()
+            .filter(|a| {
+                a.ipv6_cidr_block_state()
+                    .and_then(|st| st.state())
+                    .is_none_or(|st| st.as_str() == "associated")
+            })
+            .filter_map(|a| a.ipv6_cidr_block().map(str::to_string))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::{
+        IpAddressType, SubnetCidrBlockState, SubnetCidrBlockStateCode,
+        SubnetIpv6CidrBlockAssociation, VpcEndpoint,
+    };
+
+    #[test]
+    fn the_dual_stack_facts_are_read() {
+        let e = endpoint_of(
+            &VpcEndpoint::builder()
+                .vpc_endpoint_id("vpce-1")
+                .ip_address_type(IpAddressType::Dualstack)
+                .build(),
+        );
+        assert_eq!(e.ip_address_type.as_deref(), Some("dualstack"));
+        assert!(e.carries_ipv6());
+        let e = endpoint_of(&VpcEndpoint::builder().vpc_endpoint_id("vpce-2").build());
+        assert_eq!(e.ip_address_type, None, "not reported (moto)");
+        assert!(!e.carries_ipv6());
+        let r = route_of(
+            &aws_sdk_ec2::types::Route::builder()
+                .destination_ipv6_cidr_block("::/0")
+                .egress_only_internet_gateway_id("eigw-1")
+                .build(),
+        );
+        assert_eq!(r.egress_only_gateway_id.as_deref(), Some("eigw-1"));
+        let assoc = |cidr: &str, state: SubnetCidrBlockStateCode| {
+            SubnetIpv6CidrBlockAssociation::builder()
+                .ipv6_cidr_block(cidr)
+                .ipv6_cidr_block_state(SubnetCidrBlockState::builder().state(state).build())
+                .build()
+        };
+        let s = subnet_of(
+            &aws_sdk_ec2::types::Subnet::builder()
+                .subnet_id("subnet-1")
+                .ipv6_cidr_block_association_set(assoc(
+                    "2600:1f18::/64",
+                    SubnetCidrBlockStateCode::Associated,
+                ))
+                .ipv6_cidr_block_association_set(assoc(
+                    "2600:1f19::/64",
+                    SubnetCidrBlockStateCode::Disassociated,
+                ))
+                .build(),
+        );
+        assert_eq!(s.ipv6_cidrs, ["2600:1f18::/64"]);
     }
 }

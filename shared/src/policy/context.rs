@@ -84,6 +84,7 @@ impl Caller {
     }
 
     /// `aws:PrincipalArn`: a role session's is the role ARN.
+    #[cfg_attr(feature = "testing", visibility::make(pub))]
     pub(crate) fn principal_arn(&self) -> Option<String> {
         match self {
             Caller::Root { account, partition } => Some(root_arn(*partition, account)),

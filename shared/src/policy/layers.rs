@@ -77,6 +77,7 @@ impl Rcp {
 /// The document the rules judge: the bucket policy's statements (none when it has no
 /// policy), then every RCP's Deny statements, each named by its layer and exempting
 /// service-linked roles.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
 pub(crate) fn effective(bucket: Option<&PolicyDocument>, rcps: &[Rcp]) -> PolicyDocument {
     let mut doc = match bucket {
         Some(d) => d.clone(),

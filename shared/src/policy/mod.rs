@@ -9,7 +9,7 @@ testing_pub_mod!(date);
 pub(crate) mod err;
 pub(crate) mod glob;
 pub(crate) mod keys;
-pub(crate) mod layers;
+testing_pub_mod!(layers);
 testing_pub_mod!(model);
 pub(crate) mod operator;
 testing_pub_mod!(space);

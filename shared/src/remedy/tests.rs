@@ -720,6 +720,7 @@ mod handler_tests {
                 state: "available".into(),
                 policy: None,
                 route_table_ids: Vec::new(),
+                ip_address_type: None,
             }])
         }
     }

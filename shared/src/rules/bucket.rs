@@ -103,6 +103,7 @@ pub(crate) fn check_policy_in_account(
         region: region.to_string(),
         endpoints: Vec::new(),
         available: available_endpoints.to_vec(),
+        ipv6: Vec::new(),
     };
     let na = |r| Finding::new(r, Status::NotApplicable, "not a bucket policy setting");
     Ok(bucket_findings(
@@ -212,6 +213,7 @@ pub(crate) fn policy_findings(
         require_tls_version: params.require_tls_version,
         account_endpoints: view.map(|v| v.endpoints.clone()).unwrap_or_default(),
         region: view.map(|v| v.region.clone()),
+        ipv6_endpoints: view.map(|v| v.ipv6.clone()).unwrap_or_default(),
         vpce_account: params.approved_vpce_account.clone(),
         org_id: params.org_id.clone(),
         org_path: params.org_path.clone(),

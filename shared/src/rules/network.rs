@@ -381,6 +381,14 @@ fn routes_finding(vpc: &Vpc, net: &NetworkFacts, gateways: &[&Endpoint]) -> Find
     };
     let mut missing: Vec<String> = Vec::new();
     let mut public: Vec<String> = Vec::new();
+    let mut dual_stack: Vec<String> = Vec::new();
+    // Clients on S3's dual-stack names reach S3 over IPv6 through the endpoint only when it
+    // carries IPv6 (`dualstack` or `ipv6`; an unreported type counts as IPv4 only).
+    let ipv4_only: Vec<&str> = gateways
+        .iter()
+        .filter(|e| !e.carries_ipv6())
+        .map(|e| e.id.as_str())
+        .collect();
     for s in &subnets {
         let table = tables
             .iter()
@@ -397,20 +405,28 @@ fn routes_finding(vpc: &Vpc, net: &NetworkFacts, gateways: &[&Endpoint]) -> Find
             }
         }
         for r in &t.routes {
-            let default = r.destination_cidr.as_deref() == Some("0.0.0.0/0")
-                || r.destination_ipv6_cidr.as_deref() == Some("::/0");
-            if !default {
+            let v4 = r.destination_cidr.as_deref() == Some("0.0.0.0/0");
+            let v6 = r.destination_ipv6_cidr.as_deref() == Some("::/0");
+            if !v4 && !v6 {
                 continue;
             }
-            let via = r
-                .nat_gateway_id
-                .clone()
-                .or_else(|| r.gateway_id.clone().filter(|g| g.starts_with("igw-")));
-            if let Some(via) = via {
-                public.push(format!(
-                    "{} routes 0.0.0.0/0 through {via} ({})",
-                    s.id, t.id
-                ));
+            let dest = if v4 { "0.0.0.0/0" } else { "::/0" };
+            let igw = r.gateway_id.clone().filter(|g| g.starts_with("igw-"));
+            if let Some(via) = r.nat_gateway_id.clone().or_else(|| igw.clone()) {
+                public.push(format!("{} routes {dest} through {via} ({})", s.id, t.id));
+            }
+            // IPv6 to S3 leaves through the internet or egress-only gateway when the subnet
+            // has IPv6 addresses and the endpoint carries IPv4 only.
+            if v6 && !s.ipv6_cidrs.is_empty() && !ipv4_only.is_empty() {
+                if let Some(via) = igw.or_else(|| r.egress_only_gateway_id.clone()) {
+                    dual_stack.push(format!(
+                        "{} has IPv6 ({}) and routes ::/0 through {via} ({}) while {} carries IPv4 only",
+                        s.id,
+                        s.ipv6_cidrs.join(", "),
+                        t.id,
+                        ipv4_only.join(", ")
+                    ));
+                }
             }
         }
     }
@@ -424,15 +440,21 @@ fn routes_finding(vpc: &Vpc, net: &NetworkFacts, gateways: &[&Endpoint]) -> Find
             ),
         );
     }
-    if !public.is_empty() {
-        return Finding::new(
-            rule,
-            Status::Warn,
-            format!(
+    if !dual_stack.is_empty() || !public.is_empty() {
+        let mut parts = Vec::new();
+        if !dual_stack.is_empty() {
+            parts.push(format!(
+                "clients on S3's dual-stack names leave through a gateway, not the endpoint: {}; make the endpoint's IpAddressType dualstack",
+                dual_stack.join("; ")
+            ));
+        }
+        if !public.is_empty() {
+            parts.push(format!(
                 "a public path exists: {}; only the bucket deny keeps S3 private",
                 public.join("; ")
-            ),
-        );
+            ));
+        }
+        return Finding::new(rule, Status::Warn, parts.join("; "));
     }
     Finding::new(
         rule,

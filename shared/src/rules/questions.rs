@@ -473,7 +473,8 @@ fn outside_access(space: &Space, principal: &str, actions: &[&'static str]) -> A
                     matches!(p.class, PrincipalClass::Configured(c) if c == principal)
                         && p.signature() == Signature::SigV4
                 })
-                .origins(|o| o.is_public())
+                // The guard and Config call the bucket itself, never through an access point.
+                .origins(|o| o.is_public() && !o.access_point)
                 .transports(|t| matches!(t, Transport::Tls(_)))
         };
         match space.reach(&question()) {

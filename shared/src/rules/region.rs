@@ -10,6 +10,8 @@ pub struct RegionView {
     pub(crate) endpoints: Vec<(String, String)>,
     /// Those that are `available`: the only ones a request can go through.
     pub available: Vec<String>,
+    /// Those that carry IPv6 too (`IpAddressType` `dualstack` or `ipv6`).
+    pub(crate) ipv6: Vec<String>,
 }
 
 /// The region view of the account's S3 gateway endpoints.
@@ -31,6 +33,11 @@ impl RegionView {
             available: endpoints
                 .iter()
                 .filter(|e| e.is_available_s3_endpoint(region))
+                .map(|e| e.id.clone())
+                .collect(),
+            ipv6: endpoints
+                .iter()
+                .filter(|e| e.is_s3_endpoint_of(region) && e.carries_ipv6())
                 .map(|e| e.id.clone())
                 .collect(),
         }

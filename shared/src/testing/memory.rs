@@ -156,6 +156,7 @@ impl MemoryAws {
             net.subnets.push(Subnet {
                 id: subnet.clone(),
                 vpc_id: vpc.clone(),
+                ipv6_cidrs: Vec::new(),
             });
             net.route_tables.push(RouteTable {
                 id: rt.clone(),
@@ -172,6 +173,7 @@ impl MemoryAws {
                 state: "available".into(),
                 policy: Some(locked_endpoint_policy(&account)),
                 route_table_ids: vec![rt],
+                ip_address_type: Some("ipv4".into()),
             });
             net.security_groups.push(SecurityGroup {
                 id: sg,

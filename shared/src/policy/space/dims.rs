@@ -65,6 +65,8 @@ pub(crate) enum Info {
         /// The hypothesis about an unknown fact (the bucket owner's organization or OU path)
         /// this value assumes, named for the reader; `None`: assumes nothing.
         hypothesis: Option<String>,
+        /// Through an access point (else directly to the bucket).
+        access_point: bool,
         /// The VPC endpoint (`None`: the public internet).
         endpoint: Option<String>,
         vpc: Option<String>,

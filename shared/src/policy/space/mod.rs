@@ -80,6 +80,9 @@ pub(crate) struct Scope {
     pub org_path: Option<String>,
     /// `ApprovedEndpointScope`.
     pub endpoint_scope: EndpointScope,
+    /// Endpoints that carry IPv6 (`dualstack`, `ipv6`): their requests may come from an IPv6
+    /// `aws:VpcSourceIp` too.
+    pub ipv6_endpoints: Vec<String>,
 }
 
 impl Scope {
@@ -102,6 +105,7 @@ impl Scope {
             org_id: None,
             org_path: None,
             endpoint_scope: EndpointScope::Endpoints,
+            ipv6_endpoints: Vec::new(),
         }
     }
 }

@@ -4,8 +4,9 @@
 //! contexts").
 
 use super::super::keys::{
-    well_formed, SOURCE_IP, SOURCE_VPC, SOURCE_VPCE, SOURCE_VPC_ARN, VPCE_ACCOUNT, VPCE_ORG_ID,
-    VPCE_ORG_PATHS, VPC_SOURCE_IP,
+    well_formed, ACCESS_POINT_ACCOUNT, ACCESS_POINT_ARN, ACCESS_POINT_NETWORK_ORIGIN, SOURCE_IP,
+    SOURCE_VPC, SOURCE_VPCE, SOURCE_VPC_ARN, VPCE_ACCOUNT, VPCE_ORG_ID, VPCE_ORG_PATHS,
+    VPC_SOURCE_IP,
 };
 use super::super::values::EndpointScope;
 use super::super::witness::witnesses;
@@ -223,6 +224,59 @@ impl Builder {
         "us-east-1".to_string()
     }
 
+    /// When the policy tests the access-point keys: each origin directly, and through an
+    /// access point of the bucket owner's account, with network origin `Internet` (any
+    /// origin) or `VPC` (endpoint origins only). Direct requests carry no access-point key.
+    fn through_access_points(
+        &self,
+        values: Vec<DimValue>,
+        account: &str,
+        region: &str,
+        fresh: &mut Fresh,
+    ) -> Vec<DimValue> {
+        if ![ACCESS_POINT_ARN, ACCESS_POINT_ACCOUNT, ACCESS_POINT_NETWORK_ORIGIN]
+            .iter()
+            .any(|k| self.uses_key(k))
+        {
+            return values;
+        }
+        let partition = self.scope.partition.as_str();
+        let own = format!("arn:{partition}:s3:{region}:{account}:accesspoint/");
+        let mut arns: Vec<String> = witnesses(&self.clauses_of(ACCESS_POINT_ARN), "")
+            .into_iter()
+            .filter(|w| w.starts_with(&own) && w.len() > own.len())
+            .collect();
+        arns.push(format!("{own}{}", fresh.id("ap-")));
+        let mut out = Vec::with_capacity(values.len() * (1 + 2 * arns.len()));
+        for v in values {
+            let endpoint = matches!(&v.info, Info::Network { endpoint: Some(_), .. });
+            out.push(v.clone());
+            for arn in &arns {
+                for origin in ["Internet", "VPC"] {
+                    if origin == "VPC" && !endpoint {
+                        continue;
+                    }
+                    let mut via = v.clone();
+                    via.keys.push((ACCESS_POINT_ARN.into(), vec![arn.clone()]));
+                    via.keys
+                        .push((ACCESS_POINT_ACCOUNT.into(), vec![account.to_string()]));
+                    via.keys
+                        .push((ACCESS_POINT_NETWORK_ORIGIN.into(), vec![origin.to_string()]));
+                    if let Info::Network { access_point, .. } = &mut via.info {
+                        *access_point = true;
+                    }
+                    via.label = format!(
+                        "{} through access point {} (network origin {origin})",
+                        v.label,
+                        arn.rsplit('/').next().unwrap_or(arn)
+                    );
+                    out.push(via);
+                }
+            }
+        }
+        out
+    }
+
     pub(super) fn network_dim(&self, account: &str, fresh: &mut Fresh) -> Result<Dim, TooComplex> {
         let scope = &self.scope;
         let mut values = Vec::new();
@@ -243,6 +297,7 @@ impl Builder {
                     approved: false,
                     owner: None,
                     hypothesis: None,
+                    access_point: false,
                     endpoint: None,
                     vpc: None,
                     plausible: true,
@@ -332,6 +387,11 @@ impl Builder {
                 // An endpoint the account does not have cannot sit in the account's VPCs.
                 None => vpcs.iter().filter(|v| !account_vpcs.contains(v)).collect(),
             };
+            // A dual-stack or IPv6 endpoint carries IPv6 clients too.
+            let mut vips = vips.clone();
+            if scope.ipv6_endpoints.contains(e) {
+                vips.push("2600:1f18:1234:5600::10".to_string());
+            }
             for owner in owners.iter() {
                 for v in &pair {
                     for ip in &vips {
@@ -409,6 +469,7 @@ impl Builder {
                                 approved,
                                 owner: Some(owner.kind),
                                 hypothesis: owner.hypothesis.clone(),
+                                access_point: false,
                                 endpoint: Some(e.clone()),
                                 vpc: Some(v.to_string()),
                                 plausible: vpc.is_some()
@@ -420,6 +481,7 @@ impl Builder {
                 }
             }
         }
+        let values = self.through_access_points(values, account, &region, fresh);
         if values.len() > MAX_DIM_VALUES {
             return Err(TooComplex("too many network origins to enumerate".into()));
         }

@@ -93,6 +93,8 @@ pub(crate) struct OriginView<'a> {
     pub(crate) owner: Option<EndpointOwner>,
     /// The unknown fact this origin assumes (the bucket owner's organization), if any.
     pub(crate) hypothesis: Option<&'a str>,
+    /// Through an access point (else directly to the bucket).
+    pub(crate) access_point: bool,
 }
 
 impl OriginView<'_> {
@@ -265,6 +267,7 @@ impl Space {
                             approved,
                             owner,
                             hypothesis,
+                            access_point,
                             endpoint,
                             vpc,
                             plausible,
@@ -277,6 +280,7 @@ impl Space {
                             plausible: *plausible,
                             owner: *owner,
                             hypothesis: hypothesis.as_deref(),
+                            access_point: *access_point,
                         })
                     }),
                     (DimKind::Free(key), _) => {
@@ -344,6 +348,7 @@ impl Space {
                     approved,
                     owner,
                     hypothesis,
+                    access_point,
                     endpoint,
                     vpc,
                     plausible,
@@ -356,6 +361,7 @@ impl Space {
                         plausible: *plausible,
                         owner: *owner,
                         hypothesis: hypothesis.as_deref(),
+                        access_point: *access_point,
                     };
                     if f(&view) && !out.contains(hypothesis) {
                         out.push(hypothesis.clone());
@@ -404,6 +410,7 @@ impl Space {
                     approved,
                     owner,
                     hypothesis,
+                    access_point,
                     endpoint,
                     vpc,
                     plausible,
@@ -414,6 +421,7 @@ impl Space {
                     plausible: *plausible,
                     owner: *owner,
                     hypothesis: hypothesis.as_deref(),
+                    access_point: *access_point,
                 }),
                 _ => false,
             })

@@ -208,3 +208,60 @@ fn network_keys_are_coherent_with_the_origin() {
         }
     }
 }
+
+#[test]
+fn a_dual_stack_endpoint_carries_ipv6_clients_too() {
+    use super::super::keys::VPC_SOURCE_IP;
+    let doc = PolicyDocument::parse(SEED).unwrap();
+    let ips = |ipv6: Vec<String>| -> Vec<String> {
+        let scope = Scope {
+            approved_vpce: vec!["vpce-1a2b3c4d".into()],
+            ipv6_endpoints: ipv6,
+            ..Scope::new("b", Some("111122223333".into()), NOW)
+        };
+        let s = Space::new(&doc, &scope).unwrap();
+        s.dims[s.network]
+            .values
+            .iter()
+            .filter(|v| matches!(&v.info, Info::Network { endpoint: Some(e), .. } if e == "vpce-1a2b3c4d"))
+            .filter_map(|v| v.lookup(VPC_SOURCE_IP).and_then(|x| x.first()).cloned())
+            .collect()
+    };
+    assert!(ips(Vec::new()).iter().all(|ip| !ip.contains(':')));
+    assert!(ips(vec!["vpce-1a2b3c4d".into()])
+        .iter()
+        .any(|ip| ip.contains(':')));
+}
+
+#[test]
+fn access_point_keys_come_only_through_an_access_point() {
+    use super::super::keys::{ACCESS_POINT_ACCOUNT, ACCESS_POINT_ARN, ACCESS_POINT_NETWORK_ORIGIN};
+    let s = space(
+        r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"StringNotEquals":{"s3:AccessPointNetworkOrigin":"VPC"}}}]}"#,
+        &["vpce-1a2b3c4d"],
+    );
+    let net = &s.dims[s.network];
+    let mut through = 0;
+    for v in &net.values {
+        let Info::Network {
+            endpoint,
+            access_point,
+            ..
+        } = &v.info
+        else {
+            panic!("{v:?}");
+        };
+        let origin = v.lookup(ACCESS_POINT_NETWORK_ORIGIN).and_then(|x| x.first());
+        if *access_point {
+            through += 1;
+            assert!(v.lookup(ACCESS_POINT_ARN).is_some() && v.lookup(ACCESS_POINT_ACCOUNT).is_some());
+            assert!(
+                endpoint.is_some() || origin.map(String::as_str) == Some("Internet"),
+                "a public request through a VPC-origin access point: {v:?}"
+            );
+        } else {
+            assert!(origin.is_none() && v.lookup(ACCESS_POINT_ARN).is_none(), "{v:?}");
+        }
+    }
+    assert!(through > 0);
+}
