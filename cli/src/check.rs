@@ -47,7 +47,7 @@ pub fn params(rules: &RuleArgs, account_id: Option<String>) -> Result<BucketPara
 
 /// `--rcp FILE`s: each a policy document or `describe-policy` output; a file that is missing
 /// or does not parse is a usage error naming it.
-fn read_rcps(files: &[String]) -> Result<Vec<Rcp>, String> {
+pub fn read_rcps(files: &[String]) -> Result<Vec<Rcp>, String> {
     files
         .iter()
         .map(|f| {

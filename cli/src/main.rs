@@ -47,6 +47,10 @@ pub struct RemediateArgs {
     /// The bucket to fix.
     #[arg(long, value_name = "NAME")]
     pub bucket: String,
+    /// A resource control policy that applies to the bucket (repeatable): what it already
+    /// enforces is not written again, and the writer must not be denied by it either.
+    #[arg(long = "rcp", value_name = "FILE")]
+    pub rcp: Vec<String>,
     /// The bucket's region (default: asked from S3).
     #[arg(long, value_name = "R")]
     pub region: Option<String>,

@@ -164,6 +164,7 @@ pub fn run(args: &RemediateArgs) -> Result<u8, String> {
         add_unique(&mut p.exempt_principals, &args.exempt_principal);
         add_unique(&mut p.guard_principals, &args.guard_principal);
         add_unique(&mut p.remediator_principals, &args.remediator_principal);
+        p.rcps = crate::check::read_rcps(&args.rcp)?;
         p.validate().map_err(|e| e.to_string())?;
         // The deny names the guard's roles exactly: patterns become the roles that exist now.
         let notes = expand_for_writing(&c, &mut p)

@@ -177,6 +177,10 @@ pub struct Endpoint {
     /// `IpAddressType`: `ipv4`, `dualstack` or `ipv6`; `None` when the API does not report it.
     #[serde(default)]
     pub(crate) ip_address_type: Option<String>,
+    /// `OwnerId`: the account that owns the endpoint (a shared VPC's network account may own
+    /// the endpoints a bucket's account uses).
+    #[serde(default)]
+    pub(crate) owner_id: Option<String>,
 }
 
 impl Endpoint {

@@ -434,6 +434,7 @@ fn endpoint_of(e: &aws_sdk_ec2::types::VpcEndpoint) -> Endpoint {
         policy: e.policy_document().map(str::to_string),
         route_table_ids: e.route_table_ids().to_vec(),
         ip_address_type: e.ip_address_type().map(|t| t.as_str().to_ascii_lowercase()),
+        owner_id: e.owner_id().map(str::to_string),
     }
 }
 

@@ -721,6 +721,7 @@ mod handler_tests {
                 policy: None,
                 route_table_ids: Vec::new(),
                 ip_address_type: None,
+                owner_id: None,
             }])
         }
     }
@@ -1051,4 +1052,45 @@ mod handler_tests {
         assert_eq!((ev.outcome, ev.mode), (Outcome::Planned, Mode::Disabled));
         assert!(g.policy.lock().unwrap().is_none());
     }
+}
+
+/// The organization layer: what an RCP already enforces is not written again, and an RCP that
+/// denies the writer from outside the VPC stops the write.
+#[test]
+fn the_plan_judges_the_rcps_too() {
+    use crate::policy::Rcp;
+    // The bucket has only a TLS deny; the RCP denies every other origin (AWS services and the
+    // guard's roles exempt).
+    let tls_only = json!({"Version": "2012-10-17", "Statement": [{"Sid": "TlsOnly", "Effect": "Deny",
+        "Principal": "*", "Action": "s3:*", "Resource": [format!("arn:aws:s3:::{B}"), format!("arn:aws:s3:::{B}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+    let perimeter = |exempt: &[&str]| {
+        Rcp::from_text(
+            &json!({"Version": "2012-10-17", "Statement": [{"Sid": "Perimeter", "Effect": "Deny",
+                "Principal": "*", "Action": "s3:*", "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-1a2b3c4d"},
+                    "ArnNotLikeIfExists": {"aws:PrincipalArn": exempt},
+                    "BoolIfExists": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}}}]})
+            .to_string(),
+            "perimeter",
+        )
+        .unwrap()
+    };
+    let mut with_rcp = input(Some(tls_only.clone()));
+    with_rcp.require.rcps = vec![perimeter(&[
+        GUARD,
+        REMEDIATOR,
+        "arn:aws:iam::111122223333:role/BreakGlass",
+    ])];
+    match plan(&with_rcp) {
+        Decision::NoChange { .. } => {}
+        other => panic!("the RCP already denies every other origin: {other:?}"),
+    }
+    // Without the RCP the deny is written.
+    let _ = written(plan(&input(Some(tls_only.clone()))));
+    // An RCP that exempts nobody but AWS services denies the remediator itself.
+    let mut locked = input(None);
+    locked.require.rcps = vec![perimeter(&["arn:aws:iam::999988887777:role/Nobody"])];
+    let why = refused(plan(&locked));
+    assert!(why.contains("vpce-guard-prod-Remediator"), "{why}");
 }

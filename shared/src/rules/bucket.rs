@@ -104,6 +104,7 @@ pub(crate) fn check_policy_in_account(
         endpoints: Vec::new(),
         available: available_endpoints.to_vec(),
         ipv6: Vec::new(),
+        owners: Vec::new(),
     };
     let na = |r| Finding::new(r, Status::NotApplicable, "not a bucket policy setting");
     Ok(bucket_findings(
@@ -377,6 +378,21 @@ pub(crate) fn evaluate_bucket(
         Ok(v) => {
             if params.approved_vpce.is_empty() {
                 params.approved_vpce = v.available.clone();
+            }
+            // Account mode takes the approved endpoints' owner from `OwnerId` (a shared VPC's
+            // network account), when they all have the same one.
+            if params.approved_vpce_account.is_none() {
+                let mut owners: Vec<&String> = v
+                    .owners
+                    .iter()
+                    .filter(|(e, _)| params.approved_vpce.contains(e))
+                    .map(|(_, o)| o)
+                    .collect();
+                owners.sort();
+                owners.dedup();
+                if let [one] = owners.as_slice() {
+                    params.approved_vpce_account = Some((*one).clone());
+                }
             }
             v.clone()
         }

@@ -355,6 +355,51 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    /// Account mode: a shared VPC's endpoints are owned by the network account (`OwnerId`), so
+    /// a deny that admits only that owner's endpoints leaves the bucket reachable.
+    #[test]
+    fn account_mode_takes_the_approved_endpoints_owner_from_owner_id() {
+        use crate::facts::{AccountFacts, BucketFacts, BucketObservation, Endpoint, Fact};
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"NetworkAccountOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"StringNotEqualsIfExists":{"aws:VpceAccount":"444455556666"}}}]}"#;
+        let obs = BucketObservation::Exists(BucketFacts {
+            name: "b".into(),
+            region: "us-east-1".into(),
+            policy: Fact::Known(policy.into()),
+            public_access_block: Fact::NotConfigured,
+            ownership: Fact::NotConfigured,
+        });
+        let account = AccountFacts {
+            account_id: Some("111122223333".into()),
+            public_access_block: Fact::NotConfigured,
+        };
+        let reachable = |owner: Option<&str>| {
+            let endpoint = Endpoint {
+                id: "vpce-1a2b3c4d".into(),
+                vpc_id: "vpc-0a1b2c3d".into(),
+                service_name: "com.amazonaws.us-east-1.s3".into(),
+                endpoint_type: "Gateway".into(),
+                state: "available".into(),
+                policy: None,
+                route_table_ids: Vec::new(),
+                ip_address_type: None,
+                owner_id: owner.map(str::to_string),
+            };
+            let view = region::RegionView::from_endpoints("us-east-1", &[endpoint]);
+            let e =
+                bucket::evaluate_bucket(&obs, &account, Ok(&view), &BucketParams::default(), 0.0);
+            e.findings
+                .iter()
+                .find(|f| f.rule == RuleId::S3VpceReachable)
+                .map(|f| f.status)
+        };
+        assert_eq!(reachable(Some("444455556666")), Some(Status::Pass));
+        assert_eq!(
+            reachable(None),
+            Some(Status::Fail),
+            "without OwnerId the bucket owner's"
+        );
+    }
+
     #[test]
     fn annotation_lists_failures_first_and_fits() {
         let findings = vec![

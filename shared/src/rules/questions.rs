@@ -526,6 +526,12 @@ pub(crate) fn writer_denied(
     now: f64,
 ) -> Result<Option<String>, String> {
     let doc = PolicyDocument::parse(policy).map_err(|e| e.to_string())?;
+    // The RCPs deny the writer too: the guard rail judges both layers.
+    let doc = if params.rcps.is_empty() {
+        doc
+    } else {
+        crate::policy::layers::effective(Some(&doc), &params.rcps)
+    };
     let mut scope = Scope {
         partition: params.partition,
         approved_vpce: params.approved_vpce.clone(),

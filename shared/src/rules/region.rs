@@ -12,6 +12,8 @@ pub struct RegionView {
     pub available: Vec<String>,
     /// Those that carry IPv6 too (`IpAddressType` `dualstack` or `ipv6`).
     pub(crate) ipv6: Vec<String>,
+    /// Each endpoint's owner, where the API reports it (`OwnerId`).
+    pub(crate) owners: Vec<(String, String)>,
 }
 
 /// The region view of the account's S3 gateway endpoints.
@@ -39,6 +41,11 @@ impl RegionView {
                 .iter()
                 .filter(|e| e.is_s3_endpoint_of(region) && e.carries_ipv6())
                 .map(|e| e.id.clone())
+                .collect(),
+            owners: endpoints
+                .iter()
+                .filter(|e| e.is_s3_endpoint_of(region))
+                .filter_map(|e| Some((e.id.clone(), e.owner_id.clone()?)))
                 .collect(),
         }
     }

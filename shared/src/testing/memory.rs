@@ -174,6 +174,7 @@ impl MemoryAws {
                 policy: Some(locked_endpoint_policy(&account)),
                 route_table_ids: vec![rt],
                 ip_address_type: Some("ipv4".into()),
+                owner_id: Some(account.clone()),
             });
             net.security_groups.push(SecurityGroup {
                 id: sg,
