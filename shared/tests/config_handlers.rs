@@ -812,3 +812,83 @@ fn block_public_access_all_on_is_the_constant() {
     assert!(ALL_ON.missing().is_empty());
     assert_eq!(PublicAccessBlock::default().missing().len(), 4);
 }
+
+// ----- The organization layer ----------------------------------------------------------------
+
+/// A bucket whose own policy only denies plain HTTP, in an account whose RCP denies every
+/// other origin: the organization-policy source makes it compliant.
+fn rcp_account(management: &str) -> (MemoryAws, String) {
+    let (mut aws, vpce) = account(1);
+    let tls_only =
+        json!({"Version": "2012-10-17", "Statement": [{"Sid": "TlsOnly", "Effect": "Deny",
+        "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+        .to_string();
+    aws.add_bucket("b", MemoryBucket::private(REGION, &tls_only));
+    let rcp = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Perimeter", "Effect": "Deny",
+        "Principal": "*", "Action": "s3:*", "Resource": "*",
+        "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": vpce},
+            "BoolIfExists": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}}}]});
+    aws.org_layer = Some(vpce_guard::ports::OrgLayer {
+        org_id: "o-a1b2c3d4e5".into(),
+        management_account: management.into(),
+        path: "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/".into(),
+        rcps: vec![vpce_guard::policy::Rcp::from_text(&rcp.to_string(), "p-0123abcd").unwrap()],
+    });
+    (aws, tls_only)
+}
+
+#[tokio::test]
+async fn the_organizations_rcps_join_the_judgement_and_are_read_once_per_warm_container() {
+    let (aws, tls_only) = rcp_account("999988887777");
+    let warm = Warm::default();
+    let ev = typed(&bucket_change("b", Some(&tls_only), true));
+    let first = handle_bucket_rule(&aws, &warm, &ev, NOW).await.unwrap();
+    assert_eq!(
+        first.compliance["b"],
+        Compliance::Compliant,
+        "{:?}",
+        aws.sent()
+    );
+    assert_eq!(first.api_calls["organizations:ListPoliciesForTarget"], 1);
+    let second = handle_bucket_rule(&aws, &warm, &ev, NOW).await.unwrap();
+    assert_eq!(second.compliance["b"], Compliance::Compliant);
+    assert_eq!(
+        second.api_calls.get("organizations:ListPoliciesForTarget"),
+        None,
+        "kept for the warm container"
+    );
+}
+
+#[tokio::test]
+async fn rcps_do_not_apply_in_the_management_account() {
+    let (aws, tls_only) = rcp_account(ACCOUNT);
+    let out = bucket_rule(&aws, &bucket_change("b", Some(&tls_only), true))
+        .await
+        .unwrap();
+    assert_eq!(out.compliance["b"], Compliance::NonCompliant);
+}
+
+#[tokio::test]
+async fn an_unreadable_organization_source_judges_the_bucket_policy_alone_and_says_so() {
+    let (aws, _) = rcp_account("999988887777");
+    let (_, vpce) = account(1);
+    aws.fail(
+        "organizations:ListPoliciesForTarget",
+        ErrorKind::AccessDenied,
+        1,
+    );
+    // The bucket's own deny is complete: the deny rules pass on it alone, and the rules that
+    // must show a request is not denied cannot be confirmed.
+    let out = bucket_rule(&aws, &bucket_change("b", Some(&policy("b", &vpce)), true))
+        .await
+        .unwrap();
+    let e = sent_one(&aws, "b", Compliance::Compliant);
+    assert!(
+        e.annotation
+            .as_deref()
+            .is_some_and(|a| a.contains("S3-VPCE-REACHABLE: not confirmed")),
+        "{e:#?}"
+    );
+    assert_eq!(out.compliance["b"], Compliance::Compliant);
+}

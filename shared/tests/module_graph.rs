@@ -351,8 +351,10 @@ fn the_check_sees_a_cycle() {
 /// `pub(crate)` with `#[cfg_attr(feature = "testing", visibility::make(pub))]` and modules
 /// only the tests reach are `testing_pub_mod!`: neither counts. Ratchet: lower `PUB_BUDGET`
 /// when the surface shrinks. (185 after issue 18; +6 for issue 19's `EndpointScope`,
-/// `parse_endpoint_scope`, `Rcp`, `RcpError`, `Rcp::from_text` and their re-export.)
-const PUB_BUDGET: usize = 191;
+/// `parse_endpoint_scope`, `Rcp`, `RcpError`, `Rcp::from_text` and their re-export; +5 for the
+/// organization-policy source: `OrgLayer`, `OrgPolicySource`, their re-export,
+/// `AwsClients::with_org_policy_role`, `WatcherSettings::org_policy_role`.)
+const PUB_BUDGET: usize = 196;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

@@ -297,9 +297,11 @@ class Template(unittest.TestCase):
             self.assertIn(p, self.params, p)
         self.assertEqual(self.params["RemediationMode"]["Default"], "DryRun")
         self.assertEqual(set(self.params["RemediationMode"]["AllowedValues"]), {"Disabled", "DryRun", "Enforce"})
-        for p in ("SlackWebhookSecretArn", "CentralEventBusArn", "ReservedConcurrency"):
+        for p in ("SlackWebhookSecretArn", "CentralEventBusArn", "ReservedConcurrency",
+                  "OrganizationPolicyRoleArn"):
             self.assertEqual(self.params[p]["Default"], "", f"{p}: empty must mean off")
-        for c in ("HasSlackWebhook", "RemediationEnabled", "HasCentralEventBus", "HasReservedConcurrency"):
+        for c in ("HasSlackWebhook", "RemediationEnabled", "HasCentralEventBus", "HasReservedConcurrency",
+                  "HasOrganizationPolicyRole"):
             self.assertIn(c, self.t["Conditions"], c)
         self.assertEqual(
             set(self.params["EvaluationFrequency"]["AllowedValues"]),
@@ -399,10 +401,15 @@ class Template(unittest.TestCase):
                                 q = getatt_target(r)
                                 self.assertEqual(self.res.get(q, {}).get("Type"), "AWS::SQS::Queue",
                                                  "a read-only function sends only to the template's queues")
+                        if a == "sts:AssumeRole":
+                            self.assertIn(cls, ("rule", "evaluator"), f"{a}: only the evaluators")
+                            self.assertEqual(as_list(s["Resource"]), [{"Ref": "OrganizationPolicyRoleArn"}],
+                                             "only the organization-policy role the stack names")
                         if cls in ("rule", "evaluator"):
                             allowed = a in HOUSEKEEPING or verb.startswith(READ_VERBS) or (
                                 cls == "rule" and a == "config:PutEvaluations") or (
-                                cls == "evaluator" and a in EVALUATOR_WRITES)
+                                cls == "evaluator" and a in EVALUATOR_WRITES) or (
+                                a == "sts:AssumeRole")
                             self.assertTrue(allowed, f"{a}: evaluators are read-only")
                             if a == "events:PutEvents":
                                 self.assertEqual(as_list(s["Resource"]), [DEFAULT_BUS],
@@ -1183,3 +1190,32 @@ class Template(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OrgReader(unittest.TestCase):
+    """org-reader.yaml: the organization-policy source the member stacks assume."""
+
+    def test_read_only_and_trusted_only_by_the_guards_evaluators_of_the_organization(self):
+        t = cfn_yaml.load(os.path.join(ROOT, "org-reader.yaml"))
+        roles = [r for r in t["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+        self.assertEqual(len(roles), 1)
+        p = roles[0]["Properties"]
+        for s in p["AssumeRolePolicyDocument"]["Statement"]:
+            self.assertEqual(s["Action"], "sts:AssumeRole")
+            cond = s["Condition"]
+            self.assertEqual(cond["StringEquals"]["aws:PrincipalOrgID"], {"Ref": "OrganizationId"},
+                             "only principals of the organization")
+            arns = as_list(cond["ArnLike"]["aws:PrincipalArn"])
+            self.assertEqual(len(arns), 2, "the bucket rule's and the change watcher's roles")
+            for a in arns:
+                text = json.dumps(a)
+                self.assertIn("GuardRolePath", text, "only the guard's role path")
+        actions = [a for d in policy_documents(p) for s in as_list(d["Statement"])
+                   for a in as_list(s["Action"])]
+        self.assertEqual(sorted(actions), sorted([
+            "organizations:DescribeOrganization", "organizations:ListParents",
+            "organizations:ListPoliciesForTarget", "organizations:DescribePolicy"]))
+        for a in actions:
+            self.assertTrue(a.partition(":")[2].startswith(READ_VERBS), f"{a}: read-only")
+        outputs = t["Outputs"]
+        self.assertIn("OrganizationPolicyRoleArn", outputs, "the ARN the member stacks take")

@@ -22,7 +22,10 @@ fn diagnostic(e: impl FunctionError) -> Diagnostic {
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Init phase: configuration and clients once, reused by every invocation.
-    let clients = AwsClients::load(None, None).await;
+    // The organization's RCPs, through the role the stack names (none: no RCP layer).
+    let clients = AwsClients::load(None, None)
+        .await
+        .with_org_policy_role(std::env::var("ORGANIZATION_POLICY_ROLE_ARN").ok());
     // Lists too long for Config's InputParameters, from SSM (read once per container).
     let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
     let warm = Warm::with_long_settings(long);

@@ -19,6 +19,11 @@ pub struct AwsClients {
     pub calls: Arc<ApiCalls>,
     s3: Arc<Mutex<HashMap<String, aws_sdk_s3::Client>>>,
     ec2: Arc<Mutex<HashMap<String, aws_sdk_ec2::Client>>>,
+    /// The organization-policy source: a role to assume (`OrganizationPolicyRoleArn`);
+    /// `None`: no RCP layer.
+    pub(crate) org_policy_role: Option<String>,
+    /// The Organizations client with that role's credentials, built on first use.
+    pub(crate) organizations: Arc<tokio::sync::OnceCell<aws_sdk_organizations::Client>>,
 }
 
 /// The endpoint URL configured for a service: the explicit one, else
@@ -90,7 +95,16 @@ impl AwsClients {
             calls: Arc::new(ApiCalls::default()),
             s3: Arc::default(),
             ec2: Arc::default(),
+            org_policy_role: None,
+            organizations: Arc::default(),
         }
+    }
+
+    /// Read the organization layer through this role (`ORGANIZATION_POLICY_ROLE_ARN`; empty
+    /// or `None`: no organization-policy source).
+    pub fn with_org_policy_role(mut self, role: Option<String>) -> AwsClients {
+        self.org_policy_role = role.filter(|r| !r.trim().is_empty());
+        self
     }
 
     /// The region of the loaded configuration.

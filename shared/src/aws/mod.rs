@@ -8,6 +8,7 @@ mod config_service;
 mod ec2;
 mod events;
 mod history_table;
+mod organizations;
 mod policy_store;
 mod roles;
 testing_pub_mod!(s3);
@@ -22,7 +23,7 @@ pub use state_table::StateTable;
 // The adapters below name the ports as `super::…`.
 use crate::ports::{
     s3_service_name, AccountReader, ApiCalls, AwsError, BucketReader, CallCounter, ErrorKind,
-    ListedBucket, NetworkLocator, NetworkReader,
+    ListedBucket, NetworkLocator, NetworkReader, OrgLayer, OrgPolicySource,
 };
 
 /// Map an SDK error to an [`AwsError`] from its code and its kind of failure.

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio::sync::OnceCell;
 
 use crate::facts::{AccountFacts, BucketObservation, Fact, PublicAccessBlock};
-use crate::ports::{AccountReader, AwsError, BucketReader, NetworkReader};
+use crate::ports::{
+    AccountReader, AwsError, BucketReader, NetworkReader, OrgLayer, OrgPolicySource,
+};
 use crate::rules::bucket::{evaluate_bucket, RegionView};
 use crate::rules::params::LongSettings;
 use crate::rules::{BucketParams, Evaluation};
@@ -23,6 +25,23 @@ pub struct Warm {
     recorder_role: OnceCell<Option<String>>,
     /// The long settings read from SSM at init (empty: none configured).
     long_settings: LongSettings,
+    /// The organization layer of the account, with when it was read (kept for
+    /// [`ORG_LAYER_TTL`]; a failed read is not kept).
+    org_layer: tokio::sync::Mutex<Option<(std::time::Instant, String, Option<OrgLayer>)>>,
+}
+
+/// How long a warm container keeps the organization layer (RCPs change rarely; a new RCP
+/// reaches the verdicts within this time, or at once in a new container).
+pub(crate) const ORG_LAYER_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The organization layer as an evaluation uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum OrgState {
+    /// No source configured, or the account is the management account (RCPs do not apply).
+    None,
+    Known(OrgLayer),
+    /// The source is configured but could not be read.
+    Unreadable(String),
 }
 
 impl Warm {
@@ -31,6 +50,42 @@ impl Warm {
         Warm {
             long_settings,
             ..Warm::default()
+        }
+    }
+
+    /// The organization layer of `account`, read through the source at most once per
+    /// [`ORG_LAYER_TTL`]. The management account's resources are not subject to RCPs.
+    pub(crate) async fn org_layer<P: OrgPolicySource>(&self, p: &P, account: &str) -> OrgState {
+        let mut cached = self.org_layer.lock().await;
+        let fresh = match cached.as_ref() {
+            Some((at, acct, layer)) if acct == account && at.elapsed() < ORG_LAYER_TTL => {
+                Some(layer.clone())
+            }
+            _ => None,
+        };
+        let layer = match fresh {
+            Some(l) => l,
+            None => match p.org_layer(account).await {
+                Ok(l) => {
+                    *cached = Some((std::time::Instant::now(), account.to_string(), l.clone()));
+                    l
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the organization's RCPs: deny rules judge the bucket policy alone");
+                    return OrgState::Unreadable(e.to_string());
+                }
+            },
+        };
+        match layer {
+            None => OrgState::None,
+            Some(l) if l.management_account == account => {
+                tracing::info!(
+                    account,
+                    "the management account: RCPs do not apply to its resources"
+                );
+                OrgState::None
+            }
+            Some(l) => OrgState::Known(l),
         }
     }
 
@@ -65,7 +120,9 @@ pub(crate) struct Buckets<'a, P> {
     views: BTreeMap<String, Result<RegionView, String>>,
 }
 
-impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort> Buckets<'a, P> {
+impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolicySource>
+    Buckets<'a, P>
+{
     /// The account id (from the hint, else STS), the regions' S3 endpoints and the recorder
     /// role, concurrently. A region whose endpoints cannot be read is kept as its error (the
     /// rules then FAIL what depends on it), unless the failure is transient or fatal.
@@ -92,11 +149,21 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort> Buckets<'
             }
             Ok(views)
         };
-        let (config_role, views) = tokio::join!(warm.recorder_role(p), views);
-        let params = BucketParams {
+        let (config_role, views, org) =
+            tokio::join!(warm.recorder_role(p), views, warm.org_layer(p, &account_id));
+        let mut params = BucketParams {
             config_role,
             ..warm.long_settings.apply(params)
         };
+        match org {
+            OrgState::None => {}
+            OrgState::Known(layer) => {
+                params.org_id = Some(layer.org_id);
+                params.org_path = Some(layer.path);
+                params.rcps = layer.rcps;
+            }
+            OrgState::Unreadable(why) => params.rcp_unreadable = Some(why),
+        }
         Ok(Buckets {
             views: views?,
             p,

@@ -12,7 +12,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::facts::BucketObservation;
-use crate::ports::{AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, NetworkReader};
+use crate::ports::{
+    AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, NetworkReader, OrgPolicySource,
+};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::{Compliance, ParamError};
 use crate::FunctionError;
@@ -86,9 +88,15 @@ pub struct HandlerOutput {
 
 /// Everything a handler needs from AWS: any adapter with these ports (the calls it made are
 /// [`CallCounter::api_calls`]).
-pub trait Ports: BucketReader + AccountReader + NetworkReader + ConfigPort + CallCounter {}
+pub trait Ports:
+    BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolicySource + CallCounter
+{
+}
 
-impl<T> Ports for T where T: BucketReader + AccountReader + NetworkReader + ConfigPort + CallCounter {}
+impl<T> Ports for T where
+    T: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolicySource + CallCounter
+{
+}
 
 /// Calls made since `before`.
 fn delta(before: &BTreeMap<String, u64>, after: BTreeMap<String, u64>) -> BTreeMap<String, u64> {
@@ -349,7 +357,9 @@ async fn change_bucket<P: Ports>(
 }
 
 /// The Config rules' side of [`Buckets`]: from a rule event, and to Config's evaluations.
-impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort> Buckets<'a, P> {
+impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolicySource>
+    Buckets<'a, P>
+{
     async fn prepare(
         p: &'a P,
         warm: &Warm,

@@ -6,12 +6,14 @@
 //! `notify::StateStore`, `remedy::history::HistoryStore`); adapters may name those.
 
 pub(crate) mod events;
+pub(crate) mod org;
 pub(crate) mod policy_store;
 pub(crate) mod roles;
 pub(crate) mod secrets;
 pub(crate) mod ssm;
 
 pub use events::{EventPublisher, OutEvent};
+pub use org::{OrgLayer, OrgPolicySource};
 pub use policy_store::{CallerIdentity, DeployedRules, PolicyStore};
 pub use roles::{expand_for_judging, expand_for_writing, RoleExpansionError, RoleLister};
 pub use secrets::SecretReader;

@@ -72,10 +72,52 @@ pub(crate) fn bucket_findings(
             if params.is_disabled(rule) {
                 Finding::disabled(rule)
             } else {
-                f.clone()
+                match &params.rcp_unreadable {
+                    Some(why) => unread_rcps(f.clone(), why),
+                    None => f.clone(),
+                }
             }
         })
         .collect()
+}
+
+/// A finding when the organization-policy source could not be read (RULES.md, "The
+/// organization layer"). RCPs only add denies, so the deny rules' verdicts on the bucket policy
+/// alone can only err towards FAIL, and their reasons say so. `S3-VPCE-REACHABLE` and
+/// `S3-GUARD-ACCESS` cannot be confirmed: an unread RCP could deny those requests.
+fn unread_rcps(mut f: Finding, why: &str) -> Finding {
+    let note = format!("the organization's RCPs could not be read ({why})");
+    match f.rule {
+        RuleId::S3VpceReachable | RuleId::S3GuardAccess => {
+            if f.status == Status::Pass {
+                f.status = Status::Warn;
+                f.reason = format!(
+                    "not confirmed: {}; {note}, and one could deny them",
+                    f.reason
+                );
+            } else {
+                f.reason = format!("{}; {note}", f.reason);
+            }
+        }
+        RuleId::S3VpceDeny
+        | RuleId::S3VpceKnown
+        | RuleId::S3Tls
+        | RuleId::S3SigV4
+        | RuleId::S3TlsVersion
+        | RuleId::S3NoPublicGrant => {
+            if f.status != Status::NotApplicable {
+                f.reason = format!("{}; judged on the bucket policy alone: {note}", f.reason);
+            }
+        }
+        RuleId::S3PublicAccessBlock
+        | RuleId::S3AclsDisabled
+        | RuleId::NetS3Gateway
+        | RuleId::NetEndpointPolicy
+        | RuleId::NetRoutes
+        | RuleId::NetDns
+        | RuleId::NetSgEgress => {}
+    }
+    f
 }
 
 /// The bucket rules for one policy text (`None`: no policy) as account mode judges it, with

@@ -60,6 +60,9 @@ pub struct BucketParams {
     /// The resource control policies that apply to the bucket (`--rcp FILE`): judged together
     /// with its policy.
     pub rcps: Vec<crate::policy::Rcp>,
+    /// The organization-policy source is configured but could not be read: deny rules judge
+    /// the bucket policy alone, and the rules that must show a request is not denied WARN.
+    pub rcp_unreadable: Option<String>,
 }
 
 fn err(param: &'static str, flag: &'static str, value: &str, why: impl Into<String>) -> ParamError {

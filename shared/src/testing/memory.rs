@@ -97,6 +97,8 @@ pub struct MemoryAws {
     pub evaluated_before: Vec<(ResourceType, String)>,
     /// The configuration recorder's role; `None`: no recorder.
     pub recorder_role: Option<String>,
+    /// The organization layer the organization-policy source gives (`None`: no source).
+    pub org_layer: Option<crate::ports::OrgLayer>,
     pub calls: ApiCalls,
     faults: Mutex<Faults>,
     sent: Mutex<Vec<SentEvaluations>>,
@@ -118,6 +120,7 @@ impl MemoryAws {
             unprocessed: BTreeSet::new(),
             evaluated_before: Vec::new(),
             recorder_role: None,
+            org_layer: None,
             calls: ApiCalls::default(),
             faults: Mutex::default(),
             sent: Mutex::default(),
@@ -554,5 +557,18 @@ impl NetworkLocator for MemoryAws {
             .into_iter()
             .find(|g| g.id == id)
             .map(|g| g.vpc_id))
+    }
+}
+
+impl crate::ports::OrgPolicySource for MemoryAws {
+    async fn org_layer(&self, _account: &str) -> Result<Option<crate::ports::OrgLayer>, AwsError> {
+        if self.org_layer.is_none() {
+            return Ok(None);
+        }
+        // The source's reads, counted under the adapter's names.
+        self.call("organizations:DescribeOrganization")?;
+        self.call("organizations:ListParents")?;
+        self.call("organizations:ListPoliciesForTarget")?;
+        Ok(self.org_layer.clone())
     }
 }

@@ -19,6 +19,7 @@ use crate::facts::Fact;
 use crate::ports::events::{publish, EventPublisher, OutEvent};
 use crate::ports::{
     AccountReader, AwsError, BucketReader, ErrorKind, NetworkLocator, NetworkReader,
+    OrgPolicySource,
 };
 use crate::remedy::{deny_outside_vpce, deny_plain_http, GuardExemptions};
 use crate::rules::network::evaluate_vpc;
@@ -37,6 +38,8 @@ pub struct WatcherSettings {
     pub(crate) params: BucketParams,
     /// `EVENT_BUS_NAME`; `None`: the default bus.
     pub(crate) bus: Option<String>,
+    /// `ORGANIZATION_POLICY_ROLE_ARN`: the organization-policy source; `None`: no RCP layer.
+    pub(crate) org_policy_role: Option<String>,
 }
 
 impl WatcherSettings {
@@ -45,7 +48,13 @@ impl WatcherSettings {
         Ok(WatcherSettings {
             params,
             bus: get("EVENT_BUS_NAME").filter(|b| !b.trim().is_empty()),
+            org_policy_role: get("ORGANIZATION_POLICY_ROLE_ARN").filter(|r| !r.trim().is_empty()),
         })
+    }
+
+    /// The role the watcher assumes to read the organization's RCPs, if any.
+    pub fn org_policy_role(&self) -> Option<String> {
+        self.org_policy_role.clone()
     }
 }
 
@@ -79,11 +88,23 @@ pub struct WatcherOutput {
 
 /// Everything the watcher needs from AWS.
 pub trait WatcherPorts:
-    BucketReader + AccountReader + NetworkReader + NetworkLocator + ConfigPort + EventPublisher
+    BucketReader
+    + AccountReader
+    + NetworkReader
+    + NetworkLocator
+    + ConfigPort
+    + EventPublisher
+    + OrgPolicySource
 {
 }
 impl<T> WatcherPorts for T where
-    T: BucketReader + AccountReader + NetworkReader + NetworkLocator + ConfigPort + EventPublisher
+    T: BucketReader
+        + AccountReader
+        + NetworkReader
+        + NetworkLocator
+        + ConfigPort
+        + EventPublisher
+        + OrgPolicySource
 {
 }
 
@@ -344,7 +365,7 @@ async fn evaluate_buckets<P: WatcherPorts>(
 /// The statements the remediator would add for the failing policy rules, with the approved
 /// endpoints available in the region filled in; `None` when none is missing or no endpoint is
 /// available (a deny would then lock everyone out: the finding says so without a fix).
-fn fix_for<P: BucketReader + AccountReader + NetworkReader + ConfigPort>(
+fn fix_for<P: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolicySource>(
     shared: &Buckets<'_, P>,
     bucket: &str,
     region: &str,

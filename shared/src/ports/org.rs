@@ -1,0 +1,27 @@
+//! AWS Organizations: the organization layer of one account — its organization, its OU path
+//! and the resource control policies (RCPs) that apply to its resources — read from the
+//! organization-policy source the deployment names (a read-only role in the management
+//! account, or the delegated administrator for policy management).
+
+use super::AwsError;
+use crate::policy::Rcp;
+
+/// What the organization-policy source tells about one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgLayer {
+    /// The organization (`o-…`).
+    pub org_id: String,
+    /// Its management account: RCPs do not apply to that account's resources.
+    pub management_account: String,
+    /// The account's OU path, `o-…/r-…/ou-…/` down to its parent.
+    pub path: String,
+    /// The RCPs attached to the account, to each OU above it and to the root.
+    pub rcps: Vec<Rcp>,
+}
+
+/// Port: the organization layer of an account.
+#[allow(async_fn_in_trait)]
+pub trait OrgPolicySource {
+    /// `Ok(None)`: no organization-policy source is configured (no RCP layer).
+    async fn org_layer(&self, account: &str) -> Result<Option<OrgLayer>, AwsError>;
+}
