@@ -402,7 +402,8 @@ class Template(unittest.TestCase):
                                 self.assertEqual(self.res.get(q, {}).get("Type"), "AWS::SQS::Queue",
                                                  "a read-only function sends only to the template's queues")
                         if a == "sts:AssumeRole":
-                            self.assertIn(cls, ("rule", "evaluator"), f"{a}: only the evaluators")
+                            self.assertIn(cls, ("rule", "evaluator", "remediator"),
+                                          f"{a}: only the evaluators and the remediator")
                             self.assertEqual(as_list(s["Resource"]), [{"Ref": "OrganizationPolicyRoleArn"}],
                                              "only the organization-policy role the stack names")
                         if cls in ("rule", "evaluator"):
@@ -429,7 +430,8 @@ class Template(unittest.TestCase):
                                     self.assertEqual(self.res.get(getatt_target(r), {}).get("Type"),
                                                      "AWS::DynamoDB::Table", f"{a}: only the template's table")
                         if cls == "remediator":
-                            allowed = a in HOUSEKEEPING or a in REMEDIATOR_WRITES or verb.startswith(READ_VERBS)
+                            allowed = (a in HOUSEKEEPING or a in REMEDIATOR_WRITES or verb.startswith(READ_VERBS)
+                                       or a == "sts:AssumeRole")
                             self.assertTrue(allowed, f"{a}: the remediator writes bucket policies, events "
                                                      "and its history only")
                             if a.startswith("dynamodb:"):
@@ -1206,7 +1208,7 @@ class OrgReader(unittest.TestCase):
             self.assertEqual(cond["StringEquals"]["aws:PrincipalOrgID"], {"Ref": "OrganizationId"},
                              "only principals of the organization")
             arns = as_list(cond["ArnLike"]["aws:PrincipalArn"])
-            self.assertEqual(len(arns), 2, "the bucket rule's and the change watcher's roles")
+            self.assertEqual(len(arns), 3, "the bucket rule's, the change watcher's and the remediator's roles")
             for a in arns:
                 text = json.dumps(a)
                 self.assertIn("GuardRolePath", text, "only the guard's role path")

@@ -27,7 +27,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Init phase: configuration and clients once, reused by every invocation.
     let mut cfg = RemediatorSettings::from_env(|k| std::env::var(k).ok())?;
-    let clients = AwsClients::load(None, None).await;
+    // The organization's RCPs, through the role the stack names (none: no RCP layer).
+    let clients = AwsClients::load(None, None)
+        .await
+        .with_org_policy_role(cfg.org_policy_role.clone());
     // Lists too long for Config's InputParameters, from SSM (read once per container).
     let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
     cfg.params = long.apply(&cfg.params);

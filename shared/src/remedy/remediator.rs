@@ -13,7 +13,7 @@ use crate::events::{
 use crate::ports::events::{publish, EventPublisher, OutEvent};
 use crate::ports::policy_store::{CallerIdentity, PolicyStore};
 use crate::ports::roles::{expand_exact, RoleLister};
-use crate::ports::{AccountReader, AwsError, BucketReader, NetworkReader};
+use crate::ports::{AccountReader, AwsError, BucketReader, NetworkReader, OrgPolicySource};
 use crate::rules::bucket::RegionView;
 use crate::rules::params::Partition;
 use crate::rules::Compliance;
@@ -74,6 +74,9 @@ pub struct RemediatorSettings {
     pub history_table: Option<String>,
     /// `HISTORY_RETENTION_DAYS` (default 400): how long a record is kept.
     pub history_retention_days: u32,
+    /// `ORGANIZATION_POLICY_ROLE_ARN`: the organization-policy source (the RCPs the plan and
+    /// the writer guard rail judge); `None`: no RCP layer.
+    pub org_policy_role: Option<String>,
 }
 
 impl RemediatorSettings {
@@ -95,6 +98,7 @@ impl RemediatorSettings {
             bucket_rule_name: nonempty("BUCKET_RULE_NAME"),
             caller_principal_arn: nonempty("CALLER_PRINCIPAL_ARN"),
             history_table: nonempty("HISTORY_TABLE_NAME"),
+            org_policy_role: nonempty("ORGANIZATION_POLICY_ROLE_ARN"),
             history_retention_days: match nonempty("HISTORY_RETENTION_DAYS") {
                 None => 400,
                 Some(v) => v
@@ -180,6 +184,7 @@ pub trait RemediatorPorts:
     + BucketReader
     + EventPublisher
     + RoleLister
+    + OrgPolicySource
 {
 }
 
@@ -191,6 +196,7 @@ impl<T> RemediatorPorts for T where
         + BucketReader
         + EventPublisher
         + RoleLister
+        + OrgPolicySource
 {
 }
 
@@ -237,6 +243,23 @@ pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
     };
     let mut require = cfg.params.clone();
     require.partition = Partition::of_region(&region);
+    // The organization layer: what the RCPs already enforce is not written, and the writer
+    // must not be denied by them either. Unreadable: no write (fail closed; the next event
+    // tries again).
+    match p.org_layer(&account).await {
+        Ok(Some(layer)) if layer.management_account != account => {
+            require.org_id = Some(layer.org_id);
+            require.org_path = Some(layer.path);
+            require.rcps = layer.rcps;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return Err(RemediatorError::Failed {
+                bucket: bucket.clone(),
+                reason: format!("cannot read the organization's RCPs, so nothing is written: {e}"),
+            })
+        }
+    }
     // The deny names the guard's roles exactly: a pattern in the configuration (an older
     // template's `role/vpce-guard/*`) becomes the roles that exist now (iam:ListRoles).
     let notes =

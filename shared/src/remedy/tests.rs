@@ -661,6 +661,8 @@ mod handler_tests {
         published: Mutex<Vec<OutEvent>>,
         /// The region's only S3 endpoint is an interface endpoint.
         interface: bool,
+        /// The organization layer (`Some(Err(()))`: the source cannot be read).
+        org: Option<Result<crate::ports::OrgLayer, ()>>,
     }
 
     impl PolicyStore for Fake {
@@ -677,6 +679,20 @@ mod handler_tests {
         }
         async fn bucket_tags(&self, _: &str, _: &str) -> Result<Vec<(String, String)>, AwsError> {
             Ok(Vec::new())
+        }
+    }
+    impl crate::ports::OrgPolicySource for Fake {
+        async fn org_layer(&self, _: &str) -> Result<Option<crate::ports::OrgLayer>, AwsError> {
+            match &self.org {
+                None => Ok(None),
+                Some(Ok(l)) => Ok(Some(l.clone())),
+                Some(Err(())) => Err(AwsError {
+                    call: "organizations:ListPoliciesForTarget",
+                    kind: crate::ports::ErrorKind::AccessDenied,
+                    code: Some("AccessDenied".into()),
+                    message: "not authorized".into(),
+                }),
+            }
         }
     }
     impl crate::ports::roles::RoleLister for Fake {
@@ -876,6 +892,68 @@ mod handler_tests {
             .enable_time()
             .build()
             .unwrap()
+    }
+
+    /// The organization layer: the endpoint deny the RCP already enforces is not written (only
+    /// the TLS deny the bucket lacks), and an unreadable source writes nothing.
+    #[test]
+    fn the_remediator_leaves_to_the_rcps_what_they_enforce() {
+        let rcp = crate::policy::Rcp::from_text(
+            &json!({"Version": "2012-10-17", "Statement": [{"Sid": "Perimeter", "Effect": "Deny",
+                "Principal": "*", "Action": "s3:*", "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-1a2b3c4d"},
+                    "ArnNotLikeIfExists": {"aws:PrincipalArn": [
+                        "arn:aws:iam::111122223333:role/vpce-guard/BucketRule",
+                        "arn:aws:iam::111122223333:role/vpce-guard/Remediator"]},
+                    "BoolIfExists": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}}}]})
+            .to_string(),
+            "p-perimeter",
+        )
+        .unwrap();
+        let f = Fake {
+            org: Some(Ok(crate::ports::OrgLayer {
+                org_id: "o-a1b2c3d4e5".into(),
+                management_account: "999988887777".into(),
+                path: "o-a1b2c3d4e5/r-ab12/".into(),
+                rcps: vec![rcp],
+            })),
+            ..Fake::default()
+        };
+        let ev = rt()
+            .block_on(handle(
+                &f,
+                &history::NoHistory,
+                &cfg("DryRun"),
+                &manual(),
+                NOW,
+            ))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
+        let written: Value =
+            serde_json::from_str(f.policy.lock().unwrap().as_ref().unwrap()).unwrap();
+        let sids: Vec<&str> = written["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["Sid"].as_str())
+            .collect();
+        assert_eq!(sids, [SID_DENY_PLAIN_HTTP], "only what the RCP leaves open");
+        let unread = Fake {
+            org: Some(Err(())),
+            ..Fake::default()
+        };
+        let e = rt()
+            .block_on(handle(
+                &unread,
+                &history::NoHistory,
+                &cfg("DryRun"),
+                &manual(),
+                NOW,
+            ))
+            .unwrap_err();
+        assert!(e.to_string().contains("organization's RCPs"), "{e}");
+        assert!(unread.policy.lock().unwrap().is_none(), "nothing written");
     }
 
     #[test]
