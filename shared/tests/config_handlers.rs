@@ -892,3 +892,52 @@ async fn an_unreadable_organization_source_judges_the_bucket_policy_alone_and_sa
     );
     assert_eq!(out.compliance["b"], Compliance::Compliant);
 }
+
+#[tokio::test]
+async fn without_a_source_the_accounts_own_organization_is_asked_once_per_container() {
+    let (mut aws, _) = account(1);
+    // A deny that admits the organization's endpoints only (aws:VpceOrgID).
+    let org_keyed = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "OrgEndpointsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+         "Condition": {"StringNotEqualsIfExists": {"aws:VpceOrgID": "o-a1b2c3d4e5"}}}]})
+    .to_string();
+    aws.add_bucket("b", MemoryBucket::private(REGION, &org_keyed));
+    let warm = Warm::default();
+    // Only S3-VPCE-REACHABLE speaks in the annotation.
+    let ev = typed(&with(
+        bucket_change("b", Some(&org_keyed), true),
+        "ruleParameters",
+        json!(
+            json!({"DisabledRules": "S3-VPCE-DENY,S3-VPCE-KNOWN,S3-TLS,S3-SIGV4,S3-GUARD-ACCESS"})
+                .to_string()
+        ),
+    ));
+    let reachable = |aws: &MemoryAws| {
+        let sent = aws.sent();
+        let e = sent.last().unwrap().evaluations[0].clone();
+        e.annotation.unwrap_or_default()
+    };
+    // Unknown organization: the approved endpoint's requests are not confirmed.
+    handle_bucket_rule(&aws, &warm, &ev, NOW).await.unwrap();
+    assert!(
+        reachable(&aws).contains("S3-VPCE-REACHABLE: not confirmed"),
+        "{}",
+        reachable(&aws)
+    );
+    // The account is in o-a1b2c3d4e5: known, the request is allowed, and asked once.
+    aws.organization = Some(("o-a1b2c3d4e5".into(), "999988887777".into()));
+    let warm = Warm::default();
+    let first = handle_bucket_rule(&aws, &warm, &ev, NOW).await.unwrap();
+    assert_eq!(first.api_calls["organizations:DescribeOrganization"], 1);
+    assert!(
+        !reachable(&aws).contains("S3-VPCE-REACHABLE"),
+        "{}",
+        reachable(&aws)
+    );
+    let second = handle_bucket_rule(&aws, &warm, &ev, NOW).await.unwrap();
+    assert_eq!(
+        second.api_calls.get("organizations:DescribeOrganization"),
+        None
+    );
+}

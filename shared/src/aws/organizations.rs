@@ -33,6 +33,28 @@ impl AwsClients {
 }
 
 impl OrgPolicySource for AwsClients {
+    async fn organization(&self) -> Result<Option<(String, String)>, AwsError> {
+        self.calls.count("organizations:DescribeOrganization");
+        let c = aws_sdk_organizations::Client::new(&self.sdk);
+        match c.describe_organization().send().await {
+            Ok(out) => Ok(out.organization().map(|o| {
+                (
+                    o.id().unwrap_or_default().to_string(),
+                    o.master_account_id().unwrap_or_default().to_string(),
+                )
+            })),
+            Err(e) => {
+                let e = map_sdk_error("organizations:DescribeOrganization", &e);
+                // An account in no organization.
+                if e.code.as_deref() == Some("AWSOrganizationsNotInUseException") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     async fn org_layer(&self, account: &str) -> Result<Option<OrgLayer>, AwsError> {
         let Some(role) = self.org_policy_role.clone() else {
             return Ok(None);

@@ -28,6 +28,8 @@ pub struct Warm {
     /// The organization layer of the account, with when it was read (kept for
     /// [`ORG_LAYER_TTL`]; a failed read is not kept).
     org_layer: tokio::sync::Mutex<Option<(std::time::Instant, String, Option<OrgLayer>)>>,
+    /// The account's organization when no source is configured (`DescribeOrganization`).
+    organization: OnceCell<Option<String>>,
 }
 
 /// How long a warm container keeps the organization layer (RCPs change rarely; a new RCP
@@ -89,6 +91,26 @@ impl Warm {
         }
     }
 
+    /// The account's organization, from its own `DescribeOrganization`, read once per
+    /// container; a failed read is logged, not kept, and leaves it unknown (the rules then judge
+    /// the organization keys with hypotheses).
+    pub(crate) async fn organization<P: OrgPolicySource>(&self, p: &P) -> Option<String> {
+        if let Some(org) = self.organization.get() {
+            return org.clone();
+        }
+        match p.organization().await {
+            Ok(org) => {
+                let id = org.map(|(id, _)| id).filter(|id| !id.is_empty());
+                let _ = self.organization.set(id.clone());
+                id
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the account's organization: policies keyed on it are judged with hypotheses");
+                None
+            }
+        }
+    }
+
     /// The role, read once; a failed read is logged, not cached, and leaves `None` (the rules
     /// then use Config's service-linked role).
     pub(crate) async fn recorder_role<P: ConfigPort>(&self, p: &P) -> Option<String> {
@@ -114,6 +136,7 @@ impl Warm {
 /// change watcher evaluates buckets with the same reads.
 pub(crate) struct Buckets<'a, P> {
     pub(crate) p: &'a P,
+    warm: &'a Warm,
     params: BucketParams,
     account_id: String,
     account_block: OnceCell<Fact<PublicAccessBlock>>,
@@ -128,7 +151,7 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolic
     /// rules then FAIL what depends on it), unless the failure is transient or fatal.
     pub(crate) async fn load(
         p: &'a P,
-        warm: &Warm,
+        warm: &'a Warm,
         params: &BucketParams,
         account_hint: Option<&str>,
         regions: BTreeSet<String>,
@@ -167,6 +190,7 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolic
         Ok(Buckets {
             views: views?,
             p,
+            warm,
             params,
             account_id,
             account_block: OnceCell::new(),
@@ -228,14 +252,42 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolic
             Some(Err(e)) => Err(e.clone()),
             None => Err(format!("the network of {region} was not read")),
         };
+        // A policy keyed on the endpoint owner's organization needs the account's own: asked
+        // only then (`DescribeOrganization`, once per container), when no source gave it.
+        let with_org;
+        let params = match &obs {
+            BucketObservation::Exists(f)
+                if self.params.org_id.is_none()
+                    && matches!(&f.policy, Fact::Known(t) if names_organization(t)) =>
+            {
+                match self.warm.organization(self.p).await {
+                    Some(org) => {
+                        with_org = BucketParams {
+                            org_id: Some(org),
+                            ..self.params.clone()
+                        };
+                        &with_org
+                    }
+                    None => &self.params,
+                }
+            }
+            _ => &self.params,
+        };
         evaluate_bucket(
             &obs,
             &account,
             view.as_ref().map(|v| *v).map_err(String::as_str),
-            &self.params,
+            params,
             now,
         )
     }
+}
+
+/// Does a policy text test the endpoint owner's organization (`aws:VpceOrgID`,
+/// `aws:VpceOrgPaths`, any case)?
+fn names_organization(policy: &str) -> bool {
+    let lower = policy.to_ascii_lowercase();
+    lower.contains("aws:vpceorgid") || lower.contains("aws:vpceorgpaths")
 }
 
 /// Complete a bucket's facts: S3 is called only for what the item lacks, concurrently.

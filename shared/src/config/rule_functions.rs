@@ -362,7 +362,7 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolic
 {
     async fn prepare(
         p: &'a P,
-        warm: &Warm,
+        warm: &'a Warm,
         ev: &RuleEvent,
         account_hint: Option<&str>,
         regions: BTreeSet<String>,

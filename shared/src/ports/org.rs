@@ -24,4 +24,8 @@ pub struct OrgLayer {
 pub trait OrgPolicySource {
     /// `Ok(None)`: no organization-policy source is configured (no RCP layer).
     async fn org_layer(&self, account: &str) -> Result<Option<OrgLayer>, AwsError>;
+
+    /// The caller's organization and its management account, as `DescribeOrganization`
+    /// answers any member account; `Ok(None)`: the account is in no organization.
+    async fn organization(&self) -> Result<Option<(String, String)>, AwsError>;
 }

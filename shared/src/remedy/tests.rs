@@ -694,6 +694,9 @@ mod handler_tests {
                 }),
             }
         }
+        async fn organization(&self) -> Result<Option<(String, String)>, AwsError> {
+            Ok(None)
+        }
     }
     impl crate::ports::roles::RoleLister for Fake {
         async fn role_arns(&self, _: &str) -> Result<Vec<String>, AwsError> {

@@ -99,6 +99,9 @@ pub struct MemoryAws {
     pub recorder_role: Option<String>,
     /// The organization layer the organization-policy source gives (`None`: no source).
     pub org_layer: Option<crate::ports::OrgLayer>,
+    /// What `DescribeOrganization` answers the account itself: (organization, management
+    /// account); `None`: in no organization.
+    pub organization: Option<(String, String)>,
     pub calls: ApiCalls,
     faults: Mutex<Faults>,
     sent: Mutex<Vec<SentEvaluations>>,
@@ -121,6 +124,7 @@ impl MemoryAws {
             evaluated_before: Vec::new(),
             recorder_role: None,
             org_layer: None,
+            organization: None,
             calls: ApiCalls::default(),
             faults: Mutex::default(),
             sent: Mutex::default(),
@@ -570,5 +574,15 @@ impl crate::ports::OrgPolicySource for MemoryAws {
         self.call("organizations:ListParents")?;
         self.call("organizations:ListPoliciesForTarget")?;
         Ok(self.org_layer.clone())
+    }
+
+    async fn organization(&self) -> Result<Option<(String, String)>, AwsError> {
+        match &self.organization {
+            None => Ok(None),
+            Some(org) => {
+                self.call("organizations:DescribeOrganization")?;
+                Ok(Some(org.clone()))
+            }
+        }
     }
 }
