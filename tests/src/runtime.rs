@@ -128,6 +128,24 @@ impl LambdaRuntime {
             .collect()
     }
 
+    /// The JSON log lines once `enough` holds for them, or what there is after `timeout`: the
+    /// function writes its log lines after it has answered, so a test that reads them right
+    /// after an invocation waits for them.
+    pub fn json_logs_when(
+        &self,
+        enough: impl Fn(&[Value]) -> bool,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let logs = self.json_logs();
+            if enough(&logs) || Instant::now() >= deadline {
+                return logs;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Time from process start to its first request for an event (the init phase).
     pub fn wait_init(&self, timeout: Duration) -> Option<Duration> {
         let (m, cv) = &*self.state;

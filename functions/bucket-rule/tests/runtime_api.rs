@@ -131,7 +131,15 @@ fn change_notification_evaluates_from_the_item_and_reports_exactly() {
     assert!(a.starts_with("S3-VPCE-DENY: no bucket policy"), "{a}");
 
     // The log an operator queries: one JSON line per evaluated resource, one summary line.
-    let logs = h.lambda.json_logs();
+    let logs = h.lambda.json_logs_when(
+        |l| {
+            l.iter()
+                .filter(|x| x["fields"]["message"] == "invocation")
+                .count()
+                >= 2
+        },
+        TIMEOUT,
+    );
     let fields = |message: &str| -> Vec<Value> {
         logs.iter()
             .filter(|l| l["fields"]["message"] == message)
@@ -336,7 +344,13 @@ fn throttled_put_evaluations_is_retried_then_fails_the_invocation() {
     // The failure is logged with its type and whether it is transient.
     let logged = h
         .lambda
-        .json_logs()
+        .json_logs_when(
+            |l| {
+                l.iter()
+                    .any(|x| x["fields"]["message"] == "invocation failed")
+            },
+            TIMEOUT,
+        )
         .into_iter()
         .find(|l| l["fields"]["message"] == "invocation failed")
         .unwrap();

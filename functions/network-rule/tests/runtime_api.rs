@@ -122,7 +122,15 @@ fn vpc_and_route_table_changes_evaluate_the_vpc() {
     assert_eq!(e[0]["ComplianceType"], "NOT_APPLICABLE");
 
     // One log line per evaluated VPC and one summary per invocation: that VPC's facts only.
-    let logs = h.lambda.json_logs();
+    let logs = h.lambda.json_logs_when(
+        |l| {
+            l.iter()
+                .filter(|x| x["fields"]["message"] == "invocation")
+                .count()
+                >= 3
+        },
+        TIMEOUT,
+    );
     let summaries: Vec<&Value> = logs
         .iter()
         .filter(|l| l["fields"]["message"] == "invocation")

@@ -97,10 +97,34 @@ pub(crate) struct OriginView<'a> {
     pub(crate) access_point: bool,
 }
 
-impl OriginView<'_> {
+impl<'a> OriginView<'a> {
     #[cfg_attr(feature = "testing", visibility::make(pub))]
     pub(crate) fn is_public(&self) -> bool {
         self.endpoint.is_none()
+    }
+
+    /// The view of a network value (`None`: not a network value).
+    fn of(info: &'a Info) -> Option<OriginView<'a>> {
+        match info {
+            Info::Network {
+                approved,
+                owner,
+                hypothesis,
+                access_point,
+                endpoint,
+                vpc,
+                plausible,
+            } => Some(OriginView {
+                approved: *approved,
+                endpoint: endpoint.as_deref(),
+                vpc: vpc.as_deref(),
+                plausible: *plausible,
+                owner: *owner,
+                hypothesis: hypothesis.as_deref(),
+                access_point: *access_point,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -261,28 +285,9 @@ impl Space {
                             })
                         })
                     }
-                    (
-                        DimKind::Network,
-                        Info::Network {
-                            approved,
-                            owner,
-                            hypothesis,
-                            access_point,
-                            endpoint,
-                            vpc,
-                            plausible,
-                        },
-                    ) => q.origin.as_ref().is_none_or(|f| {
-                        f(&OriginView {
-                            approved: *approved,
-                            endpoint: endpoint.as_deref(),
-                            vpc: vpc.as_deref(),
-                            plausible: *plausible,
-                            owner: *owner,
-                            hypothesis: hypothesis.as_deref(),
-                            access_point: *access_point,
-                        })
-                    }),
+                    (DimKind::Network, info @ Info::Network { .. }) => {
+                        q.origin.as_ref().is_none_or(|f| OriginView::of(info).is_some_and(|o| f(&o)))
+                    }
                     (DimKind::Free(key), _) => {
                         q.free.iter().filter(|(k, _)| k == key).all(|(_, f)| {
                             let value = v
@@ -344,27 +349,10 @@ impl Space {
         let mut out: Vec<Option<String>> = Vec::new();
         if let Some(d) = self.dims.get(self.network) {
             for v in &d.values {
-                if let Info::Network {
-                    approved,
-                    owner,
-                    hypothesis,
-                    access_point,
-                    endpoint,
-                    vpc,
-                    plausible,
-                } = &v.info
-                {
-                    let view = OriginView {
-                        approved: *approved,
-                        endpoint: endpoint.as_deref(),
-                        vpc: vpc.as_deref(),
-                        plausible: *plausible,
-                        owner: *owner,
-                        hypothesis: hypothesis.as_deref(),
-                        access_point: *access_point,
-                    };
-                    if f(&view) && !out.contains(hypothesis) {
-                        out.push(hypothesis.clone());
+                if let Some(view) = OriginView::of(&v.info) {
+                    let h = view.hypothesis.map(str::to_string);
+                    if f(&view) && !out.contains(&h) {
+                        out.push(h);
                     }
                 }
             }
@@ -405,26 +393,9 @@ impl Space {
     /// Is there a network origin that `f` accepts?
     pub(crate) fn has_origin(&self, f: impl Fn(&OriginView<'_>) -> bool) -> bool {
         self.dims.get(self.network).is_some_and(|d| {
-            d.values.iter().any(|v| match &v.info {
-                Info::Network {
-                    approved,
-                    owner,
-                    hypothesis,
-                    access_point,
-                    endpoint,
-                    vpc,
-                    plausible,
-                } => f(&OriginView {
-                    approved: *approved,
-                    endpoint: endpoint.as_deref(),
-                    vpc: vpc.as_deref(),
-                    plausible: *plausible,
-                    owner: *owner,
-                    hypothesis: hypothesis.as_deref(),
-                    access_point: *access_point,
-                }),
-                _ => false,
-            })
+            d.values
+                .iter()
+                .any(|v| OriginView::of(&v.info).is_some_and(|o| f(&o)))
         })
     }
 
