@@ -80,7 +80,7 @@ impl Warm {
         };
         match layer {
             None => OrgState::None,
-            Some(l) if l.management_account == account => {
+            Some(l) if !l.applies_to(account) => {
                 tracing::info!(
                     account,
                     "the management account: RCPs do not apply to its resources"
@@ -180,11 +180,7 @@ impl<'a, P: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolic
         };
         match org {
             OrgState::None => {}
-            OrgState::Known(layer) => {
-                params.org_id = Some(layer.org_id);
-                params.org_path = Some(layer.path);
-                params.rcps = layer.rcps;
-            }
+            OrgState::Known(layer) => layer.apply(&mut params),
             OrgState::Unreadable(why) => params.rcp_unreadable = Some(why),
         }
         Ok(Buckets {

@@ -16,6 +16,11 @@ use super::model::{ConditionEntry, Effect, PolicyDocument};
 /// The principal ARNs of service-linked roles, which RCPs do not restrict.
 pub(crate) const SERVICE_LINKED_ROLES: &str = "arn:*:iam::*:role/aws-service-role/*";
 
+/// Is `principal_arn` a service-linked role (which RCPs do not restrict)?
+pub(crate) fn is_service_linked(principal_arn: &str) -> bool {
+    super::glob::arn_matches(SERVICE_LINKED_ROLES, principal_arn)
+}
+
 /// One resource control policy: its id (the policy id, or the file it came from) and its
 /// document.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@
 
 use super::AwsError;
 use crate::policy::Rcp;
+use crate::rules::BucketParams;
 
 /// What the organization-policy source tells about one account.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +18,20 @@ pub struct OrgLayer {
     pub path: String,
     /// The RCPs attached to the account, to each OU above it and to the root.
     pub rcps: Vec<Rcp>,
+}
+
+impl OrgLayer {
+    /// Do the RCPs apply to `account`'s resources? Not in the management account's.
+    pub(crate) fn applies_to(&self, account: &str) -> bool {
+        self.management_account != account
+    }
+
+    /// Judge with this layer: its RCPs, and the organization and OU path it names.
+    pub(crate) fn apply(self, params: &mut BucketParams) {
+        params.org_id = Some(self.org_id);
+        params.org_path = Some(self.path);
+        params.rcps = self.rcps;
+    }
 }
 
 /// Port: the organization layer of an account.

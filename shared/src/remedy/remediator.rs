@@ -247,11 +247,7 @@ pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
     // must not be denied by them either. Unreadable: no write (fail closed; the next event
     // tries again).
     match p.org_layer(&account).await {
-        Ok(Some(layer)) if layer.management_account != account => {
-            require.org_id = Some(layer.org_id);
-            require.org_path = Some(layer.path);
-            require.rcps = layer.rcps;
-        }
+        Ok(Some(layer)) if layer.applies_to(&account) => layer.apply(&mut require),
         Ok(_) => {}
         Err(e) => {
             return Err(RemediatorError::Failed {

@@ -4,7 +4,7 @@
 use crate::policy::context::{Caller, Signature};
 use crate::policy::date::format_date;
 use crate::policy::glob;
-use crate::policy::layers::SERVICE_LINKED_ROLES;
+use crate::policy::layers::is_service_linked;
 use crate::policy::model::PolicyDocument;
 use crate::policy::space::EndpointOwner;
 use crate::policy::space::{
@@ -66,7 +66,7 @@ impl Questions<'_> {
         if !self.params.rcps.is_empty()
             && p.caller()
                 .principal_arn()
-                .is_some_and(|a| glob::arn_matches(SERVICE_LINKED_ROLES, &a))
+                .is_some_and(|a| is_service_linked(&a))
         {
             return Some("AWS service-linked roles (RCPs do not restrict them)".into());
         }
@@ -236,7 +236,7 @@ impl Questions<'_> {
                         && !self.guards.iter().any(|(g, _)| matches!(p.class, PrincipalClass::Configured(c) if c == g))
                         // A service-linked role is not the bucket's own role (and RCPs do not
                         // restrict it).
-                        && !p.caller().principal_arn().is_some_and(|a| glob::arn_matches(SERVICE_LINKED_ROLES, &a))
+                        && !p.caller().principal_arn().is_some_and(|a| is_service_linked(&a))
                         && matches!(p.caller(), Caller::RoleSession { account: a, .. } if *a == account)
                 })
                 .origins(move |o| approved(o) && usable(o) && o.hypothesis == hyp.as_deref())
@@ -262,19 +262,14 @@ impl Questions<'_> {
                             {
                                 continue;
                             }
-                            for v in values {
-                                let v2 = v.clone();
-                                let q = question(action, hyp.clone())
-                                    .free_key(key, move |x| x == v2.as_deref());
-                                if let Reach::Denied(w) = s.reach(&q) {
-                                    let key = written;
-                                    unconfirmed.push(format!(
-                                        "{action} through the approved endpoints is denied when {key} is {} (e.g. {}): {key} is neither a global condition key nor an S3 one, so AWS never sets it if it is misspelled",
-                                        match v { Some(v) => format!("`{v}`"), None => "absent".into() },
-                                        w.describe()
-                                    ));
-                                    break;
-                                }
+                            if let Some((v, w)) =
+                                denying_value(s, key, values, || question(action, hyp.clone()))
+                            {
+                                let (is, why) = unknown_key_note(written, &v);
+                                unconfirmed.push(format!(
+                                    "{action} through the approved endpoints is denied when {is} (e.g. {}): {why}",
+                                    w.describe()
+                                ));
                             }
                         }
                     }
@@ -463,6 +458,39 @@ enum Access {
     Undecided(String),
 }
 
+/// A key AWS never sets cannot be assumed to take the value that lets a request in: the first
+/// value of `key_lc` (each it may take, `None`: absent) under which the request `q` stands for
+/// is denied, with the denied request.
+fn denying_value<'s, 'q>(
+    space: &'s Space,
+    key_lc: &str,
+    values: &[Option<String>],
+    q: impl Fn() -> Question<'q>,
+) -> Option<(Option<String>, Witness<'s>)> {
+    values.iter().find_map(|v| {
+        let v2 = v.clone();
+        match space.reach(&q().free_key(key_lc, move |x| x == v2.as_deref())) {
+            Reach::Denied(w) => Some((v.clone(), w)),
+            _ => None,
+        }
+    })
+}
+
+/// "`key` is `value`" (or "absent"), and why that may decide a verdict: how the reasons of
+/// `S3-VPCE-REACHABLE` and `S3-GUARD-ACCESS` name an unknown key.
+fn unknown_key_note(key: &str, value: &Option<String>) -> (String, String) {
+    let is = match value {
+        Some(v) => format!("{key} is `{v}`"),
+        None => format!("{key} is absent"),
+    };
+    (
+        is,
+        format!(
+            "{key} is neither a global condition key nor an S3 one, so AWS never sets it if it is misspelled"
+        ),
+    )
+}
+
 fn outside_access(space: &Space, principal: &str, actions: &[&'static str]) -> Access {
     let unknown = space.unknown_keys();
     for &action in actions {
@@ -481,15 +509,11 @@ fn outside_access(space: &Space, principal: &str, actions: &[&'static str]) -> A
             Reach::Open => {
                 // A key AWS never sets cannot be assumed to take the value that lets it in.
                 for (key_lc, key, values) in &unknown {
-                    for v in values {
-                        let v2 = v.clone();
-                        let q = question().free_key(key_lc, move |x| x == v2.as_deref());
-                        if matches!(space.reach(&q), Reach::Denied(_)) {
-                            return Access::Unconfirmed(format!(
-                                "{principal} ({action}) is denied when {key} is {} ({key} is neither a global condition key nor an S3 one, so AWS never sets it if it is misspelled)",
-                                match v { Some(v) => format!("`{v}`"), None => "absent".into() }
-                            ));
-                        }
+                    if let Some((v, _)) = denying_value(space, key_lc, values, question) {
+                        let (is, why) = unknown_key_note(key, &v);
+                        return Access::Unconfirmed(format!(
+                            "{principal} ({action}) is denied when {is} ({why})"
+                        ));
                     }
                 }
             }

@@ -39,7 +39,15 @@ impl Space {
         s
     }
 
-    /// The Deny statement that comes closest to covering a context, and what does not match.
+    /// The dimensions of `choice` where statement `i` does not certainly match.
+    fn misses<'c>(&'c self, i: usize, choice: &'c Choice) -> impl Iterator<Item = usize> + 'c {
+        choice
+            .iter()
+            .enumerate()
+            .filter(move |(d, &v)| self.tri(i, *d, v) != Tri::Yes)
+            .map(|(d, _)| d)
+    }
+
     /// The Deny statement that comes closest to covering a context, and what does not match.
     pub(crate) fn closest_deny(&self, choice: &Choice) -> Option<String> {
         let mut best: Option<(usize, usize, usize)> = None; // (misses, statement, first missing dim)
@@ -47,12 +55,7 @@ impl Space {
             if st.effect != Effect::Deny {
                 continue;
             }
-            let missing: Vec<usize> = choice
-                .iter()
-                .enumerate()
-                .filter(|(d, &v)| self.tri(i, *d, v) != Tri::Yes)
-                .map(|(d, _)| d)
-                .collect();
+            let missing: Vec<usize> = self.misses(i, choice).collect();
             if let Some(&first) = missing.first() {
                 if best.is_none_or(|(m, _, _)| missing.len() < m) {
                     best = Some((missing.len(), i, first));
@@ -72,12 +75,8 @@ impl Space {
             if i == s || rcp.effect != Effect::Deny || !rcp.label.starts_with("RCP ") {
                 continue;
             }
-            let missing = choice
-                .iter()
-                .enumerate()
-                .find(|(d, &v)| self.tri(i, *d, v) != Tri::Yes);
-            if let Some((d, &v)) = missing {
-                if let Some(value) = self.value(d, v) {
+            if let Some(d) = self.misses(i, choice).next() {
+                if let Some(value) = choice.get(d).and_then(|&v| self.value(d, v)) {
                     out.push_str(&format!(
                         "; {} does not deny it either: {}",
                         rcp.label,

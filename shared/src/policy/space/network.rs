@@ -381,6 +381,11 @@ impl Builder {
         let region = self.vpc_arn_region();
         let partition = scope.partition.as_str();
         let approved_owner = scope.vpce_account.as_deref().unwrap_or(account);
+        // What the labels show: the owner only when the policy tests an owner key.
+        let names_org_keys = self.uses_key(VPCE_ORG_ID) || self.uses_key(VPCE_ORG_PATHS);
+        let shows_owner =
+            names_org_keys || self.uses_key(VPCE_ACCOUNT) || self.uses_key(SOURCE_VPC_ARN);
+        let shows_vpc_key = self.uses_key(SOURCE_VPC);
         for ((e, what, vpc), owners) in &endpoints {
             let pair: Vec<&String> = match vpc {
                 Some(v) => vec![v],
@@ -393,21 +398,34 @@ impl Builder {
                 vips.push("2600:1f18:1234:5600::10".to_string());
             }
             for owner in owners.iter() {
+                // Whether the scope approves this owner's endpoints, and how labels name it.
+                let by_scope = match scope.endpoint_scope {
+                    EndpointScope::Endpoints => false,
+                    EndpointScope::Account => {
+                        owner.kind == EndpointOwner::Account
+                            && (owner.account == account || owner.account == approved_owner)
+                    }
+                    EndpointScope::Organization => owner.kind != EndpointOwner::Foreign,
+                };
+                let owner_text = if !shows_owner {
+                    String::new()
+                } else if !owner.what.is_empty() {
+                    owner.what.clone()
+                } else {
+                    format!(
+                        ", owner {}{}",
+                        owner.account,
+                        match &owner.org {
+                            Some(o) if names_org_keys => format!(" in {o}"),
+                            _ => String::new(),
+                        }
+                    )
+                };
                 for v in &pair {
+                    let listed = scope.approved_vpce.contains(e) || scope.approved_vpc.contains(v);
+                    let approved = listed || by_scope;
+                    let show_vpc = !super::synthetic::is_synthetic_id(v) || shows_vpc_key;
                     for ip in &vips {
-                        let listed =
-                            scope.approved_vpce.contains(e) || scope.approved_vpc.contains(v);
-                        let by_scope = match scope.endpoint_scope {
-                            EndpointScope::Endpoints => false,
-                            EndpointScope::Account => {
-                                owner.kind == EndpointOwner::Account
-                                    && (owner.account == account || owner.account == approved_owner)
-                            }
-                            EndpointScope::Organization => owner.kind != EndpointOwner::Foreign,
-                        };
-                        let approved = listed || by_scope;
-                        let show_vpc =
-                            !super::synthetic::is_synthetic_id(v) || self.uses_key(SOURCE_VPC);
                         let mut keys = vec![
                             (SOURCE_VPCE.into(), vec![e.clone()]),
                             (SOURCE_VPC.into(), vec![v.to_string()]),
@@ -427,25 +445,6 @@ impl Builder {
                         if let Some(p) = &owner.path {
                             keys.push((VPCE_ORG_PATHS.into(), vec![p.clone()]));
                         }
-                        let shows_owner = self.uses_key(VPCE_ACCOUNT)
-                            || self.uses_key(VPCE_ORG_ID)
-                            || self.uses_key(VPCE_ORG_PATHS)
-                            || self.uses_key(SOURCE_VPC_ARN);
-                        let owner_text = if !shows_owner {
-                            String::new()
-                        } else if !owner.what.is_empty() {
-                            owner.what.clone()
-                        } else {
-                            format!(
-                                ", owner {}{}",
-                                owner.account,
-                                match &owner.org {
-                                    Some(o) if self.uses_key(VPCE_ORG_ID) || self.uses_key(VPCE_ORG_PATHS) =>
-                                        format!(" in {o}"),
-                                    _ => String::new(),
-                                }
-                            )
-                        };
                         values.push(DimValue {
                             label: format!(
                                 "via {e} ({what}{}{owner_text}){}{}",
