@@ -39,6 +39,7 @@ pub mod rules;
 pub mod scan;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod usage;
 pub mod watcher;
 
 /// Seconds since the epoch, now (the evaluation time of `aws:CurrentTime`).

@@ -353,8 +353,12 @@ fn the_check_sees_a_cycle() {
 /// when the surface shrinks. (185 after issue 18; +6 for issue 19's `EndpointScope`,
 /// `parse_endpoint_scope`, `Rcp`, `RcpError`, `Rcp::from_text` and their re-export; +5 for the
 /// organization-policy source: `OrgLayer`, `OrgPolicySource`, their re-export,
-/// `AwsClients::with_org_policy_role`, `WatcherSettings::org_policy_role`.)
-const PUB_BUDGET: usize = 196;
+/// `AwsClients::with_org_policy_role`, `WatcherSettings::org_policy_role`; +23 for issue 20's
+/// route usage: the `usage` module (`Analysis` and its four methods, `UsageOptions`,
+/// `UsageReport`, `has_findings`, `BucketUsage`, `RouteFinding`, `EndpointDenial`,
+/// `NotCloudTrail`), `usage::athena` (`COLUMNS`, `sql`, `from_csv`, `AthenaError`) and the log
+/// readers `LogObject`, `list_log_objects`, `read_log_object`, `organization_accounts`.)
+const PUB_BUDGET: usize = 219;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

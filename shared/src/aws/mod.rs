@@ -15,10 +15,12 @@ testing_pub_mod!(s3);
 mod secrets;
 mod ssm;
 mod state_table;
+mod trail_logs;
 
 pub use clients::AwsClients;
 pub use history_table::{ConfiguredHistory, HistoryTable};
 pub use state_table::StateTable;
+pub use trail_logs::LogObject;
 
 // The adapters below name the ports as `super::…`.
 use crate::ports::{
