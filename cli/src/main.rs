@@ -5,6 +5,7 @@ mod demo;
 mod output;
 mod remediate;
 mod scan;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -30,9 +31,74 @@ enum Command {
     Rollback(RollbackArgs),
     /// List the recorded remediations and rollbacks.
     Remediations(RemediationsArgs),
+    /// Is the private route used? Requests to guarded buckets in CloudTrail logs that did not
+    /// come through an approved endpoint (or the Athena SQL of the same, or its CSV result).
+    RouteUsage(RouteUsageArgs),
     /// Seed the demo account (VPCs, endpoints, six buckets in three regions) into an
     /// AWS-compatible endpoint such as moto or LocalStack.
     DemoAccount(DemoAccountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RouteUsageArgs {
+    /// CloudTrail log files (JSON, gzipped or not), folders of them (read recursively;
+    /// CloudTrail-Digest left out), or s3://bucket/prefix.
+    #[arg(value_name = "FILE|DIR|s3://BUCKET/PREFIX")]
+    pub inputs: Vec<String>,
+    /// A guarded bucket (repeatable); default: every bucket the records name.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Vec<String>,
+    /// Approved endpoint ids (comma-separated or repeated).
+    #[arg(
+        long = "approved-vpce",
+        value_name = "ID[,ID...]",
+        value_delimiter = ','
+    )]
+    pub approved_vpce: Vec<String>,
+    /// Approved VPCs: their S3 endpoints (read from EC2 in --region) count as approved.
+    #[arg(
+        long = "approved-vpc",
+        value_name = "VPC-ID[,...]",
+        value_delimiter = ','
+    )]
+    pub approved_vpc: Vec<String>,
+    /// endpoints (only the approved ones), account (any endpoint --account-id owns) or
+    /// organization (any endpoint an account of the organization owns), judged on the
+    /// records' vpcEndpointAccountId.
+    #[arg(
+        long = "approved-endpoint-scope",
+        value_name = "SCOPE",
+        default_value = "endpoints"
+    )]
+    pub approved_endpoint_scope: String,
+    /// The buckets' owner (the account scope's endpoint owner).
+    #[arg(long = "account-id", value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The organization (checked against the credentials' when its accounts are listed).
+    #[arg(long = "org-id", value_name = "O-ID")]
+    pub org_id: Option<String>,
+    /// The organization's accounts for the organization scope (default: listed with
+    /// organizations:ListAccounts).
+    #[arg(long = "org-account", value_name = "ID[,ID...]", value_delimiter = ',')]
+    pub org_account: Vec<String>,
+    /// Principals whose requests are not judged (ArnLike on the principal ARN; repeatable).
+    #[arg(long = "exempt-principal", value_name = "ARN-PATTERN")]
+    pub exempt_principal: Vec<String>,
+    /// Regions whose endpoints --approved-vpc reads (repeatable; default: the configured one).
+    #[arg(long, value_name = "R")]
+    pub region: Vec<String>,
+    /// Send every AWS call to this endpoint (moto, LocalStack); AWS_ENDPOINT_URL works too.
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print the Athena SQL of the analysis over this CloudTrail table instead.
+    #[arg(long, value_name = "TABLE")]
+    pub athena: Option<String>,
+    /// Read the CSV result of the --athena query instead of log files.
+    #[arg(long = "from-athena", value_name = "FILE")]
+    pub from_athena: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +369,7 @@ fn main() -> ExitCode {
         Command::Remediate(args) => remediate::run(&args),
         Command::Rollback(args) => remediate::run_rollback(&args),
         Command::Remediations(args) => remediate::run_list(&args),
+        Command::RouteUsage(args) => usage::run(&args),
         Command::DemoAccount(args) => demo::run(&args),
     };
     match result {
