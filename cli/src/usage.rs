@@ -190,16 +190,23 @@ fn options(
             return Err("--approved-vpc: no region; pass --region or set AWS_REGION".into());
         }
         let wanted: BTreeSet<&String> = args.approved_vpc.iter().collect();
+        let mut found = BTreeSet::new();
         for region in &regions {
             let endpoints = rt.block_on(clients.s3_endpoints(region)).map_err(|e| {
                 format!("--approved-vpc: cannot read the S3 endpoints of {region} ({e})")
             })?;
-            opts.approved_vpces.extend(
-                endpoints
-                    .into_iter()
-                    .filter(|e| wanted.contains(&e.vpc_id))
-                    .map(|e| e.id),
-            );
+            for e in endpoints.into_iter().filter(|e| wanted.contains(&e.vpc_id)) {
+                found.insert(e.vpc_id.clone());
+                opts.approved_vpces.insert(e.id);
+            }
+        }
+        // A VPC without an S3 endpoint (or a mistyped id) approves nothing: say so rather
+        // than report its traffic as unapproved without a word.
+        if let Some(missing) = wanted.iter().find(|v| !found.contains(v.as_str())) {
+            return Err(format!(
+                "--approved-vpc {missing}: no S3 endpoint in {} (is the VPC id right, and the region?)",
+                regions.join(", ")
+            ));
         }
     }
     if opts.approved_vpces.is_empty() && opts.approved_owners.is_empty() {
