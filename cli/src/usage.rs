@@ -302,6 +302,15 @@ fn walk(dir: &Path, out: &mut Vec<Source>, bytes: &mut u64) -> Result<(), String
 fn decode(raw: Vec<u8>, buf: &mut Vec<u8>) -> Result<bool, String> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         buf.clear();
+        // The trailer holds the (last member's) size mod 2^32: a hint that spares the buffer's
+        // regrowth, capped so that a forged trailer cannot reserve much.
+        if let Some(t) = raw
+            .get(raw.len().saturating_sub(4)..)
+            .filter(|t| t.len() == 4)
+        {
+            let size = u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as usize;
+            buf.reserve(size.min(256 << 20));
+        }
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(buf)
             .map_err(|e| format!("not CloudTrail: a damaged gzip file ({e})"))?;

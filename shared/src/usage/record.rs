@@ -42,7 +42,7 @@ pub(crate) struct Record<'a> {
     #[serde(borrow, default)]
     pub(crate) request_parameters: Option<RequestParameters<'a>>,
     #[serde(borrow, default)]
-    pub(crate) resources: Option<Vec<Resource<'a>>>,
+    pub(crate) resources: Option<BucketResource<'a>>,
 }
 
 /// `userIdentity`.
@@ -176,11 +176,41 @@ impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
 
 /// One of `resources`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Resource<'a> {
+struct Resource<'a> {
     #[serde(borrow, default, rename = "type")]
-    pub(crate) kind: Option<Cow<'a, str>>,
+    kind: Option<Cow<'a, str>>,
     #[serde(borrow, default, rename = "ARN")]
-    pub(crate) arn: Option<Cow<'a, str>>,
+    arn: Option<Cow<'a, str>>,
+}
+
+/// `resources`, read for the ARN of its first `AWS::S3::Bucket`: the list is walked as it
+/// streams past, and nothing is kept of the other entries (no allocation per record).
+#[derive(Debug, Default)]
+pub(crate) struct BucketResource<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for BucketResource<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = BucketResource<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of resources")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Self::Value, S::Error> {
+                let mut out = BucketResource(None);
+                while let Some(r) = s.next_element::<Resource<'de>>()? {
+                    if out.0.is_none()
+                        && r.kind.as_deref() == Some("AWS::S3::Bucket")
+                        && r.arn.as_deref().and_then(bucket_of_arn).is_some()
+                    {
+                        out.0 = r.arn;
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
 }
 
 impl Record<'_> {
@@ -195,16 +225,14 @@ impl Record<'_> {
         {
             return Some(b);
         }
-        self.resources.as_ref().and_then(|rs| {
-            rs.iter()
-                .filter(|r| r.kind.as_deref() == Some("AWS::S3::Bucket"))
-                .find_map(|r| {
-                    let arn = r.arn.as_deref()?;
-                    let name = arn.split_once(":::")?.1;
-                    (!name.is_empty() && !name.contains('/')).then_some(name)
-                })
-        })
+        bucket_of_arn(self.resources.as_ref()?.0.as_deref()?)
     }
+}
+
+/// `arn:aws:s3:::NAME` → `NAME` (an object's ARN, `NAME/KEY`, is not a bucket's).
+fn bucket_of_arn(arn: &str) -> Option<&str> {
+    let name = arn.split_once(":::")?.1;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
 /// Why a file is not CloudTrail.
