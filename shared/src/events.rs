@@ -9,6 +9,7 @@
 //! | `remedy::apply::RemediationEvent` | [`REMEDIATION_DETAIL_TYPE`] | remediator | `vpce-guard rollback --from` |
 //! | [`ManualRequest`] | (a direct invoke) | the SSM Automation document | remediator |
 //! | [`AlarmStateChangeDetail`] | [`ALARM_DETAIL_TYPE`] | CloudWatch | notifier |
+//! | [`RouteUsageDetail`] | [`ROUTE_USAGE_DETAIL_TYPE`] | route-usage function | notifier |
 //!
 //! The samples in `events/` are read back and written again through these types in the tests
 //! (`shared/tests/event_samples.rs`), so a renamed field fails a test instead of turning every
@@ -34,11 +35,15 @@ pub(crate) const CONFIG_COMPLIANCE_DETAIL_TYPE: &str = "Config Rules Compliance 
 /// CloudWatch's alarm state change (source [`ALARM_SOURCE`]).
 #[cfg_attr(feature = "testing", visibility::make(pub))]
 pub(crate) const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+/// Requests that did not take an approved route, or that an endpoint policy refused.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) const ROUTE_USAGE_DETAIL_TYPE: &str = "vpce-guard Route Usage";
 /// The source of CloudWatch's events.
 #[cfg_attr(feature = "testing", visibility::make(pub))]
 pub(crate) const ALARM_SOURCE: &str = "aws.cloudwatch";
 /// The Config resource types (defined with the rules, which judge them).
 pub(crate) use crate::rules::S3_BUCKET;
+use crate::usage::{hour, EndpointDenial, RouteFinding};
 
 /// The call that caused a finding.
 #[cfg_attr(feature = "testing", visibility::make(pub))]
@@ -84,6 +89,72 @@ impl FindingDetail {
     #[cfg_attr(feature = "testing", visibility::make(pub))]
     pub(crate) fn is_noncompliant_bucket(&self) -> bool {
         self.resource_type == S3_BUCKET && self.compliance == Compliance::NonCompliant
+    }
+}
+
+/// The detail of a `vpce-guard Route Usage` event: one aggregate of the route-usage analysis
+/// (per bucket, principal, source and hour; or per endpoint, principal account and hour), with
+/// the fields of `route-usage --format json` (docs/ROUTE-USAGE.md).
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum RouteUsageDetail {
+    /// Requests to a guarded bucket that did not come through an approved endpoint.
+    UnapprovedRoute {
+        account: String,
+        region: String,
+        bucket: String,
+        #[serde(flatten)]
+        finding: RouteFinding,
+    },
+    /// Requests through one of the account's endpoints that its policy refused.
+    EndpointPolicyDenied {
+        account: String,
+        region: String,
+        #[serde(flatten)]
+        denial: EndpointDenial,
+    },
+}
+
+impl RouteUsageDetail {
+    /// The aggregate's identity, hour included: the notifier sends one message per key.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            RouteUsageDetail::UnapprovedRoute {
+                account,
+                bucket,
+                finding,
+                ..
+            } => format!(
+                "route-usage#{account}#{bucket}#{}#{}#{}",
+                finding.principal,
+                finding.source_ip,
+                hour(&finding.first_seen)
+            ),
+            RouteUsageDetail::EndpointPolicyDenied {
+                account, denial, ..
+            } => format!(
+                "endpoint-denial#{account}#{}#{}#{}#{}",
+                denial.vpc_endpoint_id,
+                denial.principal_account,
+                denial.bucket.as_deref().unwrap_or("-"),
+                hour(&denial.first_seen)
+            ),
+        }
+    }
+
+    pub(crate) fn account(&self) -> &str {
+        match self {
+            RouteUsageDetail::UnapprovedRoute { account, .. }
+            | RouteUsageDetail::EndpointPolicyDenied { account, .. } => account,
+        }
+    }
+
+    pub(crate) fn region(&self) -> &str {
+        match self {
+            RouteUsageDetail::UnapprovedRoute { region, .. }
+            | RouteUsageDetail::EndpointPolicyDenied { region, .. } => region,
+        }
     }
 }
 

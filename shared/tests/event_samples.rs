@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 use vpce_guard::events::{
     AlarmStateChangeDetail, ComplianceChangeDetail, Envelope, FindingDetail, ManualRequest,
-    ALARM_DETAIL_TYPE, ALARM_SOURCE, CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
-    REMEDIATION_DETAIL_TYPE, SOURCE,
+    RouteUsageDetail, ALARM_DETAIL_TYPE, ALARM_SOURCE, CONFIG_COMPLIANCE_DETAIL_TYPE,
+    FINDING_DETAIL_TYPE, REMEDIATION_DETAIL_TYPE, ROUTE_USAGE_DETAIL_TYPE, SOURCE,
 };
 use vpce_guard::remedy::apply::RemediationEvent;
 
@@ -98,4 +98,29 @@ fn the_cloudwatch_alarm_state_change() {
     let metric = env.detail.metric().unwrap();
     assert_eq!(metric.namespace.as_deref(), Some("AWS/SQS"));
     assert!(metric.dimensions.contains_key("QueueName"));
+}
+
+#[test]
+fn route_usage_events_and_their_input() {
+    for name in ["route-usage-event.json", "route-usage-endpoint-denial.json"] {
+        let ev = sample(name);
+        let env: Envelope<RouteUsageDetail> = round_trip(name, &ev);
+        assert_eq!(env.detail_type, ROUTE_USAGE_DETAIL_TYPE);
+        assert_eq!(env.source, SOURCE);
+    }
+    // The function's input: S3 data events (and a network activity event) from CloudTrail in
+    // EventBridge's envelope, in an SQS batch; each body one CloudTrail record.
+    let batch = sample("route-usage-sqs-batch.json");
+    let mut types = Vec::new();
+    for r in batch["Records"].as_array().unwrap() {
+        let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+        let env: Envelope<Value> = round_trip("an S3 data event", &body);
+        assert_eq!(env.source, "aws.s3");
+        assert_eq!(env.detail["eventSource"], "s3.amazonaws.com");
+        types.push(env.detail_type);
+    }
+    assert!(types.iter().any(|t| t == "AWS API Call via CloudTrail"));
+    assert!(types
+        .iter()
+        .any(|t| t == "AWS Network Activity Event via CloudTrail"));
 }

@@ -357,8 +357,11 @@ fn the_check_sees_a_cycle() {
 /// route usage: the `usage` module (`Analysis` and its four methods, `UsageOptions`,
 /// `UsageReport`, `has_findings`, `BucketUsage`, `RouteFinding`, `EndpointDenial`,
 /// `NotCloudTrail`), `usage::athena` (`COLUMNS`, `sql`, `from_csv`, `AthenaError`) and the log
-/// readers `LogObject`, `list_log_objects`, `read_log_object`, `organization_accounts`.)
-const PUB_BUDGET: usize = 219;
+/// readers `LogObject`, `list_log_objects`, `read_log_object`, `organization_accounts`; +10 for
+/// the route-usage function's `watcher::route_usage`: `RouteUsageSettings` (`from_env`,
+/// `with_long_settings`), `RouteUsageContext` (`load`, `needs_org_accounts`,
+/// `with_org_accounts`), `RouteUsageSummary` and `handle`.)
+const PUB_BUDGET: usize = 229;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

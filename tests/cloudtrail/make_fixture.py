@@ -3,6 +3,7 @@ case the analysis tells apart). Deterministic; run it again after changing a cas
     .venv/bin/python tests/cloudtrail/make_fixture.py
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -110,3 +111,41 @@ with open(out, "w") as f:
     json.dump({"Records": records}, f, indent=1)
     f.write("\n")
 print(f"wrote {out}: {len(records)} records")
+
+# events/route-usage-sqs-batch.json: some of these records as the route-usage function gets
+# them (EventBridge's envelope, in an SQS batch): approved over IPv4 and IPv6, the public route
+# (succeeded and refused), another endpoint, the console, a network activity denial.
+SAMPLE = [0, 1, 2, 3, 5, 6, 7, 10]
+sqs = []
+for n, i in enumerate(SAMPLE):
+    r = records[i]
+    network = r.get("eventCategory") == "NetworkActivity"
+    envelope = {
+        "version": "0",
+        "id": str(uuid.UUID(int=0x5000 + n)),
+        "detail-type": "AWS Network Activity Event via CloudTrail" if network
+        else "AWS API Call via CloudTrail",
+        "source": "aws.s3",
+        "account": "111122223333",
+        "time": r["eventTime"],
+        "region": "us-east-1",
+        "resources": [],
+        "detail": r,
+    }
+    sqs.append({
+        "messageId": str(uuid.UUID(int=0x6000 + n)),
+        "receiptHandle": f"AQEB{n:04d}routeusage",
+        "body": json.dumps(envelope, separators=(",", ":")),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1796626800000",
+                       "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1796626800100"},
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(json.dumps(envelope, separators=(",", ":")).encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:vpce-guard-route-usage",
+        "awsRegion": "us-east-1",
+    })
+out = os.path.join(os.path.dirname(__file__), "..", "..", "events", "route-usage-sqs-batch.json")
+with open(out, "w") as f:
+    json.dump({"Records": sqs}, f, indent=1)
+    f.write("\n")
+print(f"wrote {out}: {len(sqs)} messages")

@@ -275,6 +275,99 @@ impl Seed {
         }
     }
 
+    /// An SQS queue and an EventBridge rule on the default bus that delivers the events
+    /// matching `pattern` to it, as template.yaml wires its queues; returns the queue's URL.
+    pub async fn rule_to_queue(
+        &self,
+        rule: &str,
+        pattern: &serde_json::Value,
+        queue: &str,
+    ) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&self.c.sdk);
+        let queue_url = ok(
+            "CreateQueue",
+            sqs.create_queue().queue_name(queue).send().await,
+        )
+        .queue_url
+        .unwrap_or_default();
+        let attrs = ok(
+            "GetQueueAttributes",
+            sqs.get_queue_attributes()
+                .queue_url(&queue_url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .send()
+                .await,
+        );
+        let queue_arn = attrs
+            .attributes
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
+            .unwrap_or_default();
+        let events = aws_sdk_eventbridge::Client::new(&self.c.sdk);
+        ok(
+            "PutRule",
+            events
+                .put_rule()
+                .name(rule)
+                .event_pattern(pattern.to_string())
+                .send()
+                .await,
+        );
+        let target = ok(
+            "Target",
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build(),
+        );
+        ok(
+            "PutTargets",
+            events.put_targets().rule(rule).targets(target).send().await,
+        );
+        queue_url
+    }
+
+    /// Every message of a queue, received and deleted, as the SQS records Lambda's poller
+    /// hands a function.
+    pub async fn drain_queue(&self, queue_url: &str, region: &str) -> Vec<serde_json::Value> {
+        let sqs = aws_sdk_sqs::Client::new(&self.c.sdk);
+        let mut out = Vec::new();
+        loop {
+            let got = ok(
+                "ReceiveMessage",
+                sqs.receive_message()
+                    .queue_url(queue_url)
+                    .max_number_of_messages(10)
+                    .send()
+                    .await,
+            );
+            let msgs = got.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                return out;
+            }
+            for m in msgs {
+                let handle = m.receipt_handle.clone().unwrap_or_default();
+                ok(
+                    "DeleteMessage",
+                    sqs.delete_message()
+                        .queue_url(queue_url)
+                        .receipt_handle(&handle)
+                        .send()
+                        .await,
+                );
+                out.push(serde_json::json!({
+                    "messageId": m.message_id.unwrap_or_default(),
+                    "receiptHandle": handle,
+                    "body": m.body.unwrap_or_default(),
+                    "eventSource": "aws:sqs",
+                    "awsRegion": region
+                }));
+            }
+        }
+    }
+
     pub async fn notifier_resources(&self, table: &str, webhook: &str) -> String {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,

@@ -33,6 +33,7 @@ CLASSES = {
     "change-watcher": "evaluator",
     "slack-notifier": "notifier",
     "remediator": "remediator",
+    "route-usage": "route-usage",
 }
 
 # Writes a read-only function may still make, and where.
@@ -197,7 +198,7 @@ def role_statements(template, role_id):
             roles = p.get("Roles", []) + ([p["RoleName"]] if "RoleName" in p else [])
             if {"Ref": role_id} in roles:
                 docs.append(p["PolicyDocument"])
-    return [s for d in docs for s in as_list(d["Statement"])]
+    return [s for d in docs for s in items(d["Statement"])]
 
 
 def functions(template):
@@ -361,7 +362,7 @@ class Template(unittest.TestCase):
                 self.assertNotIn("ManagedPolicyArns", p, "no AWS managed policies")
                 docs = policy_documents(p)
                 docs += [p["PolicyDocument"]] if "PolicyDocument" in p else []
-                for s in (s for d in docs for s in as_list(d["Statement"])):
+                for s in (s for d in docs for s in items(d["Statement"])):
                     self.assertEqual(s["Effect"], "Allow")
                     self.assertNotIn("NotAction", s)
                     self.assertNotIn("NotResource", s)
@@ -429,6 +430,21 @@ class Template(unittest.TestCase):
                                 for r in as_list(s["Resource"]):
                                     self.assertEqual(self.res.get(getatt_target(r), {}).get("Type"),
                                                      "AWS::DynamoDB::Table", f"{a}: only the template's table")
+                        if cls == "route-usage":
+                            allowed = (a in HOUSEKEEPING or a in NOTIFIER_QUEUE_ACTIONS
+                                       or a in ("ec2:DescribeVpcEndpoints", "organizations:ListAccounts",
+                                                "ssm:GetParameter", "events:PutEvents"))
+                            self.assertTrue(allowed, f"{a}: route usage reads its queue and endpoints, "
+                                                     "publishes events, nothing else")
+                            self.assertFalse(a.startswith(("s3:", "config:", "dynamodb:")),
+                                             f"{a}: route usage reads CloudTrail records, never buckets")
+                            if a in NOTIFIER_QUEUE_ACTIONS:
+                                self.assertEqual(as_list(s["Resource"]),
+                                                 [{"Fn::GetAtt": ["RouteUsageQueue", "Arn"]}],
+                                                 f"{a}: its own queue only")
+                            if a == "events:PutEvents":
+                                self.assertEqual(as_list(s["Resource"]), [DEFAULT_BUS],
+                                                 "route usage only on the stack's bus (the default bus)")
                         if cls == "remediator":
                             allowed = (a in HOUSEKEEPING or a in REMEDIATOR_WRITES or verb.startswith(READ_VERBS)
                                        or a == "sts:AssumeRole")
@@ -739,7 +755,10 @@ class Template(unittest.TestCase):
         self.assertGreaterEqual(len(parts), 9)
         for rid in sorted(parts):
             with self.subTest(resource=rid):
-                self.assertEqual(self.res[rid].get("Condition"), "HasSlackWebhook")
+                # The route usage rule also needs the route-usage function (RouteUsageNotified
+                # is RouteUsageEnabled and HasSlackWebhook).
+                want = "RouteUsageNotified" if rid == "NotifyRouteUsageRule" else "HasSlackWebhook"
+                self.assertEqual(self.res[rid].get("Condition"), want)
         wanted = {"SlackNotifierFunctionName", "NotificationsQueueUrl", "NotificationsDeadLetterQueueUrl",
                   "NotificationStateTableName"}
         self.assertLessEqual(wanted, set(self.t["Outputs"]))
@@ -804,6 +823,8 @@ class Template(unittest.TestCase):
                 "detail-type": ["Config Rules Compliance Change"],
                 "detail": {"configRuleName": [{"Ref": "BucketRule"}, {"Ref": "NetworkRule"}]},
             },
+            # The route-usage function's aggregates (RouteUsageMonitoring).
+            '["vpce-guard Route Usage"]': {"source": ["vpce-guard"], "detail-type": ["vpce-guard Route Usage"]},
             # The stack's alarms (all named ${AWS::StackName}-...), ALARM and back to OK.
             '["CloudWatch Alarm State Change"]': {
                 "source": ["aws.cloudwatch"],
@@ -814,16 +835,76 @@ class Template(unittest.TestCase):
         # The queue admits exactly these rules, from EventBridge, over TLS only.
         (policy,) = [r["Properties"] for r in self.of_type("AWS::SQS::QueuePolicy").values()
                      if r["Properties"]["Queues"] == [{"Ref": queue}]]
-        allows = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
-        (allow,) = allows
-        self.assertEqual(allow["Principal"], {"Service": "events.amazonaws.com"})
-        self.assertEqual(allow["Action"], "sqs:SendMessage")
-        self.assertEqual(sorted(getatt_target(a) for a in as_list(allow["Condition"]["ArnEquals"]["aws:SourceArn"])),
-                         sorted(rules))
+        statements = [s["Fn::If"][1] if "Fn::If" in s else s for s in policy["PolicyDocument"]["Statement"]]
+        allows = [s for s in statements if s["Effect"] == "Allow"]
+        admitted = []
+        for allow in allows:
+            self.assertEqual(allow["Principal"], {"Service": "events.amazonaws.com"})
+            self.assertEqual(allow["Action"], "sqs:SendMessage")
+            admitted += [getatt_target(a) for a in as_list(allow["Condition"]["ArnEquals"]["aws:SourceArn"])]
+        self.assertEqual(sorted(admitted), sorted(rules))
         self.assertTrue(any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
                             for s in policy["PolicyDocument"]["Statement"]))
-        # Their dead letters: FailedEventsQueue admits exactly them under HasSlackWebhook.
-        self.assertEqual(sorted(self.admitted_dead_letters("HasSlackWebhook")), sorted(rules))
+        # Their dead letters: FailedEventsQueue admits exactly them, under HasSlackWebhook (and
+        # the route usage one under RouteUsageNotified).
+        self.assertEqual(sorted(self.admitted_dead_letters("HasSlackWebhook")
+                                + self.admitted_dead_letters("RouteUsageNotified")), sorted(rules))
+        self.assertEqual(self.res["NotifyRouteUsageRule"]["Condition"], "RouteUsageNotified")
+
+    # -- route usage (RouteUsageMonitoring) -------------------------------------------------
+    def test_route_usage_exists_only_when_enabled(self):
+        self.assertEqual(self.params["RouteUsageMonitoring"]["Default"], "Disabled")
+        self.assertEqual(self.t["Conditions"]["RouteUsageEnabled"],
+                         {"Fn::Equals": [{"Ref": "RouteUsageMonitoring"}, "Enabled"]})
+        fid, res, p = self.function_of_class("route-usage")
+        self.assertEqual(res.get("Condition"), "RouteUsageEnabled")
+        for rid, r in self.res.items():
+            if rid.startswith("RouteUsage"):
+                self.assertIn(r.get("Condition"), ("RouteUsageEnabled",), rid)
+        self.assertRegex("amzn-s3-demo-private,logs.example.com", self.params["RouteUsageBuckets"]["AllowedPattern"])
+        self.assertNotRegex("Bad_Bucket", self.params["RouteUsageBuckets"]["AllowedPattern"])
+
+    def test_route_usage_rule_takes_data_events_and_endpoint_refusals_only(self):
+        (rule_id,) = self.rules_targeting("RouteUsageQueue")
+        rp = self.res[rule_id]["Properties"]
+        self.assertNotIn("EventBusName", rp, "CloudTrail delivers to the default bus")
+        self.assertEqual(rp["EventPattern"], {
+            "source": ["aws.s3"],
+            "$or": [
+                {"detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventCategory": ["Data"]}},
+                {"detail-type": ["AWS Network Activity Event via CloudTrail"],
+                 "detail": {"errorCode": ["VpceAccessDenied"]}},
+            ],
+        })
+        (target,) = rp["Targets"]
+        self.assert_target_has_dead_letters_and_retries(target)
+        self.assertEqual(self.admitted_dead_letters("RouteUsageEnabled"), [rule_id])
+        (policy,) = [r["Properties"] for r in self.of_type("AWS::SQS::QueuePolicy").values()
+                     if r["Properties"]["Queues"] == [{"Ref": "RouteUsageQueue"}]]
+        (allow,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        self.assertEqual(allow["Condition"]["ArnEquals"]["aws:SourceArn"], {"Fn::GetAtt": [rule_id, "Arn"]})
+
+    def test_route_usage_reads_its_queue_in_batches_and_has_the_rules_settings(self):
+        fid, res, p = self.function_of_class("route-usage")
+        ((name, event),) = p["Events"].items()
+        ep = event["Properties"]
+        self.assertEqual(getatt_target(ep["Queue"]), "RouteUsageQueue")
+        self.assertIn("ReportBatchItemFailures", ep["FunctionResponseTypes"])
+        self.assertTrue(1 <= ep["MaximumBatchingWindowInSeconds"] <= 300)
+        qp = self.res["RouteUsageQueue"]["Properties"]
+        self.assertGreaterEqual(qp["VisibilityTimeout"], 6 * p["Timeout"])
+        self.assertEqual(getatt_target(qp["RedrivePolicy"]["deadLetterTargetArn"]), "RouteUsageDeadLetterQueue")
+        env = p["Environment"]["Variables"]
+        for var, param in [("APPROVED_VPCE_IDS", "ApprovedVpceIds"), ("APPROVED_VPC_IDS", "ApprovedVpcIds"),
+                           ("EXEMPT_PRINCIPAL_ARNS", "ExemptPrincipalArns"),
+                           ("APPROVED_ENDPOINT_SCOPE", "ApprovedEndpointScope"),
+                           ("ROUTE_USAGE_BUCKETS", "RouteUsageBuckets")]:
+            self.assertEqual(env[var], {"Ref": param}, var)
+        # Every variable the library reads for it is set (RouteUsageSettings::from_env and the
+        # BucketParams it reads through).
+        src = open(os.path.join(ROOT, "shared/src/watcher/route_usage/mod.rs")).read()
+        for var in re.findall(r'get\("([A-Z_]+)"\)', src):
+            self.assertIn(var, env, var)
 
     def test_notification_state_table(self):
         fid, res, p = self.notifier()
@@ -1155,7 +1236,7 @@ class Template(unittest.TestCase):
                                  "the alarm exists exactly when what it watches does")
                 watched[target] = aid
         self.assertLessEqual(self.dead_letter_queues() | {fid for fid, _, _ in functions(self.t)}, set(watched))
-        self.assertEqual(len(self.dead_letter_queues()), 2)
+        self.assertEqual(len(self.dead_letter_queues()), 3)
 
     def test_alarm_state_changes_reach_the_notifier(self):
         queue = self.notifier_queue()

@@ -58,49 +58,13 @@ fn start() -> World {
         }
         seed.bucket(NO_POLICY, REGION, None, true, enforced()).await;
         // Findings: a rule on the default bus to the notifications queue, as template.yaml.
-        let sqs = aws_sdk_sqs::Client::new(&seed.c.sdk);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name("vpce-guard-notifications")
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        let events = aws_sdk_eventbridge::Client::new(&seed.c.sdk);
-        events
-            .put_rule()
-            .name("vpce-guard-notify-findings")
-            .event_pattern(
-                json!({"source": ["vpce-guard"], "detail-type": ["vpce-guard Finding"]})
-                    .to_string(),
+        let queue_url = seed
+            .rule_to_queue(
+                "vpce-guard-notify-findings",
+                &json!({"source": ["vpce-guard"], "detail-type": ["vpce-guard Finding"]}),
+                "vpce-guard-notifications",
             )
-            .send()
-            .await
-            .unwrap();
-        events
-            .put_targets()
-            .rule("vpce-guard-notify-findings")
-            .targets(
-                aws_sdk_eventbridge::types::Target::builder()
-                    .id("queue")
-                    .arn(queue_arn)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+            .await;
         let secret_arn = seed.notifier_resources(TABLE, &slack.url()).await;
         (seed, v.vpc_id, vpce, queue_url, secret_arn)
     });
@@ -149,39 +113,7 @@ impl World {
     /// The finding events EventBridge delivered to the queue since the last call, as SQS
     /// records (the notifier's input).
     fn delivered(&self) -> Vec<Value> {
-        run(async {
-            let sqs = aws_sdk_sqs::Client::new(&self.seed.c.sdk);
-            let mut out = Vec::new();
-            loop {
-                let got = sqs
-                    .receive_message()
-                    .queue_url(&self.queue_url)
-                    .max_number_of_messages(10)
-                    .send()
-                    .await
-                    .unwrap();
-                let msgs = got.messages.unwrap_or_default();
-                if msgs.is_empty() {
-                    break;
-                }
-                for m in msgs {
-                    sqs.delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(m.receipt_handle.clone().unwrap())
-                        .send()
-                        .await
-                        .unwrap();
-                    out.push(json!({
-                        "messageId": m.message_id.unwrap(),
-                        "receiptHandle": m.receipt_handle.unwrap(),
-                        "body": m.body.unwrap(),
-                        "eventSource": "aws:sqs",
-                        "awsRegion": REGION
-                    }));
-                }
-            }
-            out
-        })
+        run(self.seed.drain_queue(&self.queue_url, REGION))
     }
 
     fn notify(&mut self, records: Vec<Value>) -> Vec<String> {

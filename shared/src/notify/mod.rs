@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use crate::events::{
     read_detail, AlarmStateChangeDetail, ComplianceChangeDetail, Envelope, FindingDetail,
-    ALARM_DETAIL_TYPE, ALARM_SOURCE, CONFIG_COMPLIANCE_DETAIL_TYPE, FINDING_DETAIL_TYPE,
+    RouteUsageDetail, ALARM_DETAIL_TYPE, ALARM_SOURCE, CONFIG_COMPLIANCE_DETAIL_TYPE,
+    FINDING_DETAIL_TYPE, ROUTE_USAGE_DETAIL_TYPE, S3_BUCKET,
 };
 use crate::ports::AwsError;
 use crate::rules::{Compliance, RuleId};
@@ -23,6 +24,8 @@ use crate::rules::{Compliance, RuleId};
 /// The resource type of an alarm notice: the first half of its state key
 /// (`AWS::CloudWatch::Alarm#<alarm name>`), as CloudFormation and Config name the type.
 pub(crate) const ALARM_RESOURCE_TYPE: &str = "AWS::CloudWatch::Alarm";
+/// The resource type of an endpoint-denial notice (as CloudFormation names it).
+pub(crate) const ENDPOINT_RESOURCE_TYPE: &str = "AWS::EC2::VPCEndpoint";
 
 /// An alarm's state, as CloudWatch reports it (`INSUFFICIENT_DATA` is not reported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,12 +109,19 @@ pub(crate) enum Notice {
     Compliance(ComplianceChange),
     /// A CloudWatch alarm of the stack changed state (`ALARM` or back to `OK`).
     Alarm(Box<AlarmChange>),
+    /// Requests off the approved route, or refused by an endpoint policy, in one hour.
+    RouteUsage(Box<RouteUsageDetail>),
 }
 
 impl Notice {
     /// The state key: resource type and resource id (an alarm's: `AWS::CloudWatch::Alarm#`
     /// and its name, unique in the account and region the stack's state table serves).
+    /// A route-usage notice's key is its aggregate's (bucket, principal, source and hour):
+    /// one message per aggregate and hour.
     pub(crate) fn key(&self) -> String {
+        if let Notice::RouteUsage(r) = self {
+            return r.key();
+        }
         let (t, id) = self.resource();
         format!("{t}#{id}")
     }
@@ -122,6 +132,7 @@ impl Notice {
             Notice::Finding(f) => f.compliance,
             Notice::Compliance(c) => c.compliance,
             Notice::Alarm(a) => a.compliance(),
+            Notice::RouteUsage(_) => Compliance::NonCompliant,
         }
     }
 
@@ -129,7 +140,7 @@ impl Notice {
     pub(crate) fn failing(&self) -> Option<Vec<RuleId>> {
         match self {
             Notice::Finding(f) => Some(f.failing_rules()),
-            Notice::Compliance(_) | Notice::Alarm(_) => None,
+            Notice::Compliance(_) | Notice::Alarm(_) | Notice::RouteUsage(_) => None,
         }
     }
 
@@ -138,6 +149,12 @@ impl Notice {
             Notice::Finding(f) => (&f.resource_type, &f.resource),
             Notice::Compliance(c) => (&c.resource_type, &c.resource_id),
             Notice::Alarm(a) => (ALARM_RESOURCE_TYPE, &a.alarm_name),
+            Notice::RouteUsage(r) => match r.as_ref() {
+                RouteUsageDetail::UnapprovedRoute { bucket, .. } => (S3_BUCKET, bucket),
+                RouteUsageDetail::EndpointPolicyDenied { denial, .. } => {
+                    (ENDPOINT_RESOURCE_TYPE, &denial.vpc_endpoint_id)
+                }
+            },
         }
     }
 
@@ -146,6 +163,7 @@ impl Notice {
             Notice::Finding(f) => &f.account,
             Notice::Compliance(c) => &c.account,
             Notice::Alarm(a) => &a.account,
+            Notice::RouteUsage(r) => r.account(),
         }
     }
 
@@ -154,6 +172,7 @@ impl Notice {
             Notice::Finding(f) => &f.region,
             Notice::Compliance(c) => &c.region,
             Notice::Alarm(a) => &a.region,
+            Notice::RouteUsage(r) => r.region(),
         }
     }
 }
@@ -173,6 +192,10 @@ pub(crate) fn parse_notice(body: &str, rule_names: &[String]) -> Result<Option<N
         }
         CONFIG_COMPLIANCE_DETAIL_TYPE => compliance_change(envelope, rule_names),
         ALARM_DETAIL_TYPE => alarm_change(envelope),
+        ROUTE_USAGE_DETAIL_TYPE => {
+            let r: RouteUsageDetail = read_detail(ROUTE_USAGE_DETAIL_TYPE, &envelope.detail)?;
+            Ok(Some(Notice::RouteUsage(Box::new(r))))
+        }
         other => Err(format!(
             "detail-type `{other}` is not one the notifier takes"
         )),

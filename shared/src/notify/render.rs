@@ -10,7 +10,10 @@ use crate::config::ResourceType;
 use crate::policy::values::Partition;
 use crate::rules::{Compliance, Status};
 
-use super::{AlarmChange, AlarmState, Decision, Notice, ALARM_RESOURCE_TYPE};
+use super::{
+    AlarmChange, AlarmState, Decision, Notice, ALARM_RESOURCE_TYPE, ENDPOINT_RESOURCE_TYPE,
+};
+use crate::events::RouteUsageDetail;
 
 /// Slack's limit for a section's text.
 const MAX_SECTION: usize = 2900;
@@ -42,6 +45,8 @@ pub(crate) fn resource_link(resource_type: &str, id: &str, region: &str) -> Stri
         format!("{host}/s3/buckets/{id}?region={region}&tab=permissions")
     } else if resource_type == ALARM_RESOURCE_TYPE {
         alarm_link(id, region)
+    } else if resource_type == ENDPOINT_RESOURCE_TYPE {
+        endpoint_link(id, region)
     } else {
         format!("{host}/vpcconsole/home?region={region}#VpcDetails:VpcId={id}")
     }
@@ -140,6 +145,8 @@ fn kind_label(resource_type: &str) -> &'static str {
         "VPC"
     } else if resource_type == ALARM_RESOURCE_TYPE {
         "CloudWatch alarm"
+    } else if resource_type == ENDPOINT_RESOURCE_TYPE {
+        "VPC endpoint"
     } else {
         "resource"
     }
@@ -249,6 +256,9 @@ pub(crate) fn message(notice: &Notice, decision: Decision, links: &Links) -> Val
     if let Notice::Alarm(a) = notice {
         return alarm_message(a, decision, links);
     }
+    if let Notice::RouteUsage(r) = notice {
+        return route_usage_message(r);
+    }
     let (rtype, id) = notice.resource();
     let region = notice.region();
     let label = kind_label(rtype);
@@ -327,8 +337,8 @@ pub(crate) fn message(notice: &Notice, decision: Decision, links: &Links) -> Val
                 }
             }
         }
-        // Rendered by `alarm_message` above.
-        Notice::Alarm(_) => {}
+        // Rendered by `alarm_message` and `route_usage_message` above.
+        Notice::Alarm(_) | Notice::RouteUsage(_) => {}
     }
     let mut elements = vec![json!({
         "type": "button",
@@ -347,7 +357,7 @@ pub(crate) fn message(notice: &Notice, decision: Decision, links: &Links) -> Val
     let rule = match notice {
         Notice::Compliance(c) => Some(c.rule_name.as_str()),
         Notice::Finding(f) => links.rule_for(&f.resource_type),
-        Notice::Alarm(_) => None,
+        Notice::Alarm(_) | Notice::RouteUsage(_) => None,
     };
     if let Some(r) = rule {
         elements.push(json!({
@@ -495,6 +505,134 @@ fn alarm_message(a: &AlarmChange, decision: Decision, links: &Links) -> Value {
     json!({"text": escape(&headline), "blocks": blocks})
 }
 
+/// `1 request`, `2 requests`.
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Requests in one hour that did not use an approved endpoint (who, from where, what, and
+/// whether the bucket policy refused them), or that an endpoint's policy refused.
+fn route_usage_message(r: &RouteUsageDetail) -> Value {
+    let field =
+        |k: &str, v: &str| json!({"type": "mrkdwn", "text": format!("*{k}*\n{}", escape(v))});
+    let when = |first: &str, last: &str| {
+        if first == last {
+            first.to_string()
+        } else {
+            format!("{first} – {last}")
+        }
+    };
+    let requests = |count: u64, names: &[String]| {
+        let what = if names.is_empty() {
+            "requests".to_string()
+        } else {
+            names.join(", ")
+        };
+        format!("{count} × {what}")
+    };
+    match r {
+        RouteUsageDetail::UnapprovedRoute {
+            account,
+            region,
+            bucket,
+            finding: f,
+        } => {
+            let (icon, state, advice) = if f.denied == 0 {
+                (
+                    ":rotating_light:",
+                    "succeeded: the bucket is reachable off the approved endpoints",
+                    "The bucket policy let these requests in. Check *S3-VPCE-DENY* for this bucket (`vpce-guard scan`, docs/RULES.md): its deny must cover every request that does not come through an approved endpoint.",
+                )
+            } else if f.denied == f.count {
+                (
+                    ":warning:",
+                    "refused: the deny works, the client is off the private route",
+                    "The client reaches S3 by the public route (or another endpoint) and is refused. Check its VPC's route tables, DNS and, for IPv6 clients, that the gateway endpoint is dual-stack (*NET-ROUTES*, *NET-DNS*).",
+                )
+            } else {
+                (
+                    ":rotating_light:",
+                    "partly succeeded: some requests got in off the approved endpoints",
+                    "Some of these requests were let in. Check *S3-VPCE-DENY* for this bucket (docs/RULES.md), and the client's route to S3.",
+                )
+            };
+            let headline = format!(
+                "{} to S3 bucket {bucket} did not come through an approved endpoint ({state})",
+                plural(f.count, "request")
+            );
+            let from = if f.ipv6 {
+                format!("{} (IPv6)", f.source_ip)
+            } else {
+                f.source_ip.clone()
+            };
+            let mut outcome = format!("{} refused", f.denied);
+            if f.denied < f.count {
+                outcome = format!("{} succeeded, {outcome}", f.count - f.denied);
+            }
+            json!({"text": escape(&headline), "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": cut(&format!("S3 bucket {bucket}: route usage"), 150), "emoji": false}},
+                section(&format!("{icon} *{}*", escape(&headline))),
+                {"type": "section", "fields": [
+                    field("Account", account),
+                    field("Region", region),
+                    field("Principal", &f.principal),
+                    field("From", &from),
+                    field("Requests", &format!("{} ({outcome})", requests(f.count, &f.event_names))),
+                    field("When", &when(&f.first_seen, &f.last_seen)),
+                ]},
+                section(advice),
+                {"type": "actions", "elements": [{
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Bucket permissions"},
+                    "url": resource_link(ResourceType::S3Bucket.as_str(), bucket, region)
+                }]}
+            ]})
+        }
+        RouteUsageDetail::EndpointPolicyDenied {
+            account,
+            region,
+            denial: d,
+        } => {
+            let to = d
+                .bucket
+                .as_deref()
+                .map(|b| format!(" to S3 bucket {b}"))
+                .unwrap_or_default();
+            let headline = format!(
+                "VPC endpoint {} refused {}{to} from account {}",
+                d.vpc_endpoint_id,
+                plural(d.count, "request"),
+                d.principal_account
+            );
+            let mut fields = vec![
+                field("Account", account),
+                field("Region", region),
+                field("Caller's account", &d.principal_account),
+                field("Requests", &requests(d.count, &d.event_names)),
+                field("When", &when(&d.first_seen, &d.last_seen)),
+            ];
+            if let Some(b) = &d.bucket {
+                fields.push(field("Bucket", b));
+            }
+            json!({"text": escape(&headline), "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": cut(&format!("VPC endpoint {}: refused requests", d.vpc_endpoint_id), 150), "emoji": false}},
+                section(&format!(":no_entry: *{}*", escape(&headline))),
+                {"type": "section", "fields": fields},
+                section("The endpoint policy did its job. Requests from outside the account or organization through your endpoint can mean credentials of another organization inside your VPC: find the caller in the VPC's flow logs."),
+                {"type": "actions", "elements": [{
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": format!("Endpoint {}", d.vpc_endpoint_id)},
+                    "url": endpoint_link(&d.vpc_endpoint_id, region)
+                }]}
+            ]})
+        }
+    }
+}
+
 /// One message for many changes: counts by rule and by account, the first resources, a link
 /// to the Config rule.
 pub(crate) fn digest(items: &[(Notice, Decision)], links: &Links) -> Value {
@@ -525,6 +663,14 @@ pub(crate) fn digest(items: &[(Notice, Decision)], links: &Links) -> Value {
                         Notice::Compliance(c) => c.rule_name.clone(),
                         Notice::Finding(_) => "failing rules unknown".into(),
                         Notice::Alarm(_) => "CloudWatch alarms".into(),
+                        Notice::RouteUsage(r) => match r.as_ref() {
+                            RouteUsageDetail::UnapprovedRoute { .. } => {
+                                "route usage: not through an approved endpoint".into()
+                            }
+                            RouteUsageDetail::EndpointPolicyDenied { .. } => {
+                                "route usage: refused by an endpoint policy".into()
+                            }
+                        },
                     };
                     *by_rule.entry(rule).or_default() += 1;
                 }
@@ -558,6 +704,10 @@ pub(crate) fn digest(items: &[(Notice, Decision)], links: &Links) -> Value {
             let state = match (d, n) {
                 (Decision::Resolved, _) => "resolved",
                 (_, Notice::Alarm(_)) => "ALARM",
+                (_, Notice::RouteUsage(r)) => match r.as_ref() {
+                    RouteUsageDetail::UnapprovedRoute { .. } => "unapproved route",
+                    RouteUsageDetail::EndpointPolicyDenied { .. } => "refused by its policy",
+                },
                 _ => "NON_COMPLIANT",
             };
             format!(

@@ -126,14 +126,7 @@ fn config_body(bucket: &str, compliance: &str) -> String {
     .to_string()
 }
 
-fn batch(bodies: &[String]) -> SqsEvent {
-    let records: Vec<Value> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, b)| json!({"messageId": format!("m{i}"), "body": b, "eventSource": "aws:sqs"}))
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
-}
+use crate::testing::sqs_batch as batch;
 
 fn cfg() -> NotifierSettings {
     NotifierSettings {
@@ -1028,4 +1021,114 @@ fn the_fix_is_never_cut_mid_statement() {
             assert!(t.chars().count() <= 3000, "Slack's section limit");
         }
     }
+}
+
+// ----- route usage ---------------------------------------------------------------------------
+
+fn route_finding(principal: &str, ip: &str, first: &str, count: u64, denied: u64) -> Value {
+    json!({"kind": "unapproved_route", "account": "123456789012", "region": "eu-west-1",
+           "bucket": "amzn-s3-demo-private", "principal": principal, "source_ip": ip,
+           "ipv6": ip.contains(':'), "event_names": ["GetObject", "PutObject"], "count": count,
+           "denied": denied, "first_seen": first, "last_seen": first})
+}
+
+fn route_body(detail: &Value) -> String {
+    json!({"version": "0", "id": "r1", "detail-type": "vpce-guard Route Usage",
+           "source": "vpce-guard", "account": "123456789012", "region": "eu-west-1",
+           "time": "2026-12-07T08:00:00Z", "resources": ["arn:aws:s3:::amzn-s3-demo-private"],
+           "detail": detail})
+    .to_string()
+}
+
+fn denial() -> Value {
+    json!({"kind": "endpoint_policy_denied", "account": "123456789012", "region": "eu-west-1",
+           "vpc_endpoint_id": "vpce-0a1b2c3d4e5f60001", "principal_account": "777788889999",
+           "bucket": null, "event_names": ["PutObject"], "count": 3,
+           "first_seen": "2026-12-07T07:36:10Z", "last_seen": "2026-12-07T07:51:02Z"})
+}
+
+#[tokio::test]
+async fn route_usage_is_sent_once_per_aggregate_and_hour() {
+    let store = MemoryStateTable::default();
+    let slack = Slack::default();
+    let ci = "arn:aws:iam::123456789012:user/ci-deploy";
+    let a = route_finding(ci, "203.0.113.10", "2026-12-07T07:12:30Z", 2, 0);
+    assert!(run(&store, &slack, &[route_body(&a)]).await.is_empty());
+    // The same aggregate again in the same hour (a retried batch, a later batch): nothing.
+    let again = route_finding(ci, "203.0.113.10", "2026-12-07T07:40:00Z", 5, 0);
+    run(&store, &slack, &[route_body(&a), route_body(&again)]).await;
+    // The next hour, another source, another principal: one message each.
+    let next_hour = route_finding(ci, "203.0.113.10", "2026-12-07T08:02:00Z", 1, 0);
+    let other_ip = route_finding(ci, "2001:db8::10", "2026-12-07T07:15:00Z", 1, 1);
+    run(
+        &store,
+        &slack,
+        &[
+            route_body(&next_hour),
+            route_body(&other_ip),
+            route_body(&denial()),
+        ],
+    )
+    .await;
+    run(&store, &slack, &[route_body(&denial())]).await;
+    assert_eq!(
+        slack.texts(),
+        vec![
+            "2 requests to S3 bucket amzn-s3-demo-private did not come through an approved endpoint (succeeded: the bucket is reachable off the approved endpoints)",
+            "1 request to S3 bucket amzn-s3-demo-private did not come through an approved endpoint (succeeded: the bucket is reachable off the approved endpoints)",
+            "1 request to S3 bucket amzn-s3-demo-private did not come through an approved endpoint (refused: the deny works, the client is off the private route)",
+            "VPC endpoint vpce-0a1b2c3d4e5f60001 refused 3 requests from account 777788889999",
+        ]
+    );
+    // A flood becomes one digest, counted apart from the rules.
+    let slack = Slack::default();
+    let bodies: Vec<String> = (0..40)
+        .map(|i| {
+            route_body(&route_finding(
+                &format!("arn:aws:iam::123456789012:role/app-{i:02}"),
+                "198.51.100.7",
+                "2026-12-07T09:00:00Z",
+                1,
+                0,
+            ))
+        })
+        .collect();
+    run(&store, &slack, &bodies).await;
+    assert_eq!(
+        slack.texts(),
+        vec!["vpce-guard: 40 changes (40 non-compliant, 0 resolved)"]
+    );
+    let posted = slack.posted.lock().unwrap()[0].to_string();
+    assert!(
+        posted.contains("route usage: not through an approved endpoint: 40"),
+        "{posted}"
+    );
+}
+
+#[test]
+fn route_usage_messages() {
+    let links = cfg().links;
+    let read = |v: &Value| match parse_notice(&route_body(v), &[]).unwrap() {
+        Some(n) => n,
+        None => panic!("not a notice"),
+    };
+    let partly = route_finding(
+        "arn:aws:iam::123456789012:role/analyst",
+        "2001:db8:4006:812::200e",
+        "2026-12-07T07:20:00Z",
+        4,
+        1,
+    );
+    insta::assert_json_snapshot!(
+        "route_usage_partly_refused",
+        message(&read(&partly), Decision::Alert, &links)
+    );
+    insta::assert_json_snapshot!(
+        "route_usage_endpoint_denial",
+        message(&read(&denial()), Decision::Alert, &links)
+    );
+    // A detail of an unknown kind is an error, not a silent skip.
+    let mut odd = denial();
+    odd["kind"] = json!("something_else");
+    assert!(parse_notice(&route_body(&odd), &[]).is_err());
 }

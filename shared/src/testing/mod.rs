@@ -8,3 +8,17 @@ pub mod memory;
 pub mod policies;
 #[cfg(feature = "aws")]
 pub mod seed;
+
+/// An SQS batch as Lambda's poller hands it to a function: one record per body, message ids
+/// `m0`, `m1`, …
+pub fn sqs_batch(bodies: &[String]) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+    for (i, body) in bodies.iter().enumerate() {
+        let mut m = aws_lambda_events::event::sqs::SqsMessage::default();
+        m.message_id = Some(format!("m{i}"));
+        m.body = Some(body.clone());
+        m.event_source = Some("aws:sqs".into());
+        event.records.push(m);
+    }
+    event
+}

@@ -472,7 +472,7 @@ impl Aggregates {
 }
 
 /// The hour an event time falls in (`2026-12-07T07`): ISO 8601 UTC as CloudTrail writes it.
-fn hour(time: &str) -> &str {
+pub(crate) fn hour(time: &str) -> &str {
     time.get(..13).unwrap_or(time)
 }
 

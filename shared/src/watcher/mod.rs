@@ -10,6 +10,7 @@
 //! any of those shapes.
 
 pub mod change_watcher;
+pub mod route_usage;
 #[cfg(test)]
 mod tests;
 
