@@ -432,7 +432,8 @@ class Template(unittest.TestCase):
                                                      "AWS::DynamoDB::Table", f"{a}: only the template's table")
                         if cls == "route-usage":
                             allowed = (a in HOUSEKEEPING or a in NOTIFIER_QUEUE_ACTIONS
-                                       or a in ("ec2:DescribeVpcEndpoints", "organizations:ListAccounts",
+                                       or a in ("ec2:DescribeVpcEndpoints", "organizations:DescribeOrganization",
+                                                "organizations:ListAccounts",
                                                 "ssm:GetParameter", "events:PutEvents"))
                             self.assertTrue(allowed, f"{a}: route usage reads its queue and endpoints, "
                                                      "publishes events, nothing else")
