@@ -330,8 +330,21 @@ pub struct ScanArgs {
     /// Concurrent bucket reads.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
+    /// Where bucket facts come from: `api` (S3, three calls per bucket), `config` (AWS Config's
+    /// inventory, two calls per 100 buckets, S3 only for what an item lacks) or `auto` (Config
+    /// in each region whose recorder records buckets, else S3).
+    #[arg(long, value_enum, default_value_t = SourceArg::Api)]
+    pub source: SourceArg,
     #[command(flatten)]
     pub rules: RuleArgs,
+}
+
+/// `scan --source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceArg {
+    Api,
+    Config,
+    Auto,
 }
 
 /// Exit status: 0 compliant (or not applicable), 1 non-compliant, 2 cannot run.

@@ -7,11 +7,11 @@ use vpce_guard::aws::AwsClients;
 use vpce_guard::ports::expand_for_judging;
 use vpce_guard::ports::{AwsError, ErrorKind};
 use vpce_guard::rules::Status;
-use vpce_guard::scan::{scan, ScanOptions, ScanReport};
+use vpce_guard::scan::{scan, ScanOptions, ScanReport, ScanSource};
 
 use crate::check::params;
 use crate::output::render_text;
-use crate::{Format, ScanArgs, EXIT_NON_COMPLIANT};
+use crate::{Format, ScanArgs, SourceArg, EXIT_NON_COMPLIANT};
 
 fn cannot_run(e: &AwsError) -> String {
     match e.kind {
@@ -83,6 +83,11 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
             params,
             concurrency: args.concurrency,
             now: vpce_guard::now_epoch_seconds(),
+            source: match args.source {
+                SourceArg::Api => ScanSource::Api,
+                SourceArg::Config => ScanSource::Config,
+                SourceArg::Auto => ScanSource::Auto,
+            },
         };
         let tty = std::io::stderr().is_terminal();
         let progress = move |done: usize, total: usize| {
@@ -97,6 +102,16 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
             .await
             .map_err(|e| cannot_run(&e))
     })?;
+    if args.source != SourceArg::Api {
+        // Which source each region used, where a person reads it (JSON has `sources`).
+        for (region, source) in &report.sources {
+            let how = match source {
+                ScanSource::Config => "AWS Config's inventory",
+                _ => "S3 directly (Config does not record buckets there)",
+            };
+            eprintln!("vpce-guard: {region}: buckets read from {how}");
+        }
+    }
     print_report(&report, args.rules.format)?;
     Ok(if report.non_compliant() {
         EXIT_NON_COMPLIANT

@@ -5,8 +5,9 @@
 use std::process::{Command, Output};
 
 use aws_sdk_s3::types::ObjectOwnership;
-use serde_json::Value;
+use serde_json::{json, Value};
 use vpce_guard_tests::moto::{free_port, Moto};
+use vpce_guard_tests::recorder::ConfigRecorder;
 use vpce_guard_tests::seed::{private_bucket_policy, Seed, MOTO_ACCOUNT};
 
 use vpce_guard_tests::block_on as run;
@@ -211,4 +212,103 @@ fn demo_account_seeds_any_endpoint_and_scan_judges_it() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `n` more buckets: every third without a policy (non-compliant), the rest private; every
+/// fifth without Block Public Access (its Config item then lacks it: one direct read).
+async fn more_buckets(moto: &Moto, region: &str, n: usize) {
+    let seed = Seed::new(&moto.endpoint(), region).await;
+    let (_, e) = seed.reference_vpc(region, "10.30.0.0/16").await;
+    for i in 0..n {
+        let name = format!("cfg-bucket-{i:03}");
+        let policy = (i % 3 != 0).then(|| private_bucket_policy(&name, &e));
+        seed.bucket(
+            &name,
+            region,
+            policy.as_deref(),
+            i % 5 != 0,
+            Some(ObjectOwnership::BucketOwnerEnforced),
+        )
+        .await;
+    }
+}
+
+/// `scan` with AWS at moto and AWS Config at the recording endpoint (which forwards the
+/// inventory calls to moto and answers for the recorder), as the standard variables set them.
+fn scan_json(moto: &Moto, config: &ConfigRecorder, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let mut args = vec!["--region", "us-east-1", "--format", "json"];
+    args.extend(extra);
+    let out = bare_scan(&args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ENDPOINT_URL_CONFIG_SERVICE", config.endpoint())
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code(),
+        v,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn source_config_reads_the_inventory_with_the_same_verdicts() {
+    let moto = Moto::start();
+    let recorder = ConfigRecorder::start(moto.port);
+    run(seed_account(&moto, "us-east-1", true));
+    run(more_buckets(&moto, "us-east-1", 203));
+    let n = 205u64;
+
+    // No recorder yet: `config` refuses, `auto` falls back to S3 and says so.
+    let (code, _, err) = scan_json(&moto, &recorder, &["--source", "config"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("AWS Config does not record AWS::S3::Bucket in us-east-1"),
+        "{err}"
+    );
+    let (code, auto, err) = scan_json(&moto, &recorder, &["--source", "auto"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(auto["sources"], json!({"us-east-1": "api"}));
+    assert!(
+        err.contains("us-east-1: buckets read from S3 directly"),
+        "{err}"
+    );
+
+    recorder.with(|r| {
+        r.recorder_role = Some(
+            "arn:aws:iam::123456789012:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig".into(),
+        );
+        r.recording = true;
+    });
+    let (_, api, _) = scan_json(&moto, &recorder, &[]);
+    let (code, config, err) = scan_json(&moto, &recorder, &["--source", "config"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(config["sources"], json!({"us-east-1": "config"}));
+    assert!(
+        api.get("sources").is_none(),
+        "the default JSON is unchanged"
+    );
+    // The same verdicts, bucket by bucket, and the same VPCs.
+    assert_eq!(config["buckets"].as_array().unwrap().len(), n as usize);
+    assert_eq!(config["buckets"], api["buckets"]);
+    assert_eq!(config["vpcs"], api["vpcs"]);
+    // The cost: per 100 buckets one ListDiscoveredResources page and one
+    // BatchGetResourceConfig; S3 only for what moto's items lack: Object Ownership for every
+    // bucket, Block Public Access for those without it; never the policy.
+    let calls = &config["api_calls"];
+    let pages = n.div_ceil(100);
+    assert_eq!(calls["config:ListDiscoveredResources"], pages, "{calls}");
+    assert_eq!(calls["config:BatchGetResourceConfig"], pages, "{calls}");
+    assert_eq!(calls["s3:GetBucketOwnershipControls"], n, "{calls}");
+    let without_block = 1 + (0..203).filter(|i| i % 5 == 0).count() as u64;
+    assert_eq!(calls["s3:GetPublicAccessBlock"], without_block, "{calls}");
+    assert!(calls.get("s3:GetBucketPolicy").is_none(), "{calls}");
+    assert!(calls.get("s3:ListBuckets").is_none(), "{calls}");
+    assert_eq!(api["api_calls"]["s3:GetBucketPolicy"], n);
+    // `auto` now picks Config.
+    let (_, auto, _) = scan_json(&moto, &recorder, &["--source", "auto"]);
+    assert_eq!(auto["sources"], json!({"us-east-1": "config"}));
+    assert_eq!(auto["buckets"], api["buckets"]);
 }

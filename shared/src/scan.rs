@@ -1,17 +1,35 @@
 //! A sweep of an account: read the facts through the ports (network once per region, account
-//! facts once, three S3 calls per bucket, with bounded concurrency), evaluate every bucket and
-//! VPC, and report with the API-call counts.
+//! facts once; buckets either with three S3 calls each, or from AWS Config's inventory 100 at a
+//! time with S3 only for what an item lacks, with bounded concurrency), evaluate every bucket
+//! and VPC, and report with the API-call counts.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
+use crate::config::port::ConfigPort;
+use crate::config::regional::{bucket_inventory, bucket_observation};
+use crate::config::{ConfigItem, ResourceType};
 use crate::facts::{BucketObservation, NetworkFacts};
-use crate::ports::{AccountReader, ApiCalls, AwsError, BucketReader, NetworkReader};
+use crate::ports::{AccountReader, ApiCalls, AwsError, BucketReader, ErrorKind, NetworkReader};
 use crate::rules::bucket::{evaluate_bucket, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::{BucketParams, Compliance, Evaluation};
+
+/// Where a sweep reads the buckets of a region from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanSource {
+    /// S3 directly: three calls per bucket (policy, Block Public Access, Object Ownership).
+    #[default]
+    Api,
+    /// AWS Config's inventory: two Config calls per 100 buckets, S3 only for what an item
+    /// lacks. A region whose recorder does not record buckets is an error.
+    Config,
+    /// Config where the region's recorder records buckets and is recording, else S3.
+    Auto,
+}
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -24,6 +42,7 @@ pub struct ScanOptions {
     /// Bound on concurrent bucket reads.
     pub concurrency: usize,
     pub now: f64,
+    pub source: ScanSource,
 }
 
 /// An evaluation with the region of its resource.
@@ -40,6 +59,10 @@ pub struct ScanReport {
     pub buckets: Vec<RegionalEvaluation>,
     pub vpcs: Vec<RegionalEvaluation>,
     pub api_calls: BTreeMap<String, u64>,
+    /// Where each region's buckets were read from (`api` or `config`); absent for a plain
+    /// `--source api` sweep.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, ScanSource>,
 }
 
 impl ScanReport {
@@ -61,7 +84,7 @@ pub async fn scan<R>(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ScanReport, AwsError>
 where
-    R: BucketReader + AccountReader + NetworkReader,
+    R: BucketReader + AccountReader + NetworkReader + ConfigPort,
 {
     let account_id = r.account_id().await?;
     let account = crate::facts::AccountFacts {
@@ -69,10 +92,34 @@ where
         account_id: Some(account_id),
     };
 
+    // Where each region's buckets come from; Config's items by bucket name.
+    let mut sources: BTreeMap<String, ScanSource> = BTreeMap::new();
+    let mut items: BTreeMap<String, ConfigItem> = BTreeMap::new();
+    if opts.source != ScanSource::Api {
+        for region in &opts.regions {
+            let source = region_source(r, region, opts.source).await?;
+            if source == ScanSource::Config {
+                for item in bucket_inventory(r, Some(region)).await?.live {
+                    items.insert(item.bucket_facts().name, item);
+                }
+            }
+            sources.insert(region.clone(), source);
+        }
+    }
+
     // Which buckets, in which regions.
     let mut targets: Vec<(String, Option<String>)> = Vec::new();
     if opts.buckets.is_empty() {
         for region in &opts.regions {
+            if sources.get(region) == Some(&ScanSource::Config) {
+                targets.extend(
+                    items
+                        .iter()
+                        .filter(|(_, i)| i.region.as_deref() == Some(region.as_str()))
+                        .map(|(name, _)| (name.clone(), Some(region.clone()))),
+                );
+                continue;
+            }
             for b in r.list_buckets(Some(region)).await? {
                 targets.push((b.name, b.region));
             }
@@ -82,9 +129,10 @@ where
             targets.push((b.clone(), None));
         }
     }
+    let items = &items;
     let located: Vec<(String, Option<String>)> = stream::iter(targets)
         .map(|(name, region)| async move {
-            match region {
+            match region.or_else(|| items.get(&name).and_then(|i| i.region.clone())) {
                 Some(r) => Ok((name, Some(r))),
                 None => r.bucket_region(&name).await.map(|reg| (name, reg)),
             }
@@ -128,12 +176,14 @@ where
             let networks = &networks;
             let done = &done;
             async move {
-                let obs = match &region {
-                    None => BucketObservation::Deleted {
+                let obs = match (&region, items.get(&name)) {
+                    (None, _) => BucketObservation::Deleted {
                         name: name.clone(),
                         region: String::new(),
                     },
-                    Some(reg) => r.bucket_facts(&name, reg).await,
+                    // Config's item, completed from S3 for what it lacks.
+                    (Some(_), Some(item)) => bucket_observation(r, item.bucket_facts()).await,
+                    (Some(reg), None) => r.bucket_facts(&name, reg).await,
                 };
                 let reg = region.unwrap_or_default();
                 let view = match networks.get(&reg) {
@@ -186,5 +236,31 @@ where
         buckets,
         vpcs,
         api_calls: calls.snapshot(),
+        sources,
     })
+}
+
+/// The source of one region's buckets. `auto`: Config when its recorder records buckets there
+/// and is recording (a recorder that cannot be read falls back to S3); `config`: Config, and an
+/// error when it does not record buckets there (its inventory would be empty or stale).
+async fn region_source<R: ConfigPort>(
+    r: &R,
+    region: &str,
+    wanted: ScanSource,
+) -> Result<ScanSource, AwsError> {
+    let records = r.records(region, &ResourceType::S3Bucket).await;
+    match (wanted, records) {
+        (ScanSource::Api, _) => Ok(ScanSource::Api),
+        (ScanSource::Auto, Ok(true)) | (ScanSource::Config, Ok(true)) => Ok(ScanSource::Config),
+        (ScanSource::Auto, _) => Ok(ScanSource::Api),
+        (ScanSource::Config, Ok(false)) => Err(AwsError {
+            call: "config:DescribeConfigurationRecorders",
+            kind: ErrorKind::Rejected,
+            code: None,
+            message: format!(
+                "AWS Config does not record AWS::S3::Bucket in {region} (no recorder, or it is stopped): use --source api, or --source auto to fall back per region"
+            ),
+        }),
+        (ScanSource::Config, Err(e)) => Err(e),
+    }
 }

@@ -360,8 +360,8 @@ fn the_check_sees_a_cycle() {
 /// readers `LogObject`, `list_log_objects`, `read_log_object`, `organization_accounts`; +10 for
 /// the route-usage function's `watcher::route_usage`: `RouteUsageSettings` (`from_env`,
 /// `with_long_settings`), `RouteUsageContext` (`load`, `needs_org_accounts`,
-/// `with_org_accounts`), `RouteUsageSummary` and `handle`.)
-const PUB_BUDGET: usize = 229;
+/// `with_org_accounts`), `RouteUsageSummary` and `handle`; +1 for issue 21's `ScanSource`.)
+const PUB_BUDGET: usize = 230;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

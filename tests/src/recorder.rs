@@ -1,6 +1,6 @@
 //! A recording AWS Config endpoint (AWS JSON 1.1 on 127.0.0.1): records every call, answers
-//! `PutEvaluations`, `GetComplianceDetailsByConfigRule`, `DescribeConfigurationRecorders` and
-//! `StartConfigRulesEvaluation` itself, can inject `FailedEvaluations` and throttling, and
+//! `PutEvaluations`, `GetComplianceDetailsByConfigRule`, `DescribeConfigurationRecorders`,
+//! `DescribeConfigurationRecorderStatus` and `StartConfigRulesEvaluation` itself, can inject `FailedEvaluations` and throttling, and
 //! forwards the inventory calls
 //! (`ListDiscoveredResources`, `BatchGetResourceConfig`, `GetResourceConfigHistory`) to moto,
 //! which implements them for S3 buckets.
@@ -25,6 +25,9 @@ pub struct Recorded {
     /// The role of the account's configuration recorder (`DescribeConfigurationRecorders`);
     /// `None`: the account has no recorder.
     pub recorder_role: Option<String>,
+    /// The recorder records every supported type and is recording
+    /// (`DescribeConfigurationRecorderStatus`); `false`: it records nothing (or is stopped).
+    pub recording: bool,
 }
 
 impl Recorded {
@@ -153,12 +156,28 @@ fn serve(server: &tiny_http::Server, state: &Mutex<Recorded>, moto_port: u16) {
                 json_response(200, &json!({"EvaluationResults": results}))
             }
             "DescribeConfigurationRecorders" => {
+                let recording = s.recording;
                 let recorders: Vec<Value> = s
                     .recorder_role
                     .iter()
-                    .map(|role| json!({"name": "default", "roleARN": role}))
+                    .map(|role| {
+                        json!({"name": "default", "roleARN": role,
+                               "recordingGroup": {"allSupported": recording,
+                                                  "includeGlobalResourceTypes": false}})
+                    })
                     .collect();
                 json_response(200, &json!({"ConfigurationRecorders": recorders}))
+            }
+            "DescribeConfigurationRecorderStatus" => {
+                let status: Vec<Value> = s
+                    .recorder_role
+                    .iter()
+                    .map(|_| {
+                        json!({"name": "default", "recording": s.recording,
+                                    "lastStatus": if s.recording { "SUCCESS" } else { "PENDING" }})
+                    })
+                    .collect();
+                json_response(200, &json!({"ConfigurationRecordersStatus": status}))
             }
             "StartConfigRulesEvaluation" => json_response(200, &json!({})),
             "ListDiscoveredResources" | "BatchGetResourceConfig" | "GetResourceConfigHistory" => {

@@ -182,6 +182,7 @@ fn a_member_accounts_rcps_path_and_organization_are_read_through_the_role() {
                     params,
                     concurrency: 2,
                     now: vpce_guard::now_epoch_seconds(),
+                    source: vpce_guard::scan::ScanSource::Api,
                 };
                 scan(&member_c, &member_c.calls, &opts, &|_, _| {})
                     .await

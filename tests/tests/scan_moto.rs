@@ -22,6 +22,7 @@ async fn sweep(moto: &Moto, regions: &[&str], params: BucketParams) -> ScanRepor
         params,
         concurrency: 8,
         now: vpce_guard::now_epoch_seconds(),
+        source: vpce_guard::scan::ScanSource::Api,
     };
     scan(&c, &c.calls, &opts, &|_, _| {})
         .await

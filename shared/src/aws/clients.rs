@@ -167,6 +167,19 @@ impl AwsClients {
         aws_sdk_config::Client::new(&self.sdk)
     }
 
+    /// AWS Config in a region (`None`: the configuration's own region). Config's inventory is
+    /// regional: a bucket is recorded in its own region.
+    pub(crate) fn config_service_in(&self, region: Option<&str>) -> aws_sdk_config::Client {
+        match region {
+            None => self.config_service(),
+            Some(r) => aws_sdk_config::Client::from_conf(
+                aws_sdk_config::config::Builder::from(&self.sdk)
+                    .region(Region::new(r.to_string()))
+                    .build(),
+            ),
+        }
+    }
+
     pub(crate) fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
         aws_sdk_eventbridge::Client::new(&self.sdk)
     }

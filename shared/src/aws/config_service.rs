@@ -147,11 +147,12 @@ impl ConfigPort for AwsClients {
 
     async fn list_discovered(
         &self,
+        region: Option<&str>,
         resource_type: &ResourceType,
     ) -> Result<Vec<Discovered>, AwsError> {
         let mut out = Vec::new();
         let mut pages = self
-            .config_service()
+            .config_service_in(region)
             .list_discovered_resources()
             .resource_type(sdk_type(resource_type))
             .include_deleted_resources(true)
@@ -175,6 +176,7 @@ impl ConfigPort for AwsClients {
 
     async fn batch_items(
         &self,
+        region: Option<&str>,
         resource_type: &ResourceType,
         ids: &[String],
     ) -> Result<(Vec<ConfigItem>, Vec<String>), AwsError> {
@@ -190,7 +192,7 @@ impl ConfigPort for AwsClients {
             );
         }
         let out = self
-            .config_service()
+            .config_service_in(region)
             .batch_get_resource_config()
             .set_resource_keys(Some(keys))
             .send()
@@ -236,6 +238,46 @@ impl ConfigPort for AwsClients {
             }
         }
         Ok(out)
+    }
+
+    async fn records(&self, region: &str, resource_type: &ResourceType) -> Result<bool, AwsError> {
+        let client = self.config_service_in(Some(region));
+        self.calls.count("config:DescribeConfigurationRecorders");
+        let out = client
+            .describe_configuration_recorders()
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("config:DescribeConfigurationRecorders", &e))?;
+        let wanted = sdk_type(resource_type);
+        let recording_type: Vec<String> = out
+            .configuration_recorders()
+            .iter()
+            .filter(|r| r.service_principal().is_none())
+            .filter(|r| {
+                r.recording_group().is_some_and(|g| {
+                    let excluded = g
+                        .exclusion_by_resource_types()
+                        .is_some_and(|e| e.resource_types().contains(&wanted));
+                    !excluded && (g.all_supported() || g.resource_types().contains(&wanted))
+                })
+            })
+            .filter_map(|r| r.name().map(str::to_string))
+            .collect();
+        if recording_type.is_empty() {
+            return Ok(false);
+        }
+        self.calls
+            .count("config:DescribeConfigurationRecorderStatus");
+        let status = client
+            .describe_configuration_recorder_status()
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("config:DescribeConfigurationRecorderStatus", &e))?;
+        Ok(status.configuration_recorders_status().iter().any(|s| {
+            s.recording()
+                && s.name()
+                    .is_some_and(|n| recording_type.iter().any(|r| r == n))
+        }))
     }
 
     async fn recorder_role(&self) -> Result<Option<String>, AwsError> {

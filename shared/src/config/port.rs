@@ -37,17 +37,24 @@ pub trait ConfigPort {
         resource_type: &ResourceType,
         resource_id: &str,
     ) -> Result<Option<ConfigItem>, AwsError>;
-    /// Every resource of a type Config has discovered, deleted ones included.
+    /// Every resource of a type Config has discovered in `region` (`None`: the function's
+    /// own), deleted ones included.
     async fn list_discovered(
         &self,
+        region: Option<&str>,
         resource_type: &ResourceType,
     ) -> Result<Vec<Discovered>, AwsError>;
-    /// Items for up to 100 ids; ids Config could not return come back unprocessed.
+    /// Items for up to 100 ids of `region`; ids Config could not return come back
+    /// unprocessed.
     async fn batch_items(
         &self,
+        region: Option<&str>,
         resource_type: &ResourceType,
         ids: &[String],
     ) -> Result<(Vec<ConfigItem>, Vec<String>), AwsError>;
+    /// Does a configuration recorder of `region` record this type, and is it recording? (Its
+    /// inventory is then current; otherwise it may be empty or stale.)
+    async fn records(&self, region: &str, resource_type: &ResourceType) -> Result<bool, AwsError>;
     /// Resources this rule evaluated before (to mark vanished ones NOT_APPLICABLE).
     async fn evaluated_resources(
         &self,

@@ -15,8 +15,8 @@ use crate::rules::bucket::{evaluate_bucket, RegionView};
 use crate::rules::params::LongSettings;
 use crate::rules::{BucketParams, Evaluation};
 
-use super::port::ConfigPort;
-use super::PartialBucket;
+use super::port::{ConfigPort, MAX_KEYS};
+use super::{ConfigItem, PartialBucket, ResourceType};
 
 /// What a function keeps between the invocations of one container: AWS Config's recorder
 /// role, read on the first invocation that evaluates a bucket (not at init: init stays fast).
@@ -312,4 +312,61 @@ pub(crate) async fn bucket_observation<P: BucketReader>(
     };
     let (policy, block, ownership) = tokio::join!(policy, block, ownership);
     BucketObservation::from_reads(&name, &region, policy, block, ownership)
+}
+
+/// A region's buckets as AWS Config's inventory has them: the items of the live ones (read
+/// 100 at a time, `supplementaryConfiguration` and all) and the ids of those that are gone.
+#[derive(Debug, Default)]
+pub(crate) struct BucketInventory {
+    /// Items to evaluate; a bucket Config listed but could not return has a bare item (its
+    /// facts are then read from S3), located by a direct region read.
+    pub(crate) live: Vec<ConfigItem>,
+    /// Deleted buckets: listed as deleted, returned as deleted, or no longer in S3.
+    pub(crate) gone: Vec<String>,
+}
+
+/// Read the inventory of `region` (`None`: the client's own): `ListDiscoveredResources`, then
+/// `BatchGetResourceConfig` 100 at a time; for the buckets Config did not return, one direct
+/// region read each. The periodic bucket rule and `scan --source config` share it.
+pub(crate) async fn bucket_inventory<P: ConfigPort + BucketReader>(
+    p: &P,
+    region: Option<&str>,
+) -> Result<BucketInventory, AwsError> {
+    let discovered = p.list_discovered(region, &ResourceType::S3Bucket).await?;
+    let listed: Vec<String> = discovered
+        .iter()
+        .filter(|d| !d.deleted)
+        .map(|d| d.resource_id.clone())
+        .collect();
+    let mut gone: Vec<String> = discovered
+        .iter()
+        .filter(|d| d.deleted)
+        .map(|d| d.resource_id.clone())
+        .collect();
+    let mut items = Vec::with_capacity(listed.len());
+    let mut unrecorded = Vec::new();
+    for chunk in listed.chunks(MAX_KEYS) {
+        let (got, missing) = p
+            .batch_items(region, &ResourceType::S3Bucket, chunk)
+            .await?;
+        let returned: BTreeSet<String> = got.iter().map(|i| i.resource_id.clone()).collect();
+        items.extend(got);
+        unrecorded.extend(missing);
+        unrecorded.extend(chunk.iter().filter(|id| !returned.contains(*id)).cloned());
+    }
+    unrecorded.sort();
+    unrecorded.dedup();
+    for id in unrecorded {
+        if items.iter().any(|i: &ConfigItem| i.resource_id == id) {
+            continue;
+        }
+        match p.bucket_region(&id).await? {
+            Some(r) => items.push(ConfigItem::bare(ResourceType::S3Bucket, &id, Some(r), None)),
+            None => gone.push(id),
+        }
+    }
+    let (deleted, live): (Vec<ConfigItem>, Vec<ConfigItem>) =
+        items.into_iter().partition(ConfigItem::is_deleted);
+    gone.extend(deleted.into_iter().map(|i| i.resource_id));
+    Ok(BucketInventory { live, gone })
 }

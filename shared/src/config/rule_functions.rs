@@ -19,9 +19,9 @@ use crate::rules::network::evaluate_vpc;
 use crate::rules::{Compliance, ParamError};
 use crate::FunctionError;
 
-use super::port::{report, ConfigPort, MAX_KEYS};
+use super::port::{report, ConfigPort};
 pub use super::regional::Warm;
-use super::regional::{bucket_observation, Buckets};
+use super::regional::{bucket_inventory, bucket_observation, Buckets};
 use super::{
     ConfigEvaluation, ConfigItem, ConfigRuleEvent, EventError, Invocation, ResourceType, RuleEvent,
     Timestamp,
@@ -406,46 +406,9 @@ async fn sweep_buckets<P: Ports>(
     ts: Timestamp,
     now: f64,
 ) -> Result<Vec<ConfigEvaluation>, HandlerError> {
-    let discovered = p.list_discovered(&ResourceType::S3Bucket).await?;
-    let live: Vec<String> = discovered
-        .iter()
-        .filter(|d| !d.deleted)
-        .map(|d| d.resource_id.clone())
-        .collect();
-    let mut evals: Vec<ConfigEvaluation> = discovered
-        .iter()
-        .filter(|d| d.deleted)
-        .map(|d| gone(&d.resource_id, ts))
-        .collect();
-    let mut items = Vec::with_capacity(live.len());
-    let mut unrecorded = Vec::new();
-    for chunk in live.chunks(MAX_KEYS) {
-        let (got, missing) = p.batch_items(&ResourceType::S3Bucket, chunk).await?;
-        let returned: BTreeSet<String> = got.iter().map(|i| i.resource_id.clone()).collect();
-        items.extend(got);
-        unrecorded.extend(missing);
-        unrecorded.extend(chunk.iter().filter(|id| !returned.contains(*id)).cloned());
-    }
-    unrecorded.sort();
-    unrecorded.dedup();
-    // Buckets Config did not return: read directly (region first).
-    for id in unrecorded {
-        if items.iter().any(|i| i.resource_id == id) {
-            continue;
-        }
-        match p.bucket_region(&id).await? {
-            Some(region) => items.push(ConfigItem::bare(
-                ResourceType::S3Bucket,
-                &id,
-                Some(region),
-                None,
-            )),
-            None => evals.push(gone(&id, ts)),
-        }
-    }
-    let (deleted, live): (Vec<ConfigItem>, Vec<ConfigItem>) =
-        items.into_iter().partition(ConfigItem::is_deleted);
-    evals.extend(deleted.iter().map(|i| gone(&i.resource_id, ts)));
+    let inventory = bucket_inventory(p, None).await?;
+    let mut evals: Vec<ConfigEvaluation> = inventory.gone.iter().map(|id| gone(id, ts)).collect();
+    let live = inventory.live;
     if !live.is_empty() {
         let regions = live.iter().filter_map(|i| i.region.clone()).collect();
         let buckets = Buckets::prepare(p, warm, ev, None, regions).await?;

@@ -89,6 +89,8 @@ pub struct MemoryAws {
     pub networks: BTreeMap<String, NetworkFacts>,
     /// Config's inventory: the items it recorded.
     pub items: BTreeMap<(ResourceType, String), ConfigItem>,
+    /// Regions whose configuration recorder records (and is recording) every type.
+    pub recording_regions: BTreeSet<String>,
     /// Resources Config lists as deleted.
     pub deleted: BTreeSet<(ResourceType, String)>,
     /// Ids `BatchGetResourceConfig` leaves unprocessed.
@@ -119,6 +121,7 @@ impl MemoryAws {
             buckets: BTreeMap::new(),
             networks: BTreeMap::new(),
             items: BTreeMap::new(),
+            recording_regions: BTreeSet::new(),
             deleted: BTreeSet::new(),
             unprocessed: BTreeSet::new(),
             evaluated_before: Vec::new(),

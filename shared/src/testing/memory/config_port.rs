@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// An item of `region` (`None`: any; an item without a region is in every one).
+fn in_region(item: &ConfigItem, region: Option<&str>) -> bool {
+    match (region, item.region.as_deref()) {
+        (Some(want), Some(has)) => want == has,
+        _ => true,
+    }
+}
+
 impl ConfigPort for MemoryAws {
     async fn put_evaluations(
         &self,
@@ -42,13 +50,14 @@ impl ConfigPort for MemoryAws {
 
     async fn list_discovered(
         &self,
+        region: Option<&str>,
         resource_type: &ResourceType,
     ) -> Result<Vec<Discovered>, AwsError> {
         let mut out: Vec<Discovered> = self
             .items
-            .keys()
-            .filter(|(t, _)| t == resource_type)
-            .map(|(_, id)| Discovered {
+            .iter()
+            .filter(|((t, _), item)| t == resource_type && in_region(item, region))
+            .map(|((_, id), _)| Discovered {
                 resource_id: id.clone(),
                 resource_name: Some(id.clone()),
                 deleted: false,
@@ -70,6 +79,7 @@ impl ConfigPort for MemoryAws {
 
     async fn batch_items(
         &self,
+        region: Option<&str>,
         resource_type: &ResourceType,
         ids: &[String],
     ) -> Result<(Vec<ConfigItem>, Vec<String>), AwsError> {
@@ -79,11 +89,20 @@ impl ConfigPort for MemoryAws {
         for id in ids {
             if self.unprocessed.contains(id) {
                 unprocessed.push(id.clone());
-            } else if let Some(i) = self.items.get(&(resource_type.clone(), id.clone())) {
+            } else if let Some(i) = self
+                .items
+                .get(&(resource_type.clone(), id.clone()))
+                .filter(|i| in_region(i, region))
+            {
                 items.push(i.clone());
             }
         }
         Ok((items, unprocessed))
+    }
+
+    async fn records(&self, region: &str, _resource_type: &ResourceType) -> Result<bool, AwsError> {
+        self.call("config:DescribeConfigurationRecorders")?;
+        Ok(self.recording_regions.contains(region))
     }
 
     async fn evaluated_resources(
