@@ -335,6 +335,18 @@ pub struct ScanArgs {
     /// in each region whose recorder records buckets, else S3).
     #[arg(long, value_enum, default_value_t = SourceArg::Api)]
     pub source: SourceArg,
+    /// Sweep every account and region this AWS Config aggregator covers (organization or
+    /// multi-account), from the account that owns it; `--region` then filters its regions.
+    #[arg(long, value_name = "NAME")]
+    pub aggregator: Option<String>,
+    /// With --aggregator: a role of this name in each account, assumed to read what the
+    /// aggregator's items lack (network, Object Ownership, account Block Public Access).
+    #[arg(
+        long = "assume-role-name",
+        value_name = "ROLE",
+        requires = "aggregator"
+    )]
+    pub assume_role_name: Option<String>,
     #[command(flatten)]
     pub rules: RuleArgs,
 }

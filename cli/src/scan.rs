@@ -7,6 +7,7 @@ use vpce_guard::aws::AwsClients;
 use vpce_guard::ports::expand_for_judging;
 use vpce_guard::ports::{AwsError, ErrorKind};
 use vpce_guard::rules::Status;
+use vpce_guard::scan::aggregate::{scan_aggregator, AggregatorOptions};
 use vpce_guard::scan::{scan, ScanOptions, ScanReport, ScanSource};
 
 use crate::check::params;
@@ -44,7 +45,10 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
     let report = runtime.block_on(async {
         let first_region = args.region.first().map(String::as_str);
         let clients = AwsClients::load(args.endpoint_url.as_deref(), first_region).await;
-        let regions = if args.region.is_empty() {
+        let regions = if args.region.is_empty() && args.aggregator.is_some() {
+            // Every region the aggregator covers.
+            Vec::new()
+        } else if args.region.is_empty() {
             match clients.default_region() {
                 Some(r) => vec![r],
                 None => {
@@ -98,9 +102,20 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
                 }
             }
         };
-        scan(&clients, &clients.calls, &opts, &progress)
-            .await
-            .map_err(|e| cannot_run(&e))
+        match &args.aggregator {
+            Some(name) => {
+                let agg = AggregatorOptions {
+                    name: name.clone(),
+                    role_name: args.assume_role_name.clone(),
+                };
+                scan_aggregator(&clients, &clients.calls, &opts, &agg, &progress)
+                    .await
+                    .map_err(|e| cannot_run(&e))
+            }
+            None => scan(&clients, &clients.calls, &opts, &progress)
+                .await
+                .map_err(|e| cannot_run(&e)),
+        }
     })?;
     if args.source != SourceArg::Api {
         // Which source each region used, where a person reads it (JSON has `sources`).
@@ -113,6 +128,20 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
         }
     }
     print_report(&report, args.rules.format)?;
+    if report.incomplete {
+        // Never a partial result presented as complete.
+        let failed: Vec<String> = report
+            .accounts
+            .iter()
+            .filter_map(|a| a.error.as_ref().map(|e| format!("{} ({e})", a.account)))
+            .collect();
+        eprintln!(
+            "vpce-guard: incomplete: {} account(s) could not be read: {}",
+            failed.len(),
+            failed.join("; ")
+        );
+        return Ok(crate::EXIT_USAGE);
+    }
     Ok(if report.non_compliant() {
         EXIT_NON_COMPLIANT
     } else {
@@ -143,7 +172,15 @@ fn print_report(report: &ScanReport, format: Format) -> Result<(), String> {
                     .any(|f| f.status == Status::Fail)
             });
             for (kind, e) in all {
-                s.push_str(&format!("{kind} {} [{}] ", e.evaluation.resource, e.region));
+                match &e.account {
+                    Some(a) => s.push_str(&format!(
+                        "{kind} {} [{a} {}] ",
+                        e.evaluation.resource, e.region
+                    )),
+                    None => {
+                        s.push_str(&format!("{kind} {} [{}] ", e.evaluation.resource, e.region))
+                    }
+                }
                 s.push_str(
                     &render_text(&e.evaluation)
                         .split_once(": ")
@@ -159,6 +196,21 @@ fn print_report(report: &ScanReport, format: Format) -> Result<(), String> {
                     })
                     .count()
             };
+            for a in &report.accounts {
+                s.push_str(&format!(
+                    "account {}: {} buckets ({} non-compliant), {} VPCs ({} non-compliant), read {}{}\n",
+                    a.account,
+                    a.buckets,
+                    a.non_compliant_buckets,
+                    a.vpcs,
+                    a.non_compliant_vpcs,
+                    a.access,
+                    a.error
+                        .as_ref()
+                        .map(|e| format!("; FAILED: {e}"))
+                        .unwrap_or_default()
+                ));
+            }
             s.push_str(&format!(
                 "{} buckets ({} non-compliant), {} VPCs ({} non-compliant); API calls: {}\n",
                 report.buckets.len(),

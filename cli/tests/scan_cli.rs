@@ -312,3 +312,99 @@ fn source_config_reads_the_inventory_with_the_same_verdicts() {
     assert_eq!(auto["sources"], json!({"us-east-1": "config"}));
     assert_eq!(auto["buckets"], api["buckets"]);
 }
+
+/// An account aggregator in moto (through the recording endpoint), over this account in
+/// every region.
+async fn aggregator(recorder: &ConfigRecorder, name: &str) {
+    let conf = aws_sdk_config::Config::builder()
+        .behavior_version(aws_sdk_config::config::BehaviorVersion::latest())
+        .endpoint_url(recorder.endpoint())
+        .region(aws_sdk_config::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_config::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    let source = aws_sdk_config::types::AccountAggregationSource::builder()
+        .account_ids(MOTO_ACCOUNT)
+        .all_aws_regions(true)
+        .build()
+        .unwrap();
+    aws_sdk_config::Client::from_conf(conf)
+        .put_configuration_aggregator()
+        .configuration_aggregator_name(name)
+        .account_aggregation_sources(source)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn aggregator_sweeps_with_the_verdicts_of_a_direct_sweep() {
+    let moto = Moto::start();
+    let recorder = ConfigRecorder::start(moto.port);
+    run(seed_account(&moto, "us-east-1", true));
+    run(more_buckets(&moto, "us-east-1", 120));
+    run(aggregator(&recorder, "org-aggregator"));
+    let n = 122u64;
+    let (_, direct, _) = scan_json(&moto, &recorder, &[]);
+    let (code, agg, err) = scan_json(
+        &moto,
+        &recorder,
+        &[
+            "--aggregator",
+            "org-aggregator",
+            "--assume-role-name",
+            "vpce-guard-reader",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    let buckets = agg["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len() as u64, n);
+    // Each bucket names its account; without that field, the direct sweep's verdicts.
+    let mut stripped = agg["buckets"].clone();
+    for b in stripped.as_array_mut().unwrap() {
+        assert_eq!(b["account"], MOTO_ACCOUNT);
+        b.as_object_mut().unwrap().remove("account");
+    }
+    assert_eq!(stripped, direct["buckets"]);
+    assert_eq!(
+        agg["accounts"],
+        json!([{"account": MOTO_ACCOUNT, "buckets": n, "non_compliant_buckets":
+                direct["buckets"].as_array().unwrap().iter().filter(|b| b["compliance"] == "NON_COMPLIANT").count(),
+                "vpcs": direct["vpcs"].as_array().unwrap().len(), "non_compliant_vpcs": 0,
+                "access": "direct"}])
+    );
+    let calls = &agg["api_calls"];
+    assert_eq!(
+        calls["config:ListAggregateDiscoveredResources"], 2,
+        "{calls}"
+    );
+    assert_eq!(
+        calls["config:BatchGetAggregateResourceConfig"], 2,
+        "{calls}"
+    );
+    assert!(calls.get("s3:GetBucketPolicy").is_none(), "{calls}");
+    assert!(
+        calls.get("sts:AssumeRole").is_none(),
+        "the own account needs no role"
+    );
+    // An aggregator that does not exist: exit 2, one line.
+    let (code, _, err) = scan_json(&moto, &recorder, &["--aggregator", "nope"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// `--assume-role-name` reaches another account (moto answers STS for any account).
+#[test]
+fn a_role_in_another_account_is_assumed_and_checked() {
+    use vpce_guard::ports::AccountAccess;
+    let moto = Moto::start();
+    let other = run(async {
+        let c = vpce_guard_tests::seed::clients(&moto.endpoint(), "us-east-1").await;
+        let reader = c.enter("444455556666", "vpce-guard-reader").await.unwrap();
+        vpce_guard::ports::AccountReader::account_id(&reader)
+            .await
+            .unwrap()
+    });
+    assert_eq!(other, "444455556666");
+}

@@ -360,8 +360,10 @@ fn the_check_sees_a_cycle() {
 /// readers `LogObject`, `list_log_objects`, `read_log_object`, `organization_accounts`; +10 for
 /// the route-usage function's `watcher::route_usage`: `RouteUsageSettings` (`from_env`,
 /// `with_long_settings`), `RouteUsageContext` (`load`, `needs_org_accounts`,
-/// `with_org_accounts`), `RouteUsageSummary` and `handle`; +1 for issue 21's `ScanSource`.)
-const PUB_BUDGET: usize = 230;
+/// `with_org_accounts`), `RouteUsageSummary` and `handle`; +8 for issue 21: `ScanSource`, the
+/// aggregated sweep (`scan::aggregate`, `AggregatorOptions`, `AccountSummary`,
+/// `scan_aggregator`) and its ports (`AggregateResource`, `AggregatorReader`, `AccountAccess`).)
+const PUB_BUDGET: usize = 237;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

@@ -2,8 +2,9 @@
 //! `PutEvaluations`, `GetComplianceDetailsByConfigRule`, `DescribeConfigurationRecorders`,
 //! `DescribeConfigurationRecorderStatus` and `StartConfigRulesEvaluation` itself, can inject `FailedEvaluations` and throttling, and
 //! forwards the inventory calls
-//! (`ListDiscoveredResources`, `BatchGetResourceConfig`, `GetResourceConfigHistory`) to moto,
-//! which implements them for S3 buckets.
+//! (`ListDiscoveredResources`, `BatchGetResourceConfig`, `GetResourceConfigHistory`, and the
+//! aggregator's `PutConfigurationAggregator`, `ListAggregateDiscoveredResources`,
+//! `BatchGetAggregateResourceConfig`) to moto, which implements them for S3 buckets.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -180,7 +181,12 @@ fn serve(server: &tiny_http::Server, state: &Mutex<Recorded>, moto_port: u16) {
                 json_response(200, &json!({"ConfigurationRecordersStatus": status}))
             }
             "StartConfigRulesEvaluation" => json_response(200, &json!({})),
-            "ListDiscoveredResources" | "BatchGetResourceConfig" | "GetResourceConfigHistory" => {
+            "ListDiscoveredResources"
+            | "BatchGetResourceConfig"
+            | "GetResourceConfigHistory"
+            | "PutConfigurationAggregator"
+            | "ListAggregateDiscoveredResources"
+            | "BatchGetAggregateResourceConfig" => {
                 drop(s);
                 match forward(moto_port, &target, &headers, &raw) {
                     Some((status, text)) => {

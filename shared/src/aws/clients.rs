@@ -107,6 +107,26 @@ impl AwsClients {
         self
     }
 
+    /// The same clients with the credentials of `role_arn` (assumed on first use), counting
+    /// their calls with these.
+    pub(crate) async fn assumed(&self, role_arn: &str, session: &str) -> AwsClients {
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name(session)
+            .configure(&self.sdk)
+            .build()
+            .await;
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build();
+        let mut c = AwsClients::from_sdk(sdk, self.custom_endpoint.as_deref());
+        c.calls = self.calls.clone();
+        c
+    }
+
     /// The region of the loaded configuration.
     pub fn default_region(&self) -> Option<String> {
         self.sdk.region().map(|r| r.to_string())

@@ -6,7 +6,7 @@ use aws_sdk_config::types::{
     ComplianceType, Evaluation as SdkEvaluation, ResourceKey, ResourceType as SdkResourceType,
 };
 
-use crate::config::port::{ConfigPort, Discovered};
+use crate::config::port::{AggregateResource, AggregatorReader, ConfigPort, Discovered};
 use crate::config::{ConfigEvaluation, ConfigItem, ItemStatus, ResourceType, Timestamp};
 use crate::rules::Compliance;
 
@@ -66,6 +66,17 @@ fn timestamp(dt: Option<&DateTime>) -> Option<Timestamp> {
 
 fn sdk_type(t: &ResourceType) -> SdkResourceType {
     SdkResourceType::from(t.as_str())
+}
+
+/// The items of a batch read (`BatchGetResourceConfig`, `BatchGetAggregateResourceConfig`).
+fn base_items(
+    items: &[aws_sdk_config::types::BaseConfigurationItem],
+    resource_type: &ResourceType,
+) -> Vec<ConfigItem> {
+    items
+        .iter()
+        .map(|ci| item_from!(ci, resource_type))
+        .collect()
 }
 
 fn build_error(call: &'static str, e: impl std::fmt::Display) -> AwsError {
@@ -198,11 +209,7 @@ impl ConfigPort for AwsClients {
             .send()
             .await
             .map_err(|e| map_sdk_error("config:BatchGetResourceConfig", &e))?;
-        let items = out
-            .base_configuration_items()
-            .iter()
-            .map(|ci| item_from!(ci, resource_type))
-            .collect();
+        let items = base_items(out.base_configuration_items(), resource_type);
         let unprocessed = out
             .unprocessed_resource_keys()
             .iter()
@@ -298,5 +305,78 @@ impl ConfigPort for AwsClients {
                 .find_map(|r| r.role_arn().filter(|a| !a.trim().is_empty()))
         };
         Ok(role(true).or_else(|| role(false)).map(str::to_string))
+    }
+}
+
+impl AggregatorReader for AwsClients {
+    async fn aggregate_discovered(
+        &self,
+        aggregator: &str,
+        resource_type: &ResourceType,
+    ) -> Result<Vec<AggregateResource>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .config_service()
+            .list_aggregate_discovered_resources()
+            .configuration_aggregator_name(aggregator)
+            .resource_type(sdk_type(resource_type))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            self.calls.count("config:ListAggregateDiscoveredResources");
+            let page =
+                page.map_err(|e| map_sdk_error("config:ListAggregateDiscoveredResources", &e))?;
+            for r in page.resource_identifiers() {
+                out.push(AggregateResource {
+                    account: r.source_account_id().to_string(),
+                    region: r.source_region().to_string(),
+                    resource_id: r.resource_id().to_string(),
+                    resource_name: r.resource_name().map(str::to_string),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn aggregate_items(
+        &self,
+        aggregator: &str,
+        resource_type: &ResourceType,
+        keys: &[AggregateResource],
+    ) -> Result<(Vec<ConfigItem>, Vec<AggregateResource>), AwsError> {
+        self.calls.count("config:BatchGetAggregateResourceConfig");
+        let mut ids = Vec::with_capacity(keys.len());
+        for k in keys {
+            ids.push(
+                aws_sdk_config::types::AggregateResourceIdentifier::builder()
+                    .source_account_id(&k.account)
+                    .source_region(&k.region)
+                    .resource_id(&k.resource_id)
+                    .resource_type(sdk_type(resource_type))
+                    .set_resource_name(k.resource_name.clone())
+                    .build()
+                    .map_err(|e| build_error("config:BatchGetAggregateResourceConfig", e))?,
+            );
+        }
+        let out = self
+            .config_service()
+            .batch_get_aggregate_resource_config()
+            .configuration_aggregator_name(aggregator)
+            .set_resource_identifiers(Some(ids))
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("config:BatchGetAggregateResourceConfig", &e))?;
+        let items = base_items(out.base_configuration_items(), resource_type);
+        let unprocessed = out
+            .unprocessed_resource_identifiers()
+            .iter()
+            .map(|k| AggregateResource {
+                account: k.source_account_id().to_string(),
+                region: k.source_region().to_string(),
+                resource_id: k.resource_id().to_string(),
+                resource_name: k.resource_name().map(str::to_string),
+            })
+            .collect();
+        Ok((items, unprocessed))
     }
 }

@@ -265,3 +265,29 @@ impl AccountReader for AwsClients {
         }
     }
 }
+
+impl crate::ports::AccountAccess for AwsClients {
+    type Reader = AwsClients;
+
+    async fn enter(&self, account: &str, role_name: &str) -> Result<AwsClients, AwsError> {
+        let partition = crate::policy::values::Partition::of_region(
+            self.default_region().as_deref().unwrap_or("us-east-1"),
+        );
+        let arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
+        let c = self.assumed(&arn, "vpce-guard-scan").await;
+        // The first call assumes the role: a role that cannot be assumed fails here, named.
+        match crate::ports::AccountReader::account_id(&c).await {
+            Ok(a) if a == account => Ok(c),
+            Ok(other) => Err(AwsError {
+                call: "sts:AssumeRole",
+                kind: ErrorKind::Other,
+                code: None,
+                message: format!("{arn} answered as account {other}, not {account}"),
+            }),
+            Err(e) => Err(AwsError {
+                message: format!("cannot assume {arn}: {}", e.message),
+                ..e
+            }),
+        }
+    }
+}

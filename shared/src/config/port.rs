@@ -65,6 +65,36 @@ pub trait ConfigPort {
     async fn recorder_role(&self) -> Result<Option<String>, AwsError>;
 }
 
+/// A resource an AWS Config aggregator knows, in whichever source account and region.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AggregateResource {
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) resource_id: String,
+    pub(crate) resource_name: Option<String>,
+}
+
+/// Port: an AWS Config aggregator (organization or multi-account), read from the account that
+/// owns it with one set of credentials.
+#[allow(async_fn_in_trait)]
+pub trait AggregatorReader {
+    /// Every resource of a type in every account and region the aggregator covers
+    /// (`ListAggregateDiscoveredResources`, 100 a page).
+    async fn aggregate_discovered(
+        &self,
+        aggregator: &str,
+        resource_type: &ResourceType,
+    ) -> Result<Vec<AggregateResource>, AwsError>;
+    /// Items for up to 100 resources (`BatchGetAggregateResourceConfig`); those the aggregator
+    /// could not return come back unprocessed.
+    async fn aggregate_items(
+        &self,
+        aggregator: &str,
+        resource_type: &ResourceType,
+        keys: &[AggregateResource],
+    ) -> Result<(Vec<ConfigItem>, Vec<AggregateResource>), AwsError>;
+}
+
 /// Send evaluations in batches of 100; evaluations Config fails are retried, and if they still
 /// fail the whole report fails (the invocation errors, Lambda retries it). Returns the number
 /// of `PutEvaluations` calls.

@@ -165,6 +165,15 @@ pub trait NetworkReader {
     async fn s3_endpoints(&self, region: &str) -> Result<Vec<Endpoint>, AwsError>;
 }
 
+/// Port: another account of the organization, through a role of the same name in each (as
+/// organization tooling usually deploys one); the reader it returns reads that account.
+#[allow(async_fn_in_trait)]
+pub trait AccountAccess {
+    type Reader: BucketReader + AccountReader + NetworkReader;
+    /// Assume `role_name` in `account`; an error names the role and why it cannot be used.
+    async fn enter(&self, account: &str, role_name: &str) -> Result<Self::Reader, AwsError>;
+}
+
 /// Port: which VPC a network resource named in a CloudTrail event belongs to (the change
 /// watcher's one lookup per event, before it reads that VPC). `Ok(None)`: no such resource.
 #[allow(async_fn_in_trait)]

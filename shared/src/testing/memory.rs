@@ -91,6 +91,9 @@ pub struct MemoryAws {
     pub items: BTreeMap<(ResourceType, String), ConfigItem>,
     /// Regions whose configuration recorder records (and is recording) every type.
     pub recording_regions: BTreeSet<String>,
+    /// The name of the Config aggregator this account owns (it sees every item of `items`,
+    /// each in its `account_id` and `region`).
+    pub aggregator: Option<String>,
     /// Resources Config lists as deleted.
     pub deleted: BTreeSet<(ResourceType, String)>,
     /// Ids `BatchGetResourceConfig` leaves unprocessed.
@@ -122,6 +125,7 @@ impl MemoryAws {
             networks: BTreeMap::new(),
             items: BTreeMap::new(),
             recording_regions: BTreeSet::new(),
+            aggregator: None,
             deleted: BTreeSet::new(),
             unprocessed: BTreeSet::new(),
             evaluated_before: Vec::new(),
@@ -213,6 +217,20 @@ impl MemoryAws {
             return;
         };
         let item = bucket_item(name, b, &self.account_id, with_ownership);
+        self.items
+            .insert((ResourceType::S3Bucket, name.to_string()), item);
+    }
+
+    /// Record a bucket of another account in Config (as an aggregator sees it); this account
+    /// cannot read it.
+    pub fn record_foreign_bucket(
+        &mut self,
+        name: &str,
+        account: &str,
+        bucket: &MemoryBucket,
+        with_ownership: bool,
+    ) {
+        let item = bucket_item(name, bucket, account, with_ownership);
         self.items
             .insert((ResourceType::S3Bucket, name.to_string()), item);
     }

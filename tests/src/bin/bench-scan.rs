@@ -8,6 +8,7 @@ use std::time::Instant;
 use aws_sdk_s3::types::ObjectOwnership;
 use vpce_guard::aws::AwsClients;
 use vpce_guard::rules::BucketParams;
+use vpce_guard::scan::aggregate::{scan_aggregator, AggregatorOptions};
 use vpce_guard::scan::{scan, ScanOptions, ScanSource};
 use vpce_guard_tests::moto::Moto;
 use vpce_guard_tests::recorder::ConfigRecorder;
@@ -116,7 +117,61 @@ async fn main() {
                 .collect::<Vec<_>>(),
         );
     }
-    if verdicts.first() != verdicts.last() {
+    // The aggregator path: the same buckets through an account aggregator (moto keeps every
+    // account's resources in one backend, so this measures one account's share of it).
+    {
+        let c = AwsClients::load(None, Some(REGION)).await;
+        put_aggregator(&recorder).await;
+        let opts = ScanOptions {
+            regions: Vec::new(),
+            buckets: Vec::new(),
+            params: BucketParams::default(),
+            concurrency,
+            now: vpce_guard::now_epoch_seconds(),
+            source: ScanSource::Api,
+        };
+        let agg = AggregatorOptions {
+            name: "bench-aggregator".into(),
+            role_name: None,
+        };
+        let t = Instant::now();
+        let report = match scan_aggregator(&c, &c.calls, &opts, &agg, &|_, _| {}).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("scan (aggregator) failed: {e}");
+                std::process::exit(1);
+            }
+        };
+        let wall = t.elapsed().as_secs_f64();
+        let sum = |prefix: &str| -> u64 {
+            report
+                .api_calls
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(_, v)| v)
+                .sum()
+        };
+        let total: u64 = report.api_calls.values().sum();
+        println!(
+            "{:<8} {:>8.2} {:>10.0} {:>9} {:>7} {:>6} {:>6}  {:?}",
+            "aggreg.",
+            wall,
+            report.buckets.len() as f64 / wall,
+            total,
+            sum("config:"),
+            sum("s3:"),
+            sum("ec2:"),
+            report.api_calls
+        );
+        verdicts.push(
+            report
+                .buckets
+                .iter()
+                .map(|b| (b.evaluation.resource.clone(), b.evaluation.compliance))
+                .collect::<Vec<_>>(),
+        );
+    }
+    if verdicts.iter().any(|v| Some(v) != verdicts.first()) {
         eprintln!("the two sources disagree on a verdict");
         std::process::exit(1);
     }
@@ -124,4 +179,35 @@ async fn main() {
         "same verdicts for all {} buckets; the physical limit: api 3 S3 calls per bucket (300 per 100), config 2 Config calls per 100 buckets plus S3 for what an item lacks (moto: Object Ownership, and Block Public Access where unset)",
         verdicts.first().map_or(0, Vec::len)
     );
+}
+
+/// An account aggregator over this account in every region, through the recording endpoint.
+async fn put_aggregator(recorder: &ConfigRecorder) {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(recorder.endpoint())
+        .region(aws_config::Region::new(REGION))
+        .load()
+        .await;
+    let config = aws_sdk_config::Client::new(&sdk);
+    let source = match aws_sdk_config::types::AccountAggregationSource::builder()
+        .account_ids(vpce_guard_tests::seed::MOTO_ACCOUNT)
+        .all_aws_regions(true)
+        .build()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("aggregator source: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = config
+        .put_configuration_aggregator()
+        .configuration_aggregator_name("bench-aggregator")
+        .account_aggregation_sources(source)
+        .send()
+        .await
+    {
+        eprintln!("PutConfigurationAggregator: {e:?}");
+        std::process::exit(1);
+    }
 }

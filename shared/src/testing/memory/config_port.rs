@@ -121,3 +121,80 @@ impl ConfigPort for MemoryAws {
         Ok(self.recorder_role.clone())
     }
 }
+
+impl crate::config::port::AggregatorReader for MemoryAws {
+    async fn aggregate_discovered(
+        &self,
+        aggregator: &str,
+        resource_type: &ResourceType,
+    ) -> Result<Vec<crate::config::port::AggregateResource>, AwsError> {
+        self.known_aggregator("config:ListAggregateDiscoveredResources", aggregator)?;
+        let out: Vec<crate::config::port::AggregateResource> = self
+            .items
+            .iter()
+            .filter(|((t, _), _)| t == resource_type)
+            .map(|((_, id), item)| crate::config::port::AggregateResource {
+                account: item
+                    .account_id
+                    .clone()
+                    .unwrap_or_else(|| self.account_id.clone()),
+                region: item.region.clone().unwrap_or_default(),
+                resource_id: id.clone(),
+                resource_name: Some(id.clone()),
+            })
+            .collect();
+        self.pages("config:ListAggregateDiscoveredResources", out.len())?;
+        Ok(out)
+    }
+
+    async fn aggregate_items(
+        &self,
+        aggregator: &str,
+        resource_type: &ResourceType,
+        keys: &[crate::config::port::AggregateResource],
+    ) -> Result<(Vec<ConfigItem>, Vec<crate::config::port::AggregateResource>), AwsError> {
+        self.known_aggregator("config:BatchGetAggregateResourceConfig", aggregator)?;
+        self.call("config:BatchGetAggregateResourceConfig")?;
+        let mut items = Vec::new();
+        let mut unprocessed = Vec::new();
+        for k in keys {
+            match self
+                .items
+                .get(&(resource_type.clone(), k.resource_id.clone()))
+            {
+                Some(i) if !self.unprocessed.contains(&k.resource_id) => items.push(i.clone()),
+                _ => unprocessed.push(k.clone()),
+            }
+        }
+        Ok((items, unprocessed))
+    }
+}
+
+impl MemoryAws {
+    fn known_aggregator(&self, call: &'static str, name: &str) -> Result<(), AwsError> {
+        if self.aggregator.as_deref() == Some(name) {
+            return Ok(());
+        }
+        Err(AwsError {
+            call,
+            kind: ErrorKind::NotFound,
+            code: Some("NoSuchConfigurationAggregatorException".into()),
+            message: format!("no aggregator named {name}"),
+        })
+    }
+}
+
+impl crate::ports::AccountAccess for MemoryAws {
+    type Reader = MemoryAws;
+
+    /// The in-memory account reaches no other: every role is refused.
+    async fn enter(&self, account: &str, role_name: &str) -> Result<MemoryAws, AwsError> {
+        self.call("sts:AssumeRole")?;
+        Err(AwsError {
+            call: "sts:AssumeRole",
+            kind: ErrorKind::AccessDenied,
+            code: Some("AccessDenied".into()),
+            message: format!("cannot assume arn:aws:iam::{account}:role/{role_name}"),
+        })
+    }
+}

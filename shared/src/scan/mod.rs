@@ -3,6 +3,8 @@
 //! time with S3 only for what an item lacks, with bounded concurrency), evaluate every bucket
 //! and VPC, and report with the API-call counts.
 
+pub mod aggregate;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
@@ -51,6 +53,9 @@ pub struct RegionalEvaluation {
     #[serde(flatten)]
     pub evaluation: Evaluation,
     pub region: String,
+    /// The resource's account (an aggregated sweep only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// The sweep's result: the JSON of `vpce-guard scan`.
@@ -63,6 +68,12 @@ pub struct ScanReport {
     /// `--source api` sweep.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sources: BTreeMap<String, ScanSource>,
+    /// Per account (an aggregated sweep only): counts, how it was read, and its error.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<aggregate::AccountSummary>,
+    /// True when an account could not be read: the report is not complete.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 impl ScanReport {
@@ -203,6 +214,7 @@ where
                 RegionalEvaluation {
                     evaluation,
                     region: reg,
+                    account: None,
                 }
             }
         })
@@ -225,6 +237,7 @@ where
                             opts.now,
                         ),
                         region: region.clone(),
+                        account: None,
                     });
                 }
             }
@@ -237,6 +250,8 @@ where
         vpcs,
         api_calls: calls.snapshot(),
         sources,
+        accounts: Vec::new(),
+        incomplete: false,
     })
 }
 
