@@ -6,10 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use vpce_guard::facts::{Fact, PublicAccessBlock};
 use vpce_guard::rules::BucketParams;
 use vpce_guard::scan::aggregate::{scan_aggregator, AggregatorOptions};
 use vpce_guard::scan::{scan, ScanOptions, ScanReport, ScanSource};
-use vpce_guard::testing::memory::{MemoryAws, MemoryBucket};
+use vpce_guard::testing::memory::{MemoryAws, MemoryBucket, ALL_ON};
 use vpce_guard::testing::policies::private_bucket_policy;
 
 const OWN: &str = "111122223333";
@@ -33,10 +34,14 @@ fn organization(vpcs: usize) -> MemoryAws {
     for (k, account) in OTHERS.iter().enumerate() {
         for i in 0..60 {
             let name = format!("acct{k}-{i:02}");
-            let b = MemoryBucket::private(REGION, &private_bucket_policy(&name, &vpce));
+            let mut b = MemoryBucket::private(REGION, &private_bucket_policy(&name, &vpce));
+            // Their own Block Public Access off: the account's decides.
+            b.public_access_block = Fact::Known(PublicAccessBlock::default());
             aws.record_foreign_bucket(&name, account, &b, true);
         }
     }
+    // Config records the first other account's Block Public Access (all on), not the second's.
+    aws.record_foreign_account_block(OTHERS[0], ALL_ON);
     aws.aggregator = Some("org".into());
     aws
 }
@@ -112,6 +117,23 @@ async fn every_account_from_one_aggregator_at_two_calls_per_100_buckets() {
             .unwrap();
         let text = format!("{:?}", foreign.evaluation.findings);
         assert!(text.contains("no access to account 444455556666"), "{text}");
+        // The account's Block Public Access comes from the aggregator where Config records it:
+        // known (all on) for the first other account, unknown (never assumed) for the second.
+        let block_status = |account: &str| {
+            let b = report
+                .buckets
+                .iter()
+                .find(|b| b.account.as_deref() == Some(account))
+                .unwrap();
+            b.evaluation
+                .findings
+                .iter()
+                .find(|f| f.rule == vpce_guard::rules::RuleId::S3PublicAccessBlock)
+                .map(|f| f.status)
+                .unwrap()
+        };
+        assert_eq!(block_status(OTHERS[0]), vpce_guard::rules::Status::Pass);
+        assert_ne!(block_status(OTHERS[1]), vpce_guard::rules::Status::Pass);
         // The cost: 270 buckets, 3 pages of each aggregator call, no S3 read of any bucket
         // (the items carry every fact), whatever the number of VPCs.
         let calls: BTreeMap<String, u64> = aws
@@ -122,10 +144,10 @@ async fn every_account_from_one_aggregator_at_two_calls_per_100_buckets() {
         assert_eq!(
             calls,
             BTreeMap::from([
-                ("config:BatchGetAggregateResourceConfig".to_string(), 3),
-                ("config:ListAggregateDiscoveredResources".to_string(), 3),
+                ("config:BatchGetAggregateResourceConfig".to_string(), 3 + 1),
+                ("config:ListAggregateDiscoveredResources".to_string(), 3 + 1),
             ]),
-            "{vpcs} VPCs"
+            "{vpcs} VPCs: three pages of buckets, one of account Block Public Access"
         );
     }
 }

@@ -18,7 +18,7 @@ use super::{RegionalEvaluation, ScanOptions, ScanReport};
 use crate::config::port::{AggregateResource, AggregatorReader, MAX_KEYS};
 use crate::config::regional::bucket_observation;
 use crate::config::{ConfigItem, PartialBucket, ResourceType};
-use crate::facts::{AccountFacts, BucketObservation, Fact, NetworkFacts};
+use crate::facts::{AccountFacts, BucketObservation, Fact, NetworkFacts, PublicAccessBlock};
 use crate::ports::{AccountAccess, AccountReader, ApiCalls, AwsError, BucketReader, NetworkReader};
 use crate::rules::bucket::{evaluate_bucket, region_view};
 use crate::rules::network::evaluate_vpc;
@@ -109,6 +109,9 @@ where
         progress(n, total);
     };
 
+    // The account-level Block Public Access of the accounts that cannot be read, from the
+    // aggregator too (read once, on the first such account).
+    let mut blocks: Option<BTreeMap<String, PublicAccessBlock>> = None;
     let mut report = ScanReport {
         buckets: Vec::new(),
         vpcs: Vec::new(),
@@ -141,7 +144,11 @@ where
                     judge_account(Some(&reader), &account, work, opts, "assumed-role", &tick).await
                 }
                 Err((why, error)) => {
-                    let work = work.without_access(&why);
+                    if blocks.is_none() {
+                        blocks = Some(account_blocks(r, &agg.name).await);
+                    }
+                    let mut work = work.without_access(&why);
+                    work.account_block = blocks.as_ref().and_then(|b| b.get(&account)).copied();
                     let mut j =
                         judge_account(None::<&R>, &account, work, opts, "none", &tick).await;
                     report.incomplete |= error.is_some();
@@ -169,6 +176,9 @@ struct AccountWork {
     bare: Vec<AggregateResource>,
     /// Set when the account cannot be read: why.
     no_access: Option<String>,
+    /// The account's Block Public Access as the aggregator has it (for an account that
+    /// cannot be read).
+    account_block: Option<PublicAccessBlock>,
 }
 
 impl AccountWork {
@@ -207,7 +217,10 @@ where
     let account_facts = AccountFacts {
         public_access_block: match reader {
             Some(b) => b.account_public_access_block(account).await,
-            None => Fact::Unreadable(no_access.clone()),
+            None => match work.account_block {
+                Some(block) => Fact::Known(block),
+                None => Fact::Unreadable(no_access.clone()),
+            },
         },
         account_id: Some(account.to_string()),
     };
@@ -338,4 +351,57 @@ where
         vpcs,
         summary,
     }
+}
+
+/// Every account's Block Public Access the aggregator records
+/// (`AWS::S3::AccountPublicAccessBlock`, one item per account): two calls for the whole
+/// organization. An account without an item stays unknown; an aggregator that cannot say
+/// leaves them all unknown (never assumed on).
+async fn account_blocks<R: AggregatorReader>(
+    r: &R,
+    aggregator: &str,
+) -> BTreeMap<String, PublicAccessBlock> {
+    let rt = ResourceType::parse("AWS::S3::AccountPublicAccessBlock");
+    let mut out = BTreeMap::new();
+    let listed = match r.aggregate_discovered(aggregator, &rt).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "the aggregator's account Block Public Access items cannot be read");
+            return out;
+        }
+    };
+    for chunk in listed.chunks(MAX_KEYS) {
+        let items = match r.aggregate_items(aggregator, &rt, chunk).await {
+            Ok((items, _)) => items,
+            Err(e) => {
+                tracing::warn!(error = %e, "the aggregator's account Block Public Access items cannot be read");
+                continue;
+            }
+        };
+        for item in items {
+            let account = item
+                .account_id
+                .clone()
+                .unwrap_or_else(|| item.resource_id.clone());
+            let c = crate::config::item::decode(&item.configuration);
+            let flag = |k: &str| c.get(k).and_then(serde_json::Value::as_bool);
+            if let (Some(a), Some(b), Some(p), Some(r)) = (
+                flag("blockPublicAcls"),
+                flag("ignorePublicAcls"),
+                flag("blockPublicPolicy"),
+                flag("restrictPublicBuckets"),
+            ) {
+                out.insert(
+                    account,
+                    PublicAccessBlock {
+                        block_public_acls: a,
+                        ignore_public_acls: b,
+                        block_public_policy: p,
+                        restrict_public_buckets: r,
+                    },
+                );
+            }
+        }
+    }
+    out
 }

@@ -235,6 +235,29 @@ impl MemoryAws {
             .insert((ResourceType::S3Bucket, name.to_string()), item);
     }
 
+    /// Record another account's Block Public Access in Config
+    /// (`AWS::S3::AccountPublicAccessBlock`, as an aggregator sees it).
+    pub fn record_foreign_account_block(&mut self, account: &str, block: PublicAccessBlock) {
+        let item = ConfigItem {
+            resource_type: ResourceType::Other("AWS::S3::AccountPublicAccessBlock".into()),
+            resource_id: account.to_string(),
+            resource_name: None,
+            region: Some(self.default_region.clone()),
+            account_id: Some(account.to_string()),
+            capture_time: None,
+            status: None,
+            configuration: json!({
+                "blockPublicAcls": block.block_public_acls,
+                "ignorePublicAcls": block.ignore_public_acls,
+                "blockPublicPolicy": block.block_public_policy,
+                "restrictPublicBuckets": block.restrict_public_buckets,
+            }),
+            supplementary: Map::new(),
+        };
+        self.items
+            .insert((item.resource_type.clone(), account.to_string()), item);
+    }
+
     /// Make the next `times` calls of `call` (`service:Operation`) fail with `kind`.
     pub fn fail(&self, call: &str, kind: ErrorKind, times: usize) {
         if let Ok(mut f) = self.faults.lock() {
