@@ -24,6 +24,9 @@ use crate::rules::bucket::{evaluate_bucket, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::Compliance;
 
+/// Accounts judged at once (each one's buckets are read `--concurrency` at a time).
+const ACCOUNTS_AT_ONCE: usize = 4;
+
 /// Which aggregator, and how to reach the other accounts.
 #[derive(Debug, Clone, Default)]
 pub struct AggregatorOptions {
@@ -60,7 +63,7 @@ pub async fn scan_aggregator<R>(
 where
     R: BucketReader + AccountReader + NetworkReader + AggregatorReader + AccountAccess,
 {
-    let own = r.account_id().await?;
+    let own: String = r.account_id().await?;
     let wanted_regions: BTreeSet<&str> = opts.regions.iter().map(String::as_str).collect();
     let wanted_buckets: BTreeSet<&str> = opts.buckets.iter().map(String::as_str).collect();
     let listed: Vec<AggregateResource> = r
@@ -110,20 +113,16 @@ where
     };
 
     // The account-level Block Public Access of the accounts that cannot be read, from the
-    // aggregator too (read once, on the first such account).
-    let mut blocks: Option<BTreeMap<String, PublicAccessBlock>> = None;
-    let mut report = ScanReport {
-        buckets: Vec::new(),
-        vpcs: Vec::new(),
-        api_calls: BTreeMap::new(),
-        sources: BTreeMap::new(),
-        accounts: Vec::new(),
-        incomplete: false,
-    };
-    for (account, work) in by_account {
-        let judged = if account == own {
-            judge_account(Some(r), &account, work, opts, "direct", &tick).await
-        } else {
+    // aggregator too (read once, by the first such account).
+    let blocks: tokio::sync::OnceCell<BTreeMap<String, PublicAccessBlock>> =
+        tokio::sync::OnceCell::new();
+    // Accounts a few at a time (each one's buckets `--concurrency` at a time).
+    let (own, blocks, tick) = (&own, &blocks, &tick);
+    let mut judged: Vec<Judged> = stream::iter(by_account)
+        .map(|(account, work)| async move {
+            if &account == own {
+                return judge_account(Some(r), &account, work, opts, "direct", tick).await;
+            }
             // Another account: through its role when one is named, else from the items alone.
             let entered = match &agg.role_name {
                 None => Err((
@@ -141,25 +140,38 @@ where
             };
             match entered {
                 Ok(reader) => {
-                    judge_account(Some(&reader), &account, work, opts, "assumed-role", &tick).await
+                    judge_account(Some(&reader), &account, work, opts, "assumed-role", tick).await
                 }
                 Err((why, error)) => {
-                    if blocks.is_none() {
-                        blocks = Some(account_blocks(r, &agg.name).await);
-                    }
+                    let known = blocks
+                        .get_or_init(|| account_blocks(r, &agg.name))
+                        .await;
                     let mut work = work.without_access(&why);
-                    work.account_block = blocks.as_ref().and_then(|b| b.get(&account)).copied();
+                    work.account_block = known.get(&account).copied();
                     let mut j =
-                        judge_account(None::<&R>, &account, work, opts, "none", &tick).await;
-                    report.incomplete |= error.is_some();
+                        judge_account(None::<&R>, &account, work, opts, "none", tick).await;
                     j.summary.error = error;
                     j
                 }
             }
-        };
-        report.buckets.extend(judged.buckets);
-        report.vpcs.extend(judged.vpcs);
-        report.accounts.push(judged.summary);
+        })
+        .buffer_unordered(ACCOUNTS_AT_ONCE)
+        .collect()
+        .await;
+    judged.sort_by(|a, b| a.summary.account.cmp(&b.summary.account));
+    let mut report = ScanReport {
+        buckets: Vec::new(),
+        vpcs: Vec::new(),
+        api_calls: BTreeMap::new(),
+        sources: BTreeMap::new(),
+        accounts: Vec::new(),
+        incomplete: false,
+    };
+    for j in judged {
+        report.incomplete |= j.summary.error.is_some();
+        report.buckets.extend(j.buckets);
+        report.vpcs.extend(j.vpcs);
+        report.accounts.push(j.summary);
     }
     report.buckets.sort_by(|a, b| {
         (&a.account, &a.evaluation.resource).cmp(&(&b.account, &b.evaluation.resource))
