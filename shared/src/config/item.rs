@@ -152,13 +152,17 @@ impl ConfigItem {
         self.status.as_ref().is_some_and(ItemStatus::is_deleted)
     }
 
-    /// The bucket's facts from the item; `None` for what the item lacks (read from AWS).
-    pub(crate) fn bucket_facts(&self) -> PartialBucket {
-        let name = self
-            .resource_name
+    /// The bucket's name: the item's resource name, else its configuration's, else its id.
+    pub(crate) fn bucket_name(&self) -> String {
+        self.resource_name
             .clone()
             .or_else(|| text(self.configuration.get("name")))
-            .unwrap_or_else(|| self.resource_id.clone());
+            .unwrap_or_else(|| self.resource_id.clone())
+    }
+
+    /// The bucket's facts from the item; `None` for what the item lacks (read from AWS).
+    pub(crate) fn bucket_facts(&self) -> PartialBucket {
+        let name = self.bucket_name();
         let region = self.region.clone().unwrap_or_default();
         let policy =
             self.supplementary

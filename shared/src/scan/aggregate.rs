@@ -207,7 +207,7 @@ impl AccountWork {
 struct Judged {
     buckets: Vec<RegionalEvaluation>,
     vpcs: Vec<RegionalEvaluation>,
-    summary: super::aggregate::AccountSummary,
+    summary: AccountSummary,
 }
 
 /// Judge one account's buckets (and, when it can be read, its VPCs in the regions it has

@@ -111,7 +111,7 @@ where
             let source = region_source(r, region, opts.source).await?;
             if source == ScanSource::Config {
                 for item in bucket_inventory(r, Some(region)).await?.live {
-                    items.insert(item.bucket_facts().name, item);
+                    items.insert(item.bucket_name(), item);
                 }
             }
             sources.insert(region.clone(), source);

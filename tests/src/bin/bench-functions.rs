@@ -97,12 +97,19 @@ fn main() {
             "arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-BucketRuleRole,arn:aws:iam::123456789012:role/vpce-guard/vpce-guard-ChangeWatcherRole".to_string(),
         ),
     ];
-    let runs: [Run<'_>; 5] = [
+    // Route usage: the sample SQS batch of S3 data events (its aggregates go to the default bus).
+    let usage_event = sample_event("route-usage-sqs-batch.json");
+    let usage_env = vec![
+        ("APPROVED_VPCE_IDS", "vpce-0a1b2c3d4e5f60001".to_string()),
+        ("ROUTE_USAGE_BUCKETS", "amzn-s3-demo-private".to_string()),
+    ];
+    let runs: [Run<'_>; 6] = [
         ("bucket-rule", &bucket_event, Vec::new()),
         ("network-rule", &vpc_event, Vec::new()),
         ("change-watcher", &watcher_event, Vec::new()),
         ("slack-notifier", &notifier_event, notifier_env),
         ("remediator", &remediator_event, remediator_env),
+        ("route-usage", &usage_event, usage_env),
     ];
     for (name, event, extra) in runs.iter() {
         let bin = dir.join(name);

@@ -69,116 +69,83 @@ async fn main() {
         "{:<8} {:>8} {:>10} {:>9} {:>7} {:>6} {:>6}  calls",
         "source", "wall s", "buckets/s", "requests", "Config", "S3", "EC2"
     );
+    let opts = |source, regions: Vec<String>| ScanOptions {
+        regions,
+        buckets: Vec::new(),
+        params: BucketParams::default(),
+        concurrency,
+        now: vpce_guard::now_epoch_seconds(),
+        source,
+    };
     let mut verdicts = Vec::new();
     for source in [ScanSource::Api, ScanSource::Config] {
         let c = AwsClients::load(None, Some(REGION)).await;
-        let opts = ScanOptions {
-            regions: vec![REGION.to_string()],
-            buckets: Vec::new(),
-            params: BucketParams::default(),
-            concurrency,
-            now: vpce_guard::now_epoch_seconds(),
-            source,
-        };
+        let o = opts(source, vec![REGION.to_string()]);
         let t = Instant::now();
-        let report = match scan(&c, &c.calls, &opts, &|_, _| {}).await {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("scan ({source:?}) failed: {e}");
-                std::process::exit(1);
-            }
-        };
-        let wall = t.elapsed().as_secs_f64();
-        let sum = |prefix: &str| -> u64 {
-            report
-                .api_calls
-                .iter()
-                .filter(|(k, _)| k.starts_with(prefix))
-                .map(|(_, v)| v)
-                .sum()
-        };
-        let total: u64 = report.api_calls.values().sum();
-        println!(
-            "{:<8} {:>8.2} {:>10.0} {:>9} {:>7} {:>6} {:>6}  {:?}",
-            format!("{source:?}").to_lowercase(),
-            wall,
-            report.buckets.len() as f64 / wall,
-            total,
-            sum("config:"),
-            sum("s3:"),
-            sum("ec2:"),
-            report.api_calls
-        );
-        verdicts.push(
-            report
-                .buckets
-                .iter()
-                .map(|b| (b.evaluation.resource.clone(), b.evaluation.compliance))
-                .collect::<Vec<_>>(),
-        );
+        let report = scan(&c, &c.calls, &o, &|_, _| {}).await;
+        verdicts.push(row(&format!("{source:?}").to_lowercase(), report, t));
     }
     // The aggregator path: the same buckets through an account aggregator (moto keeps every
     // account's resources in one backend, so this measures one account's share of it).
-    {
-        let c = AwsClients::load(None, Some(REGION)).await;
-        put_aggregator(&recorder).await;
-        let opts = ScanOptions {
-            regions: Vec::new(),
-            buckets: Vec::new(),
-            params: BucketParams::default(),
-            concurrency,
-            now: vpce_guard::now_epoch_seconds(),
-            source: ScanSource::Api,
-        };
-        let agg = AggregatorOptions {
-            name: "bench-aggregator".into(),
-            role_name: None,
-        };
-        let t = Instant::now();
-        let report = match scan_aggregator(&c, &c.calls, &opts, &agg, &|_, _| {}).await {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("scan (aggregator) failed: {e}");
-                std::process::exit(1);
-            }
-        };
-        let wall = t.elapsed().as_secs_f64();
-        let sum = |prefix: &str| -> u64 {
-            report
-                .api_calls
-                .iter()
-                .filter(|(k, _)| k.starts_with(prefix))
-                .map(|(_, v)| v)
-                .sum()
-        };
-        let total: u64 = report.api_calls.values().sum();
-        println!(
-            "{:<8} {:>8.2} {:>10.0} {:>9} {:>7} {:>6} {:>6}  {:?}",
-            "aggreg.",
-            wall,
-            report.buckets.len() as f64 / wall,
-            total,
-            sum("config:"),
-            sum("s3:"),
-            sum("ec2:"),
-            report.api_calls
-        );
-        verdicts.push(
-            report
-                .buckets
-                .iter()
-                .map(|b| (b.evaluation.resource.clone(), b.evaluation.compliance))
-                .collect::<Vec<_>>(),
-        );
-    }
+    let c = AwsClients::load(None, Some(REGION)).await;
+    put_aggregator(&recorder).await;
+    let agg = AggregatorOptions {
+        name: "bench-aggregator".into(),
+        role_name: None,
+    };
+    let o = opts(ScanSource::Api, Vec::new());
+    let t = Instant::now();
+    let report = scan_aggregator(&c, &c.calls, &o, &agg, &|_, _| {}).await;
+    verdicts.push(row("aggreg.", report, t));
     if verdicts.iter().any(|v| Some(v) != verdicts.first()) {
-        eprintln!("the two sources disagree on a verdict");
+        eprintln!("the sources disagree on a verdict");
         std::process::exit(1);
     }
     println!(
         "same verdicts for all {} buckets; the physical limit: api 3 S3 calls per bucket (300 per 100), config 2 Config calls per 100 buckets plus S3 for what an item lacks (moto: Object Ownership, and Block Public Access where unset)",
         verdicts.first().map_or(0, Vec::len)
     );
+}
+
+/// Print one source's figures (the sweep started at `started`); its verdicts, to compare.
+fn row(
+    label: &str,
+    report: Result<vpce_guard::scan::ScanReport, vpce_guard::ports::AwsError>,
+    started: Instant,
+) -> Vec<(String, vpce_guard::rules::Compliance)> {
+    let wall = started.elapsed().as_secs_f64();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("scan ({label}) failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let sum = |prefix: &str| -> u64 {
+        report
+            .api_calls
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let total: u64 = report.api_calls.values().sum();
+    println!(
+        "{:<8} {:>8.2} {:>10.0} {:>9} {:>7} {:>6} {:>6}  {:?}",
+        label,
+        wall,
+        report.buckets.len() as f64 / wall,
+        total,
+        sum("config:"),
+        sum("s3:"),
+        sum("ec2:"),
+        report.api_calls
+    );
+    report
+        .buckets
+        .iter()
+        .map(|b| (b.evaluation.resource.clone(), b.evaluation.compliance))
+        .collect()
 }
 
 /// An account aggregator over this account in every region, through the recording endpoint.
