@@ -287,6 +287,10 @@ pub struct NetworkFacts {
     pub security_groups: Vec<SecurityGroup>,
     /// The AWS-managed prefix list of `com.amazonaws.<region>.s3`.
     pub s3_prefix_list: Option<String>,
+    /// Why the VPCs' DNS attributes are unknown, when the source cannot tell them (AWS
+    /// Config's VPC items): `NET-DNS` is then not evaluated, and says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_unknown: Option<String>,
 }
 
 impl NetworkFacts {

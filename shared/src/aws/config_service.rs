@@ -313,6 +313,7 @@ impl AggregatorReader for AwsClients {
         &self,
         aggregator: &str,
         resource_type: &ResourceType,
+        within: Option<(&str, &str)>,
     ) -> Result<Vec<AggregateResource>, AwsError> {
         let mut out = Vec::new();
         let mut pages = self
@@ -320,6 +321,12 @@ impl AggregatorReader for AwsClients {
             .list_aggregate_discovered_resources()
             .configuration_aggregator_name(aggregator)
             .resource_type(sdk_type(resource_type))
+            .set_filters(within.map(|(account, region)| {
+                aws_sdk_config::types::ResourceFilters::builder()
+                    .account_id(account)
+                    .region(region)
+                    .build()
+            }))
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

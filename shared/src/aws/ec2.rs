@@ -233,6 +233,7 @@ impl NetworkCalls<'_> {
             subnets: subnets?,
             security_groups: security_groups?,
             s3_prefix_list: pl?,
+            dns_unknown: None,
         })
     }
 
@@ -266,6 +267,7 @@ impl NetworkCalls<'_> {
             subnets: subnets?,
             security_groups: security_groups?,
             s3_prefix_list: pl?,
+            dns_unknown: None,
         })
     }
 

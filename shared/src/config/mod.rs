@@ -4,6 +4,7 @@
 
 pub(crate) mod event;
 pub(crate) mod item;
+pub(crate) mod network;
 pub(crate) mod port;
 pub(crate) mod regional;
 pub mod rule_functions;

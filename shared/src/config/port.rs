@@ -79,11 +79,13 @@ pub struct AggregateResource {
 #[allow(async_fn_in_trait)]
 pub trait AggregatorReader {
     /// Every resource of a type in every account and region the aggregator covers
-    /// (`ListAggregateDiscoveredResources`, 100 a page).
+    /// (`ListAggregateDiscoveredResources`, 100 a page), or only in one source account and
+    /// region (`within`: account, region; the API's resource filters).
     async fn aggregate_discovered(
         &self,
         aggregator: &str,
         resource_type: &ResourceType,
+        within: Option<(&str, &str)>,
     ) -> Result<Vec<AggregateResource>, AwsError>;
     /// Items for up to 100 resources (`BatchGetAggregateResourceConfig`); those the aggregator
     /// could not return come back unprocessed.

@@ -39,7 +39,7 @@ pub(crate) fn vpc_findings(
     now: f64,
 ) -> Vec<Finding> {
     let gateways: Vec<&Endpoint> = net.s3_gateways().filter(|e| e.vpc_id == vpc.id).collect();
-    let dns = dns_finding(vpc);
+    let dns = dns_finding(vpc, net.dns_unknown.as_deref());
     if gateways.is_empty() {
         let other: Vec<String> = net
             .endpoints
@@ -98,7 +98,19 @@ pub(crate) fn vpc_findings(
     ]
 }
 
-fn dns_finding(vpc: &Vpc) -> Finding {
+/// `NET-DNS`. Attributes the source cannot tell (`unknown`: why) are not evaluated, and the
+/// VPC fails closed.
+fn dns_finding(vpc: &Vpc, unknown: Option<&str>) -> Finding {
+    if let (None, None, Some(why)) = (vpc.dns_support, vpc.dns_hostnames, unknown) {
+        return Finding::new(
+            RuleId::NetDns,
+            Status::Fail,
+            format!(
+                "not evaluated: the DNS attributes of {} are unknown ({why}; read the account's EC2 to judge them)",
+                vpc.id
+            ),
+        );
+    }
     let mut off = Vec::new();
     if vpc.dns_support != Some(true) {
         off.push("enableDnsSupport");

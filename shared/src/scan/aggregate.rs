@@ -5,9 +5,12 @@
 //! `BatchGetAggregateResourceConfig`), each item's policy and Block Public Access included.
 //! What an item lacks, the account's Block Public Access and the network are read in the
 //! account itself: the caller's own account directly, another account through
-//! `--assume-role-name` when given; otherwise those facts are unreadable and the rules that
-//! need them say so ("no access to account …") instead of judging. An account whose role cannot
-//! be assumed is listed with its error, and the report is marked incomplete.
+//! `--assume-role-name` when given. An account that cannot be read is judged from the
+//! aggregator alone: its Block Public Access from `AWS::S3::AccountPublicAccessBlock` items,
+//! its network from the EC2 items Config records (`config::network`), and what neither
+//! carries is unreadable: the rules that need it say so ("no access to account …", "no
+//! network facts for account …") instead of judging. An account whose role cannot be assumed
+//! is listed with its error, and the report is marked incomplete.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +18,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::{RegionalEvaluation, ScanOptions, ScanReport};
+use crate::config::network::{network_from_items, NetworkItems, NETWORK_TYPES};
 use crate::config::port::{AggregateResource, AggregatorReader, MAX_KEYS};
 use crate::config::regional::bucket_observation;
 use crate::config::{ConfigItem, PartialBucket, ResourceType};
@@ -67,7 +71,7 @@ where
     let wanted_regions: BTreeSet<&str> = opts.regions.iter().map(String::as_str).collect();
     let wanted_buckets: BTreeSet<&str> = opts.buckets.iter().map(String::as_str).collect();
     let listed: Vec<AggregateResource> = r
-        .aggregate_discovered(&agg.name, &ResourceType::S3Bucket)
+        .aggregate_discovered(&agg.name, &ResourceType::S3Bucket, None)
         .await?
         .into_iter()
         .filter(|k| wanted_regions.is_empty() || wanted_regions.contains(k.region.as_str()))
@@ -148,6 +152,11 @@ where
                         .await;
                     let mut work = work.without_access(&why);
                     work.account_block = known.get(&account).copied();
+                    // The network from the aggregator's EC2 items, region by region.
+                    for region in work.regions(opts) {
+                        let n = aggregate_network(r, &agg.name, &account, &region).await;
+                        work.networks.insert(region, n);
+                    }
                     let mut j =
                         judge_account(None::<&R>, &account, work, opts, "none", tick).await;
                     j.summary.error = error;
@@ -191,11 +200,24 @@ struct AccountWork {
     /// The account's Block Public Access as the aggregator has it (for an account that
     /// cannot be read).
     account_block: Option<PublicAccessBlock>,
+    /// Each region's network as the aggregator's items give it (for an account that cannot
+    /// be read).
+    networks: BTreeMap<String, Result<NetworkFacts, String>>,
 }
 
 impl AccountWork {
     fn len(&self) -> usize {
         self.items.len() + self.bare.len()
+    }
+
+    /// The regions judged: those of the account's buckets, and those asked for.
+    fn regions(&self, opts: &ScanOptions) -> BTreeSet<String> {
+        self.items
+            .iter()
+            .filter_map(|i| i.region.clone())
+            .chain(self.bare.iter().map(|k| k.region.clone()))
+            .chain(opts.regions.iter().cloned())
+            .collect()
     }
 
     fn without_access(mut self, why: &str) -> AccountWork {
@@ -215,7 +237,7 @@ struct Judged {
 async fn judge_account<B>(
     reader: Option<&B>,
     account: &str,
-    work: AccountWork,
+    mut work: AccountWork,
     opts: &ScanOptions,
     access: &'static str,
     tick: &(dyn Fn() + Sync),
@@ -236,22 +258,16 @@ where
         },
         account_id: Some(account.to_string()),
     };
-    let mut regions: BTreeSet<String> = work
-        .items
-        .iter()
-        .filter_map(|i| i.region.clone())
-        .chain(work.bare.iter().map(|k| k.region.clone()))
-        .collect();
-    if reader.is_some() {
-        regions.extend(opts.regions.iter().cloned());
-    }
-    let mut networks: BTreeMap<String, Result<NetworkFacts, String>> = BTreeMap::new();
-    for region in &regions {
+    let mut networks = std::mem::take(&mut work.networks);
+    for region in work.regions(opts) {
+        if networks.contains_key(&region) {
+            continue;
+        }
         let n = match reader {
-            Some(b) => b.network(region).await.map_err(|e| e.to_string()),
+            Some(b) => b.network(&region).await.map_err(|e| e.to_string()),
             None => Err(no_access.clone()),
         };
-        networks.insert(region.clone(), n);
+        networks.insert(region, n);
     }
 
     // Each bucket: the item's facts, completed in the account when it can be read.
@@ -365,6 +381,50 @@ where
     }
 }
 
+/// One account's network in one region from the aggregator's EC2 items (five listings
+/// filtered to the account and region, then their items 100 a call; no VPC listed, nothing
+/// more is read), or why there are no network facts for it.
+async fn aggregate_network<R: AggregatorReader>(
+    r: &R,
+    aggregator: &str,
+    account: &str,
+    region: &str,
+) -> Result<NetworkFacts, String> {
+    let unknown =
+        |why: String| format!("no network facts for account {account} in {region}: {why}");
+    let mut items = NetworkItems::default();
+    for name in NETWORK_TYPES {
+        let rt = ResourceType::parse(name);
+        let listed = r
+            .aggregate_discovered(aggregator, &rt, Some((account, region)))
+            .await
+            .map_err(|e| unknown(e.to_string()))?;
+        if listed.is_empty() && rt == ResourceType::Ec2Vpc {
+            break;
+        }
+        for chunk in listed.chunks(MAX_KEYS) {
+            let (got, unprocessed) = r
+                .aggregate_items(aggregator, &rt, chunk)
+                .await
+                .map_err(|e| unknown(e.to_string()))?;
+            if let Some(k) = unprocessed.first().or_else(|| {
+                chunk
+                    .iter()
+                    .find(|k| !got.iter().any(|i| i.resource_id == k.resource_id))
+            }) {
+                return Err(unknown(format!(
+                    "the aggregator did not return the {name} item {}",
+                    k.resource_id
+                )));
+            }
+            if let Some(slot) = items.slot(&rt) {
+                slot.extend(got);
+            }
+        }
+    }
+    network_from_items(region, &items).map_err(unknown)
+}
+
 /// Every account's Block Public Access the aggregator records
 /// (`AWS::S3::AccountPublicAccessBlock`, one item per account): two calls for the whole
 /// organization. An account without an item stays unknown; an aggregator that cannot say
@@ -375,7 +435,7 @@ async fn account_blocks<R: AggregatorReader>(
 ) -> BTreeMap<String, PublicAccessBlock> {
     let rt = ResourceType::parse("AWS::S3::AccountPublicAccessBlock");
     let mut out = BTreeMap::new();
-    let listed = match r.aggregate_discovered(aggregator, &rt).await {
+    let listed = match r.aggregate_discovered(aggregator, &rt, None).await {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "the aggregator's account Block Public Access items cannot be read");

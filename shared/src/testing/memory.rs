@@ -23,6 +23,8 @@ use crate::ports::{
     NetworkReader,
 };
 
+mod config_network;
+pub use config_network::network_items;
 mod config_port;
 mod state_table;
 
@@ -152,57 +154,7 @@ impl MemoryAws {
                 s3_prefix_list: Some("pl-63a5400a".into()),
                 ..NetworkFacts::default()
             });
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let i = net.vpcs.len();
-            let (vpc, subnet, rt, vpce, sg) = (
-                format!("vpc-{i:017x}"),
-                format!("subnet-{i:017x}"),
-                format!("rtb-{i:017x}"),
-                format!("vpce-{i:017x}"),
-                format!("sg-{i:017x}"),
-            );
-            net.vpcs.push(Vpc {
-                id: vpc.clone(),
-                dns_support: Some(true),
-                dns_hostnames: Some(true),
-            });
-            net.subnets.push(Subnet {
-                id: subnet.clone(),
-                vpc_id: vpc.clone(),
-                ipv6_cidrs: Vec::new(),
-            });
-            net.route_tables.push(RouteTable {
-                id: rt.clone(),
-                vpc_id: vpc.clone(),
-                main: false,
-                subnet_ids: vec![subnet],
-                routes: Vec::new(),
-            });
-            net.endpoints.push(Endpoint {
-                id: vpce.clone(),
-                vpc_id: vpc.clone(),
-                service_name: s3_service_name(region),
-                endpoint_type: "Gateway".into(),
-                state: "available".into(),
-                policy: Some(locked_endpoint_policy(&account)),
-                route_table_ids: vec![rt],
-                ip_address_type: Some("ipv4".into()),
-                owner_id: Some(account.clone()),
-            });
-            net.security_groups.push(SecurityGroup {
-                id: sg,
-                name: "default".into(),
-                vpc_id: vpc.clone(),
-                egress: vec![EgressRule {
-                    protocol: "-1".into(),
-                    cidrs: vec!["0.0.0.0/0".into()],
-                    ..EgressRule::default()
-                }],
-            });
-            out.push((vpc, vpce));
-        }
-        out
+        reference_vpcs(net, &account, "", n)
     }
 
     /// Add a bucket to S3.
@@ -449,6 +401,66 @@ impl AccountReader for MemoryAws {
     }
 }
 
+/// Add `n` reference VPCs (see `MemoryAws::add_reference_vpcs`) to `net`, their ids after
+/// `prefix` (hex digits, to keep several accounts' ids apart). Returns their (VPC id, endpoint
+/// id), in order.
+pub fn reference_vpcs(
+    net: &mut NetworkFacts,
+    account: &str,
+    prefix: &str,
+    n: usize,
+) -> Vec<(String, String)> {
+    let region = net.region.clone();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let i = net.vpcs.len();
+        let width = 17usize.saturating_sub(prefix.len());
+        let id = |kind: &str| format!("{kind}-{prefix}{i:0width$x}");
+        let (vpc, subnet, rt, vpce, sg) =
+            (id("vpc"), id("subnet"), id("rtb"), id("vpce"), id("sg"));
+        net.vpcs.push(Vpc {
+            id: vpc.clone(),
+            dns_support: Some(true),
+            dns_hostnames: Some(true),
+        });
+        net.subnets.push(Subnet {
+            id: subnet.clone(),
+            vpc_id: vpc.clone(),
+            ipv6_cidrs: Vec::new(),
+        });
+        net.route_tables.push(RouteTable {
+            id: rt.clone(),
+            vpc_id: vpc.clone(),
+            main: false,
+            subnet_ids: vec![subnet],
+            routes: Vec::new(),
+        });
+        net.endpoints.push(Endpoint {
+            id: vpce.clone(),
+            vpc_id: vpc.clone(),
+            service_name: s3_service_name(&region),
+            endpoint_type: "Gateway".into(),
+            state: "available".into(),
+            policy: Some(locked_endpoint_policy(account)),
+            route_table_ids: vec![rt],
+            ip_address_type: Some("ipv4".into()),
+            owner_id: Some(account.to_string()),
+        });
+        net.security_groups.push(SecurityGroup {
+            id: sg,
+            name: "default".into(),
+            vpc_id: vpc.clone(),
+            egress: vec![EgressRule {
+                protocol: "-1".into(),
+                cidrs: vec!["0.0.0.0/0".into()],
+                ..EgressRule::default()
+            }],
+        });
+        out.push((vpc, vpce));
+    }
+    out
+}
+
 impl MemoryAws {
     fn region_net(&self, region: &str) -> NetworkFacts {
         self.networks
@@ -518,6 +530,7 @@ impl NetworkReader for MemoryAws {
                 .filter(|g| g.vpc_id == vpc_id)
                 .collect(),
             s3_prefix_list: net.s3_prefix_list,
+            dns_unknown: net.dns_unknown,
         })
     }
 

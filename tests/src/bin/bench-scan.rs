@@ -1,7 +1,8 @@
 //! Seed N buckets (default 1,000) in a moto server and sweep them twice, `--source api` (three
 //! S3 calls per bucket) and `--source config` (AWS Config's inventory, 100 buckets a call, S3
-//! only for what moto's items lack); print wall time, buckets per second and API calls of each.
-//! Run through `scripts/bench-scan [N]`.
+//! only for what moto's items lack), then through an aggregator; print wall time, buckets per
+//! second and API calls of each. Then the aggregator path over 40 accounts in memory (moto
+//! keeps one account), networks from Config items. Run through `scripts/bench-scan [N]`.
 
 use std::time::Instant;
 
@@ -104,6 +105,76 @@ async fn main() {
     println!(
         "same verdicts for all {} buckets; the physical limit: api 3 S3 calls per bucket (300 per 100), config 2 Config calls per 100 buckets plus S3 for what an item lacks (moto: Object Ownership, and Block Public Access where unset)",
         verdicts.first().map_or(0, Vec::len)
+    );
+    organization_in_memory(n, concurrency).await;
+}
+
+/// The aggregator path over many accounts, which moto cannot hold apart: an in-memory
+/// organization of 40 accounts sharing `n` buckets, each with 10 VPCs recorded as Config
+/// items, judged from the aggregator alone (no role). Measures the engine and the call count;
+/// the in-memory calls themselves cost nothing.
+async fn organization_in_memory(n: usize, concurrency: usize) {
+    use vpce_guard::facts::{Fact, NetworkFacts};
+    use vpce_guard::testing::memory::{reference_vpcs, MemoryAws, MemoryBucket, ALL_ON};
+    const ACCOUNTS: usize = 40;
+    let mut aws = MemoryAws::new("111122223333", REGION);
+    aws.aggregator = Some("org".into());
+    for a in 0..ACCOUNTS {
+        let account = format!("{:012}", 200_000_000_000u64 + a as u64);
+        let mut net = NetworkFacts {
+            region: REGION.into(),
+            ..NetworkFacts::default()
+        };
+        let vpce = reference_vpcs(&mut net, &account, &format!("{a:02x}"), 10)[0]
+            .1
+            .clone();
+        aws.record_foreign_network(&account, &net);
+        aws.record_foreign_account_block(&account, ALL_ON);
+        for i in (a..n).step_by(ACCOUNTS) {
+            let name = format!("org-bucket-{i:05}");
+            let mut b = MemoryBucket::private(REGION, &private_bucket_policy(&name, &vpce));
+            if i % 2 == 1 {
+                b.policy = Fact::NotConfigured;
+            }
+            aws.record_foreign_bucket(&name, &account, &b, true);
+        }
+    }
+    let agg = AggregatorOptions {
+        name: "org".into(),
+        role_name: None,
+    };
+    let o = ScanOptions {
+        regions: Vec::new(),
+        buckets: Vec::new(),
+        params: BucketParams::default(),
+        concurrency,
+        now: vpce_guard::now_epoch_seconds(),
+        source: ScanSource::Api,
+    };
+    let t = Instant::now();
+    let report = scan_aggregator(&aws, &aws.calls, &o, &agg, &|_, _| {}).await;
+    let wall = t.elapsed().as_secs_f64();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("scan (organization in memory) failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let config: u64 = report
+        .api_calls
+        .iter()
+        .filter(|(k, _)| k.starts_with("config:"))
+        .map(|(_, v)| v)
+        .sum();
+    let other: u64 = report.api_calls.values().sum::<u64>() - config;
+    println!(
+        "organization in memory: {ACCOUNTS} accounts, {} buckets, {} VPCs judged from the aggregator's items in {wall:.2} s ({:.0} buckets/s); {config} Config calls ({:.1} per 100 buckets, network included), {other} other calls  {:?}",
+        report.buckets.len(),
+        report.vpcs.len(),
+        report.buckets.len() as f64 / wall,
+        config as f64 * 100.0 / report.buckets.len().max(1) as f64,
+        report.api_calls
     );
 }
 

@@ -127,6 +127,7 @@ impl crate::config::port::AggregatorReader for MemoryAws {
         &self,
         aggregator: &str,
         resource_type: &ResourceType,
+        within: Option<(&str, &str)>,
     ) -> Result<Vec<crate::config::port::AggregateResource>, AwsError> {
         self.known_aggregator("config:ListAggregateDiscoveredResources", aggregator)?;
         let out: Vec<crate::config::port::AggregateResource> = self
@@ -142,6 +143,7 @@ impl crate::config::port::AggregatorReader for MemoryAws {
                 resource_id: id.clone(),
                 resource_name: Some(id.clone()),
             })
+            .filter(|k| within.is_none_or(|(a, r)| k.account == a && k.region == r))
             .collect();
         self.pages("config:ListAggregateDiscoveredResources", out.len())?;
         Ok(out)
