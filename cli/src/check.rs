@@ -98,8 +98,15 @@ pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     };
     let doc = PolicyDocument::parse(&text)
         .map_err(|e| format!("`{name}` is not a valid policy document: {e}"))?;
-    let eval = check_policy(&args.bucket, &doc, &params, vpce_guard::now_epoch_seconds());
-    output::print_evaluations(std::slice::from_ref(&eval), args.rules.format)?;
+    let now = vpce_guard::now_epoch_seconds();
+    let eval = check_policy(&args.bucket, &doc, &params, now);
+    if args.rules.format == crate::ReportFormat::Ocsf {
+        output::print_lines(&vpce_guard::export::ocsf::policy_events(
+            &eval, &params, now,
+        ))?;
+    } else {
+        output::print_evaluations(std::slice::from_ref(&eval), args.rules.format)?;
+    }
     Ok(if eval.compliance == Compliance::NonCompliant {
         EXIT_NON_COMPLIANT
     } else {

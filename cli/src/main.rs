@@ -282,9 +282,18 @@ pub struct RuleArgs {
     /// configuration", never changing compliance.
     #[arg(long = "skip-rule", value_name = "ID")]
     pub skip_rule: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format: a table, JSON, or OCSF Compliance Findings (one JSON object per line,
+    /// one per resource and evaluated rule).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// The output formats of the commands that judge resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Ocsf,
 }
 
 #[derive(Debug, Args)]

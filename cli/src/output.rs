@@ -4,20 +4,21 @@ use std::io::Write;
 
 use vpce_guard::rules::{Evaluation, Status};
 
-use crate::Format;
+use crate::ReportFormat;
 
 /// Print evaluations; one JSON object for a single evaluation.
-pub fn print_evaluations(evals: &[Evaluation], format: Format) -> Result<(), String> {
+pub fn print_evaluations(evals: &[Evaluation], format: ReportFormat) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     let text = match format {
-        Format::Json => {
+        ReportFormat::Ocsf => return Err("OCSF is printed by the command itself".into()),
+        ReportFormat::Json => {
             let v = match evals {
                 [one] => serde_json::to_string_pretty(one),
                 many => serde_json::to_string_pretty(many),
             };
             v.map_err(|e| format!("cannot render JSON: {e}"))? + "\n"
         }
-        Format::Text => evals.iter().map(render_text).collect::<Vec<_>>().join("\n"),
+        ReportFormat::Text => evals.iter().map(render_text).collect::<Vec<_>>().join("\n"),
     };
     out.write_all(text.as_bytes())
         .map_err(|e| format!("cannot write the output: {e}"))
@@ -62,4 +63,14 @@ pub fn render_text(e: &Evaluation) -> String {
         }
     }
     s
+}
+
+/// Print JSON values one per line (OCSF events).
+pub fn print_lines(values: &[serde_json::Value]) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    for v in values {
+        let line = serde_json::to_string(v).map_err(|e| format!("cannot render JSON: {e}"))?;
+        writeln!(out, "{line}").map_err(|e| format!("cannot write the output: {e}"))?;
+    }
+    Ok(())
 }

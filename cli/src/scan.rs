@@ -12,7 +12,7 @@ use vpce_guard::scan::{scan, ScanOptions, ScanReport, ScanSource};
 
 use crate::check::params;
 use crate::output::render_text;
-use crate::{Format, ScanArgs, SourceArg, EXIT_NON_COMPLIANT};
+use crate::{ReportFormat, ScanArgs, SourceArg, EXIT_NON_COMPLIANT};
 
 fn cannot_run(e: &AwsError) -> String {
     match e.kind {
@@ -42,7 +42,7 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let report = runtime.block_on(async {
+    let (report, account) = runtime.block_on(async {
         let first_region = args.region.first().map(String::as_str);
         let clients = AwsClients::load(args.endpoint_url.as_deref(), first_region).await;
         let regions = if args.region.is_empty() && args.aggregator.is_some() {
@@ -102,7 +102,7 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
                 }
             }
         };
-        match &args.aggregator {
+        let report = match &args.aggregator {
             Some(name) => {
                 let agg = AggregatorOptions {
                     name: name.clone(),
@@ -110,12 +110,20 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
                 };
                 scan_aggregator(&clients, &clients.calls, &opts, &agg, &progress)
                     .await
-                    .map_err(|e| cannot_run(&e))
+                    .map_err(|e| cannot_run(&e))?
             }
             None => scan(&clients, &clients.calls, &opts, &progress)
                 .await
-                .map_err(|e| cannot_run(&e)),
-        }
+                .map_err(|e| cannot_run(&e))?,
+        };
+        // OCSF names each resource's account: the caller's, read once (after the sweep).
+        let account = if args.rules.format == ReportFormat::Ocsf {
+            use vpce_guard::ports::AccountReader;
+            Some(clients.account_id().await.map_err(|e| cannot_run(&e))?)
+        } else {
+            None
+        };
+        Ok::<_, String>((report, account))
     })?;
     if args.source != SourceArg::Api {
         // Which source each region used, where a person reads it (JSON has `sources`).
@@ -127,7 +135,7 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
             eprintln!("vpce-guard: {region}: buckets read from {how}");
         }
     }
-    print_report(&report, args.rules.format)?;
+    print_report(&report, account.as_deref(), args.rules.format)?;
     if report.incomplete {
         // Never a partial result presented as complete.
         let failed: Vec<String> = report
@@ -149,14 +157,24 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
     })
 }
 
-fn print_report(report: &ScanReport, format: Format) -> Result<(), String> {
+fn print_report(
+    report: &ScanReport,
+    account: Option<&str>,
+    format: ReportFormat,
+) -> Result<(), String> {
     use std::io::Write;
     let text = match format {
-        Format::Json => {
+        ReportFormat::Ocsf => {
+            let now = vpce_guard::now_epoch_seconds();
+            return crate::output::print_lines(&vpce_guard::export::ocsf::scan_events(
+                report, account, now,
+            ));
+        }
+        ReportFormat::Json => {
             serde_json::to_string_pretty(report).map_err(|e| format!("cannot render JSON: {e}"))?
                 + "\n"
         }
-        Format::Text => {
+        ReportFormat::Text => {
             let mut s = String::new();
             let mut all: Vec<(&str, &vpce_guard::scan::RegionalEvaluation)> = report
                 .buckets

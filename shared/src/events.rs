@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::rules::{Compliance, Finding, RuleId, Status};
+use crate::rules::{Compliance, Finding, RuleId, Severity, Status};
 
 /// The `source` of every event vpce-guard publishes.
 #[cfg_attr(feature = "testing", visibility::make(pub))]
@@ -57,10 +57,45 @@ pub(crate) struct Trigger {
     pub(crate) user_agent: Option<String>,
 }
 
+/// The version of the `vpce-guard Finding` detail's shape (docs/NOTIFICATIONS.md): a field
+/// added keeps it, a field changed or removed raises it.
+pub(crate) const FINDING_SCHEMA_VERSION: &str = "1.1";
+
+/// The stable id of a resource's finding (`rule`: of one rule's, as Security Hub keeps them):
+/// `vpce-guard/<account>/<region>/<s3-bucket|ec2-vpc>/<resource>[/<RULE>]`.
+pub(crate) fn finding_id(
+    account: &str,
+    region: &str,
+    resource_type: &str,
+    resource: &str,
+    rule: Option<RuleId>,
+) -> String {
+    let kind = match resource_type {
+        S3_BUCKET => "s3-bucket".to_string(),
+        "AWS::EC2::VPC" => "ec2-vpc".to_string(),
+        other => other.to_ascii_lowercase().replace("::", "-"),
+    };
+    let mut id = format!("{SOURCE}/{account}/{region}/{kind}/{resource}");
+    if let Some(r) = rule {
+        id.push('/');
+        id.push_str(r.as_str());
+    }
+    id
+}
+
 /// The detail of a `vpce-guard Finding` event.
 #[cfg_attr(feature = "testing", visibility::make(pub))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FindingDetail {
+    /// [`FINDING_SCHEMA_VERSION`] (absent in events of vpce-guard before 1.1).
+    #[serde(default)]
+    pub(crate) schema_version: String,
+    /// [`finding_id`] of the resource: the same for every event about it.
+    #[serde(default)]
+    pub(crate) finding_id: String,
+    /// The most severe of its findings (docs/RULES.md, "Severity").
+    #[serde(default)]
+    pub(crate) severity: Severity,
     pub(crate) resource: String,
     pub(crate) resource_type: String,
     pub(crate) account: String,

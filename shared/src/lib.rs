@@ -30,6 +30,7 @@ macro_rules! testing_pub_mod {
 pub mod aws;
 pub mod config;
 testing_pub_mod!(events);
+pub mod export;
 testing_pub_mod!(facts);
 pub mod notify;
 pub mod policy;

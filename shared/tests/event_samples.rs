@@ -124,3 +124,11 @@ fn route_usage_events_and_their_input() {
         .iter()
         .any(|t| t == "AWS Network Activity Event via CloudTrail"));
 }
+
+#[test]
+fn the_finding_event_as_the_watcher_emits_it() {
+    let ev = sample("finding-event.json");
+    let env: Envelope<FindingDetail> = round_trip("the finding event", &ev);
+    assert_eq!(env.detail_type, FINDING_DETAIL_TYPE);
+    assert!(env.detail.is_noncompliant_bucket());
+}

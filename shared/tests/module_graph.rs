@@ -362,8 +362,10 @@ fn the_check_sees_a_cycle() {
 /// `with_long_settings`), `RouteUsageContext` (`load`, `needs_org_accounts`,
 /// `with_org_accounts`), `RouteUsageSummary` and `handle`; +8 for issue 21: `ScanSource`, the
 /// aggregated sweep (`scan::aggregate`, `AggregatorOptions`, `AccountSummary`,
-/// `scan_aggregator`) and its ports (`AggregateResource`, `AggregatorReader`, `AccountAccess`).)
-const PUB_BUDGET: usize = 237;
+/// `scan_aggregator`) and its ports (`AggregateResource`, `AggregatorReader`, `AccountAccess`);
+/// +3 for issue 22's severity: `Severity`, `Severity::as_str`, `RuleId::fail_severity`; +4 for
+/// its OCSF output: `export`, `export::ocsf`, `scan_events` and `policy_events`.)
+const PUB_BUDGET: usize = 244;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

@@ -99,6 +99,29 @@ fn accepted_parameters() -> Vec<String> {
 }
 
 /// Everything in which `doc` and the catalog disagree (empty: none).
+/// The rows of the table under `## Severity`: (the rule ids of the first cell, the severity of
+/// the second).
+fn severity_rows(doc: &str) -> Vec<(Vec<String>, String)> {
+    let Some(start) = doc.find("\n## Severity\n") else {
+        return Vec::new();
+    };
+    let rest = &doc[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3);
+    rest[..end]
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let ids = cells
+                .get(1)?
+                .split(',')
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .collect();
+            Some((ids, cells.get(2)?.trim_matches('`').to_string()))
+        })
+        .collect()
+}
+
 fn problems(doc: &str) -> Vec<String> {
     let mut out = Vec::new();
     let catalog = catalog();
@@ -126,6 +149,25 @@ fn problems(doc: &str) -> Vec<String> {
             headings,
             catalog.iter().map(|r| r.as_str()).collect::<Vec<_>>()
         ));
+    }
+    // The severity table: every rule in exactly one row, with its registry severity.
+    let rows = severity_rows(doc);
+    for r in &catalog {
+        let found: Vec<&String> = rows
+            .iter()
+            .filter(|(ids, _)| ids.iter().any(|i| i == r.as_str()))
+            .map(|(_, sev)| sev)
+            .collect();
+        match found.as_slice() {
+            [sev] if sev.as_str() == r.fail_severity().as_str() => {}
+            [sev] => out.push(format!(
+                "the severity table gives {} `{sev}`, the registry `{}`",
+                r.as_str(),
+                r.fail_severity().as_str()
+            )),
+            [] => out.push(format!("the severity table has no row for {}", r.as_str())),
+            _ => out.push(format!("the severity table lists {} twice", r.as_str())),
+        }
     }
     // Each section: its Config rule and resource type, and the verdicts it can give.
     let bucket_rule = format!("Config rule `{RULE_NAME_PREFIX}-bucket`");
@@ -263,6 +305,14 @@ fn the_check_finds_drift() {
         "a rule left out",
         &doc.replace("### NET-DNS\n", "#### NET-DNS\n"),
         "no `### NET-DNS` section",
+    );
+    expect(
+        "a severity the registry does not give",
+        &doc.replace(
+            "| `S3-NO-PUBLIC-GRANT` | `CRITICAL` |",
+            "| `S3-NO-PUBLIC-GRANT` | `LOW` |",
+        ),
+        "the severity table gives S3-NO-PUBLIC-GRANT `LOW`, the registry `CRITICAL`",
     );
     expect(
         "a rule the catalog does not have",

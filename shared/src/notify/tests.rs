@@ -63,6 +63,9 @@ fn finding(bucket: &str, compliance: Compliance, failing: &[(RuleId, &str)]) -> 
         .map(|(r, why)| Finding::new(*r, Status::Fail, *why))
         .collect();
     FindingDetail {
+        schema_version: crate::events::FINDING_SCHEMA_VERSION.into(),
+        finding_id: format!("vpce-guard/123456789012/us-east-1/s3-bucket/{bucket}"),
+        severity: crate::rules::Severity::High,
         resource: bucket.into(),
         resource_type: "AWS::S3::Bucket".into(),
         account: "123456789012".into(),

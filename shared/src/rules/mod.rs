@@ -35,19 +35,21 @@ pub(crate) struct RuleSpec {
     /// The stable id (JSON, annotations, `DisabledRules`, SARIF and OCSF ids).
     pub(crate) id: &'static str,
     pub resource: RuleResource,
+    /// How severe its FAIL is (docs/RULES.md, "Severity").
+    pub(crate) severity: Severity,
     /// What it judges, in a line.
     pub(crate) judges: &'static str,
     /// When it is `NOT_APPLICABLE` (a disabled rule always is).
     pub(crate) not_applicable_when: &'static str,
 }
 
-/// The registry: each rule is one entry here — its variant, id, resource, what it judges and
-/// when it does not apply — in catalog order. The enum, the lists `RuleId::ALL`, `BUCKET` and
+/// The registry: each rule is one entry here — its variant, id, resource, the severity of its
+/// FAIL, what it judges and when it does not apply — in catalog order. The enum, the lists `RuleId::ALL`, `BUCKET` and
 /// `NETWORK`, `as_str`, `parse` and the serde form all come from it; the evaluations match on
 /// `RuleId` exhaustively, so a new entry does not compile until it is evaluated
 /// (docs/ARCHITECTURE.md, "Adding a rule").
 macro_rules! rule_registry {
-    ($($variant:ident => $id:literal, $resource:ident, $judges:literal, $na:literal;)*) => {
+    ($($variant:ident => $id:literal, $resource:ident, $severity:ident, $judges:literal, $na:literal;)*) => {
         /// Every rule id, in catalog order.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum RuleId {
@@ -65,6 +67,7 @@ macro_rules! rule_registry {
                     $(RuleId::$variant => RuleSpec {
                         id: $id,
                         resource: RuleResource::$resource,
+                        severity: Severity::$severity,
                         judges: $judges,
                         not_applicable_when: $na,
                     },)*
@@ -75,49 +78,49 @@ macro_rules! rule_registry {
 }
 
 rule_registry! {
-    S3VpceDeny => "S3-VPCE-DENY", Bucket,
+    S3VpceDeny => "S3-VPCE-DENY", Bucket, High,
         "every request from outside the approved network origins is explicitly denied",
         "disabled";
-    S3VpceKnown => "S3-VPCE-KNOWN", Bucket,
+    S3VpceKnown => "S3-VPCE-KNOWN", Bucket, High,
         "no request through a non-approved endpoint is left undenied",
         "disabled";
-    S3VpceReachable => "S3-VPCE-REACHABLE", Bucket,
+    S3VpceReachable => "S3-VPCE-REACHABLE", Bucket, Medium,
         "a same-account role can still get and put objects through an approved endpoint",
         "disabled; check-policy without --approved-vpce";
-    S3Tls => "S3-TLS", Bucket,
+    S3Tls => "S3-TLS", Bucket, Medium,
         "requests without TLS are denied",
         "disabled";
-    S3SigV4 => "S3-SIGV4", Bucket,
+    S3SigV4 => "S3-SIGV4", Bucket, Low,
         "SigV2 and unsigned requests are denied",
         "disabled";
-    S3TlsVersion => "S3-TLS-VERSION", Bucket,
+    S3TlsVersion => "S3-TLS-VERSION", Bucket, Low,
         "requests over TLS below RequireTlsVersion are denied",
         "disabled; RequireTlsVersion not set";
-    S3NoPublicGrant => "S3-NO-PUBLIC-GRANT", Bucket,
+    S3NoPublicGrant => "S3-NO-PUBLIC-GRANT", Bucket, Critical,
         "no Allow statement grants everyone access from outside the approved origins",
         "disabled";
-    S3PublicAccessBlock => "S3-PUBLIC-ACCESS-BLOCK", Bucket,
+    S3PublicAccessBlock => "S3-PUBLIC-ACCESS-BLOCK", Bucket, High,
         "all four Block Public Access settings are on, at bucket or account level",
         "disabled; check-policy (no account facts)";
-    S3AclsDisabled => "S3-ACLS-DISABLED", Bucket,
+    S3AclsDisabled => "S3-ACLS-DISABLED", Bucket, Medium,
         "Object Ownership is BucketOwnerEnforced",
         "disabled; check-policy (no account facts)";
-    S3GuardAccess => "S3-GUARD-ACCESS", Bucket,
+    S3GuardAccess => "S3-GUARD-ACCESS", Bucket, Medium,
         "the guard's roles and Config's recorder can read the bucket from outside the VPC",
         "disabled";
-    NetS3Gateway => "NET-S3-GATEWAY", Network,
+    NetS3Gateway => "NET-S3-GATEWAY", Network, Medium,
         "the VPC has an available S3 gateway endpoint",
         "disabled";
-    NetEndpointPolicy => "NET-ENDPOINT-POLICY", Network,
+    NetEndpointPolicy => "NET-ENDPOINT-POLICY", Network, Medium,
         "the S3 endpoint's policy is not the default allow-all",
         "disabled; no gateway endpoint";
-    NetRoutes => "NET-ROUTES", Network,
+    NetRoutes => "NET-ROUTES", Network, Medium,
         "every subnet's route table sends S3 traffic through the gateway endpoint",
         "disabled; no gateway endpoint";
-    NetDns => "NET-DNS", Network,
+    NetDns => "NET-DNS", Network, Low,
         "the VPC's DNS support and DNS hostnames are on",
         "disabled";
-    NetSgEgress => "NET-SG-EGRESS", Network,
+    NetSgEgress => "NET-SG-EGRESS", Network, Low,
         "security groups let instances reach S3 through the endpoint's prefix list",
         "disabled; no gateway endpoint";
 }
@@ -163,6 +166,11 @@ impl RuleId {
         self.spec().id
     }
 
+    /// The severity of the rule's FAIL (docs/RULES.md, "Severity").
+    pub const fn fail_severity(self) -> Severity {
+        self.spec().severity
+    }
+
     #[cfg_attr(feature = "testing", visibility::make(pub))]
     pub(crate) fn parse(s: &str) -> Option<RuleId> {
         RuleId::ALL.into_iter().find(|r| r.as_str() == s)
@@ -198,6 +206,38 @@ pub enum Status {
     NotApplicable,
 }
 
+/// How much a finding matters, in the words Security Hub (ASFF `Severity.Label`) and OCSF use.
+/// A FAIL takes its rule's severity (the registry), a WARN is `LOW`, the rest `INFORMATIONAL`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    #[default]
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "INFORMATIONAL",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+
+    /// OCSF `severity_id`: 1 Informational, 2 Low, 3 Medium, 4 High, 5 Critical.
+    pub(crate) fn ocsf_id(self) -> u8 {
+        self as u8 + 1
+    }
+}
+
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -220,6 +260,16 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The finding's severity: its rule's when it FAILs, `LOW` when it WARNs, else
+    /// `INFORMATIONAL`.
+    pub(crate) fn severity(&self) -> Severity {
+        match self.status {
+            Status::Fail => self.rule.fail_severity(),
+            Status::Warn => Severity::Low,
+            Status::Pass | Status::NotApplicable => Severity::Informational,
+        }
+    }
+
     pub(crate) fn new(rule: RuleId, status: Status, reason: impl Into<String>) -> Self {
         Finding {
             rule,
@@ -282,6 +332,10 @@ pub struct Evaluation {
     /// At most 256 characters, failures first, then warnings; empty when nothing to say.
     pub annotation: String,
     pub findings: Vec<Finding>,
+    /// Set when the resource is on the mute list: "muted: <reason> (until <date>)". Its
+    /// findings stay as judged; its compliance is `NOT_APPLICABLE` (docs/RULES.md, "Muting").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<String>,
 }
 
 impl Evaluation {
@@ -294,7 +348,17 @@ impl Evaluation {
             compliance,
             annotation,
             findings,
+            muted: None,
         }
+    }
+
+    /// The most severe of its findings (`INFORMATIONAL` when all pass).
+    pub(crate) fn severity(&self) -> Severity {
+        self.findings
+            .iter()
+            .map(Finding::severity)
+            .max()
+            .unwrap_or(Severity::Informational)
     }
 
     /// A resource that no longer exists or left the rule's scope.
@@ -311,6 +375,7 @@ impl Evaluation {
                 .iter()
                 .map(|&r| Finding::new(r, Status::NotApplicable, reason))
                 .collect(),
+            muted: None,
         }
     }
 }

@@ -14,7 +14,9 @@ use thiserror::Error;
 use crate::config::port::ConfigPort;
 use crate::config::regional::{bucket_observation, Buckets, Warm};
 use crate::config::{PartialBucket, ResourceType};
-use crate::events::{FindingDetail, Trigger, FINDING_DETAIL_TYPE};
+use crate::events::{
+    finding_id, FindingDetail, Trigger, FINDING_DETAIL_TYPE, FINDING_SCHEMA_VERSION,
+};
 use crate::facts::Fact;
 use crate::ports::events::{publish, EventPublisher, OutEvent};
 use crate::ports::{
@@ -425,6 +427,9 @@ fn detail(
     fix: Option<Vec<Value>>,
 ) -> FindingDetail {
     FindingDetail {
+        schema_version: FINDING_SCHEMA_VERSION.to_string(),
+        finding_id: finding_id(account, region, kind.as_str(), &e.resource, None),
+        severity: e.severity(),
         resource: e.resource,
         resource_type: kind.as_str().to_string(),
         account: account.to_string(),

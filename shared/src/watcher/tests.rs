@@ -676,3 +676,45 @@ fn a_bucket_name_s3_could_not_have_given_is_not_read() {
         Classified::Handle(Target::Bucket("Legacy_Bucket.1".into()))
     );
 }
+
+/// `events/finding-event.json` is what the watcher emits for a policy put on a bucket without
+/// the deny (the EventBridge envelope around it: id and time are EventBridge's). Regenerate it
+/// with `UPDATE_EVENT_SAMPLES=1 cargo test -p vpce-guard-shared finding_event_sample`.
+#[tokio::test]
+async fn the_finding_event_sample_is_what_the_watcher_emits() {
+    let (aws, _) = account(1);
+    run(
+        &aws,
+        call("aws.s3", "PutBucketPolicy", json!({"bucketName": "open"})),
+    )
+    .await;
+    let (_, out) = aws.published().into_iter().next().unwrap();
+    let detail: Value = serde_json::from_str(&out.detail).unwrap();
+    // Identity: versioned, stable per resource, with the worst finding's severity.
+    assert_eq!(
+        detail["schema_version"],
+        crate::events::FINDING_SCHEMA_VERSION
+    );
+    assert_eq!(
+        detail["finding_id"],
+        "vpce-guard/123456789012/us-east-1/s3-bucket/open"
+    );
+    assert_eq!(detail["severity"], "HIGH");
+    let emitted = json!({
+        "version": "0", "id": "3c9e1f7a-5b2d-4e8f-9a1c-7d6b5e4f3a21",
+        "detail-type": out.detail_type, "source": crate::events::SOURCE,
+        "account": ACCOUNT, "time": "2026-11-28T09:00:04Z", "region": REGION,
+        "resources": out.resources, "detail": detail,
+    });
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/finding-event.json");
+    if std::env::var_os("UPDATE_EVENT_SAMPLES").is_some() {
+        let text = serde_json::to_string_pretty(&emitted).unwrap() + "\n";
+        std::fs::write(&path, text).unwrap();
+    }
+    let sample: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        sample, emitted,
+        "events/finding-event.json differs from what the watcher emits (UPDATE_EVENT_SAMPLES=1 regenerates it)"
+    );
+}
