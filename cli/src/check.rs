@@ -8,8 +8,20 @@ use vpce_guard::rules::{BucketParams, Compliance};
 
 use crate::output;
 use crate::{CheckPolicyArgs, RuleArgs, EXIT_NON_COMPLIANT};
+use vpce_guard::rules::mute::MuteList;
 
 /// Turn the shared rule flags into validated parameters.
+/// The mute list of `--mute-file` (none: nothing muted); an unreadable or invalid list is an
+/// error (exit 2), never a silently shorter one.
+pub fn mute_list(rules: &RuleArgs) -> Result<MuteList, String> {
+    let Some(file) = &rules.mute_file else {
+        return Ok(MuteList::default());
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("--mute-file: cannot read `{file}`: {e}"))?;
+    MuteList::parse(&text).map_err(|e| format!("--mute-file `{file}`: {e}"))
+}
+
 pub fn params(rules: &RuleArgs, account_id: Option<String>) -> Result<BucketParams, String> {
     let require_tls_version = match &rules.require_tls_version {
         Some(v) => Some(BucketParams::parse_tls_version(v).map_err(|e| e.to_string())?),
@@ -98,8 +110,10 @@ pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     };
     let doc = PolicyDocument::parse(&text)
         .map_err(|e| format!("`{name}` is not a valid policy document: {e}"))?;
+    let mutes = mute_list(&args.rules)?;
     let now = vpce_guard::now_epoch_seconds();
-    let eval = check_policy(&args.bucket, &doc, &params, now);
+    let mut eval = check_policy(&args.bucket, &doc, &params, now);
+    mutes.apply(&mut eval, now);
     if args.rules.format == crate::ReportFormat::Ocsf {
         output::print_lines(&vpce_guard::export::ocsf::policy_events(
             &eval, &params, now,

@@ -282,6 +282,10 @@ pub struct RuleArgs {
     /// configuration", never changing compliance.
     #[arg(long = "skip-rule", value_name = "ID")]
     pub skip_rule: Vec<String>,
+    /// A mute list (JSON: {"muted": [{"resource", "reason", "until"}]}): the resources it names
+    /// are reported NOT_APPLICABLE with the reason, until the date.
+    #[arg(long = "mute-file", value_name = "FILE")]
+    pub mute_file: Option<String>,
     /// Output format: a table, JSON, or OCSF Compliance Findings (one JSON object per line,
     /// one per resource and evaluated rule).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]

@@ -36,6 +36,9 @@ fn rank(s: Status) -> u8 {
 /// A readable table: failures first, then warnings, passes and not-applicable rules.
 pub fn render_text(e: &Evaluation) -> String {
     let mut s = format!("{}: {}\n", e.resource, e.compliance.as_str());
+    for note in e.muted.iter().chain(&e.mute_expired) {
+        s.push_str(&format!("  {note}\n"));
+    }
     let mut findings: Vec<_> = e.findings.iter().collect();
     findings.sort_by_key(|f| rank(f.status));
     let width = findings

@@ -27,6 +27,7 @@ fn cannot_run(e: &AwsError) -> String {
 /// Run the command; `Err` is a one-line message for exit status 2.
 pub fn run(args: &ScanArgs) -> Result<u8, String> {
     let mut params = params(&args.rules, None)?;
+    let mutes = crate::check::mute_list(&args.rules)?;
     if let Some(url) = &args.endpoint_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!(
@@ -42,7 +43,7 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let (report, account) = runtime.block_on(async {
+    let (mut report, account) = runtime.block_on(async {
         let first_region = args.region.first().map(String::as_str);
         let clients = AwsClients::load(args.endpoint_url.as_deref(), first_region).await;
         let regions = if args.region.is_empty() && args.aggregator.is_some() {
@@ -125,6 +126,11 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
         };
         Ok::<_, String>((report, account))
     })?;
+    // The mute list: a muted resource is NOT_APPLICABLE, with its reason (never a tag).
+    let now = vpce_guard::now_epoch_seconds();
+    for e in report.buckets.iter_mut().chain(report.vpcs.iter_mut()) {
+        mutes.apply(&mut e.evaluation, now);
+    }
     if args.source != SourceArg::Api {
         // Which source each region used, where a person reads it (JSON has `sources`).
         for (region, source) in &report.sources {

@@ -10,6 +10,7 @@ use std::process::Output;
 
 use serde_json::{json, Value};
 use vpce_guard_tests::moto::Moto;
+use vpce_guard_tests::s3_client;
 use vpce_guard_tests::seed::Seed;
 use vpce_guard_tests::{block_on, offline_command, offline_command_with_credentials};
 
@@ -339,19 +340,6 @@ fn the_athena_sql_run_on_duckdb_gives_the_same_report() {
     let (rust, _) = athena_round_trip(&FIXTURE_ARGS, &dir, 9);
     assert_eq!(rust, expected_report());
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
 }
 
 /// Log files in S3 (moto), read through the SDK with `--endpoint-url`; the approved endpoints

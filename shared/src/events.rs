@@ -18,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::rules::mute::{MuteList, MuteState};
 use crate::rules::{Compliance, Finding, RuleId, Severity, Status};
 
 /// The `source` of every event vpce-guard publishes.
@@ -108,9 +109,40 @@ pub(crate) struct FindingDetail {
     /// would add them; absent when none is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) fix: Option<Vec<Value>>,
+    /// The resource is on the mute list: "muted: <reason> (until <date>)"; its compliance is
+    /// then `NOT_APPLICABLE` (no alert, no remediation) and there is no `fix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) muted: Option<String>,
+    /// Its mute list entries have all expired: "mute expired on <date>: <reason>".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) mute_expired: Option<String>,
 }
 
 impl FindingDetail {
+    /// Apply the mute list (`rules::mute`), as the Config rules do.
+    pub(crate) fn apply_mutes(&mut self, list: &MuteList, now: f64) {
+        match list.state(&self.resource, now) {
+            MuteState::None => {}
+            MuteState::Muted(why) => {
+                self.compliance = Compliance::NotApplicable;
+                self.annotation = crate::rules::truncate(&why, crate::rules::MAX_ANNOTATION_CHARS);
+                self.fix = None;
+                self.muted = Some(why);
+            }
+            MuteState::Expired(why) => {
+                self.annotation = crate::rules::truncate(
+                    &if self.annotation.is_empty() {
+                        why.clone()
+                    } else {
+                        format!("{why}; {}", self.annotation)
+                    },
+                    crate::rules::MAX_ANNOTATION_CHARS,
+                );
+                self.mute_expired = Some(why);
+            }
+        }
+    }
+
     /// The rules that FAIL, in catalog order.
     pub(crate) fn failing_rules(&self) -> Vec<RuleId> {
         self.findings

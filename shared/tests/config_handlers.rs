@@ -941,3 +941,79 @@ async fn without_a_source_the_accounts_own_organization_is_asked_once_per_contai
         None
     );
 }
+
+/// The mute list, read at each invocation (one `ssm:GetParameter`): a muted bucket is
+/// `NOT_APPLICABLE` with the reason, by name or pattern; an expired mute stops muting and says
+/// so; a list that cannot be used mutes nothing; no list configured costs no call.
+#[tokio::test]
+async fn muted_buckets_are_not_applicable_with_the_reason_until_the_mute_expires() {
+    let (mut aws, _) = account(1);
+    for name in ["acme-public-www", "acme-public-img", "old-logs", "open"] {
+        let mut b = MemoryBucket::private(REGION, "");
+        b.policy = Fact::NotConfigured;
+        aws.add_bucket(name, b);
+        aws.record_bucket(name, true);
+    }
+    aws.mute_list = Some(
+        json!({"muted": [
+            {"resource": "acme-public-*", "reason": "public website", "until": "2099-06-30"},
+            {"resource": "old-logs", "reason": "log delivery", "until": "2020-01-31"}
+        ]})
+        .to_string(),
+    );
+    let out = bucket_rule(&aws, &periodic()).await.unwrap();
+    assert_eq!(
+        out.api_calls.get("ssm:GetParameter"),
+        Some(&1),
+        "read once per invocation"
+    );
+    let all: Vec<_> = aws.sent().into_iter().flat_map(|s| s.evaluations).collect();
+    let of = |id: &str| all.iter().find(|e| e.resource_id == id).unwrap().clone();
+    for muted in ["acme-public-www", "acme-public-img"] {
+        let e = of(muted);
+        assert_eq!(e.compliance, Compliance::NotApplicable, "{e:?}");
+        assert_eq!(
+            e.annotation.as_deref(),
+            Some("muted: public website (until 2099-06-30)")
+        );
+    }
+    let expired = of("old-logs");
+    assert_eq!(expired.compliance, Compliance::NonCompliant);
+    assert!(expired
+        .annotation
+        .as_deref()
+        .unwrap()
+        .starts_with("mute expired on 2020-01-31: log delivery; S3-VPCE-DENY"));
+    assert_eq!(of("open").compliance, Compliance::NonCompliant);
+
+    // A change notification for a muted bucket: the same.
+    let (mut aws2, _) = account(1);
+    aws2.mute_list = aws.mute_list.clone();
+    let mut b = MemoryBucket::private(REGION, "");
+    b.policy = Fact::NotConfigured;
+    aws2.add_bucket("acme-public-www", b.clone());
+    bucket_rule(&aws2, &bucket_change("acme-public-www", None, true))
+        .await
+        .unwrap();
+    let e = sent_one(&aws2, "acme-public-www", Compliance::NotApplicable);
+    assert!(e.annotation.unwrap().starts_with("muted: public website"));
+
+    // A list with a mistake mutes nothing (fail closed), and the invocation still reports.
+    let (mut aws3, _) = account(1);
+    aws3.add_bucket("acme-public-www", b);
+    aws3.mute_list = Some(r#"{"muted": [{"resource": "acme-public-*", "reson": "typo"}]}"#.into());
+    bucket_rule(&aws3, &bucket_change("acme-public-www", None, true))
+        .await
+        .unwrap();
+    sent_one(&aws3, "acme-public-www", Compliance::NonCompliant);
+
+    // No list configured: no SSM call.
+    let (aws4, _) = account(1);
+    let out = bucket_rule(
+        &aws4,
+        &bucket_change("b", Some(&policy("b", "vpce-x")), true),
+    )
+    .await
+    .unwrap();
+    assert!(!out.api_calls.contains_key("ssm:GetParameter"));
+}

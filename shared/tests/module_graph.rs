@@ -364,8 +364,10 @@ fn the_check_sees_a_cycle() {
 /// aggregated sweep (`scan::aggregate`, `AggregatorOptions`, `AccountSummary`,
 /// `scan_aggregator`) and its ports (`AggregateResource`, `AggregatorReader`, `AccountAccess`);
 /// +3 for issue 22's severity: `Severity`, `Severity::as_str`, `RuleId::fail_severity`; +4 for
-/// its OCSF output: `export`, `export::ocsf`, `scan_events` and `policy_events`.)
-const PUB_BUDGET: usize = 244;
+/// its OCSF output: `export`, `export::ocsf`, `scan_events` and `policy_events`; +7 for its mute
+/// list: `rules::mute` (`MuteList`, `parse`, `apply`, `MuteError`), the `MuteSource` port and
+/// `AwsClients::with_mute_parameter`.)
+const PUB_BUDGET: usize = 251;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

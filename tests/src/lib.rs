@@ -157,3 +157,18 @@ pub fn offline_command_with_credentials(bin: &str) -> std::process::Command {
         );
     c
 }
+
+/// A plain S3 client for moto at `endpoint` (us-east-1, path style, test credentials): for
+/// what the seeders do not do (tags, log files).
+pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}

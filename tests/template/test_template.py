@@ -225,6 +225,13 @@ def reads_long_settings(binary):
         return "load_long_settings" in f.read()
 
 
+def reads_mute_list(binary):
+    """Does the function read the mute list (AwsClients::with_mute_parameter in its main.rs)?"""
+    with open(os.path.join(ROOT, "functions", binary, "src", "main.rs"), encoding="utf-8") as f:
+        text = f.read()
+    return "with_mute_parameter(" in text and '"MUTED_RESOURCES_PARAMETER"' in text
+
+
 def env_read_by(source, binary=None):
     """The environment variables a from_env reads: its own, BucketParams::from_env's, and the
     long settings' when the function's main.rs loads them."""
@@ -239,6 +246,8 @@ def env_read_by(source, binary=None):
         names |= set(re.findall(ENV_NAME, body))
     if binary and reads_long_settings(binary):
         names |= long_settings_variables()
+    if binary and reads_mute_list(binary):
+        names.add("MUTED_RESOURCES_PARAMETER")
     return names
 
 
@@ -1162,7 +1171,8 @@ class Template(unittest.TestCase):
             binary = res["Metadata"]["BuildProperties"]["Binary"]
             role = getatt_target(p["Role"])
             ssm = [s for s in role_statements(self.t, role)
-                   if any(a.startswith("ssm:") for a in as_list(s["Action"]))]
+                   if any(a.startswith("ssm:") for a in as_list(s["Action"]))
+                   and s.get("Sid") != "ReadMuteList"]
             env = p.get("Environment", {}).get("Variables", {})
             with self.subTest(function=fid):
                 if not reads_long_settings(binary):
@@ -1185,6 +1195,37 @@ class Template(unittest.TestCase):
                                                           "${AWS::AccountId}:parameter${" + name + "}"}, NO_VALUE]}
                     for name in LONG_SETTINGS_PARAMETERS.values()])
         self.assertGreaterEqual(readers, 3, "the bucket rule, the change watcher and the remediator")
+
+    def test_mute_list_parameter(self):
+        spec = self.params["MutedResourcesParameter"]
+        self.assertEqual((spec["Type"], spec["Default"]), ("String", "/vpce-guard/muted-resources"))
+        for ok in ("/vpce-guard/muted-resources", "/a.b_c-d/e"):
+            self.assertRegex(ok, spec["AllowedPattern"])
+        for bad in ("", "vpce-guard/x", "/a b", "arn:aws:ssm:us-east-1:111122223333:parameter/x"):
+            self.assertNotRegex(bad, spec["AllowedPattern"])
+        # The stack creates it, empty: a valid list that mutes nothing.
+        muted = self.res["MutedResources"]
+        self.assertEqual(muted["Type"], "AWS::SSM::Parameter")
+        self.assertEqual(muted["Properties"]["Name"], {"Ref": "MutedResourcesParameter"})
+        self.assertEqual(json.loads(muted["Properties"]["Value"]), {"muted": []})
+        readers = set()
+        arn = {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${MutedResourcesParameter}"}
+        for fid, res, p in functions(self.t):
+            binary = res["Metadata"]["BuildProperties"]["Binary"]
+            role = getatt_target(p["Role"])
+            reads = [s for s in role_statements(self.t, role) if s.get("Sid") == "ReadMuteList"]
+            env = p.get("Environment", {}).get("Variables", {})
+            with self.subTest(function=fid):
+                if reads_mute_list(binary):
+                    readers.add(binary)
+                    self.assertEqual(env.get("MUTED_RESOURCES_PARAMETER"), {"Ref": "MutedResourcesParameter"})
+                    self.assertEqual(len(reads), 1)
+                    self.assertEqual(as_list(reads[0]["Action"]), ["ssm:GetParameter"])
+                    self.assertEqual(reads[0]["Resource"], arn)
+                else:
+                    self.assertNotIn("MUTED_RESOURCES_PARAMETER", env)
+                    self.assertFalse(reads, "no mute list permission for a function that does not read it")
+        self.assertEqual(readers, {"bucket-rule", "network-rule", "change-watcher", "remediator"})
 
     # -- alarms -----------------------------------------------------------------------------
     def dead_letter_queues(self):

@@ -25,7 +25,9 @@ async fn main() -> Result<(), Error> {
     // The organization's RCPs, through the role the stack names (none: no RCP layer).
     let clients = AwsClients::load(None, None)
         .await
-        .with_org_policy_role(std::env::var("ORGANIZATION_POLICY_ROLE_ARN").ok());
+        .with_org_policy_role(std::env::var("ORGANIZATION_POLICY_ROLE_ARN").ok())
+        // The mute list, read at each invocation (none: nothing muted).
+        .with_mute_parameter(std::env::var("MUTED_RESOURCES_PARAMETER").ok());
     // Lists too long for Config's InputParameters, from SSM (read once per container).
     let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
     let warm = Warm::with_long_settings(long);

@@ -22,7 +22,10 @@ fn diagnostic(e: impl FunctionError) -> Diagnostic {
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Init phase: configuration and clients once, reused by every invocation.
-    let clients = AwsClients::load(None, None).await;
+    // The mute list, read at each invocation (none: nothing muted).
+    let clients = AwsClients::load(None, None)
+        .await
+        .with_mute_parameter(std::env::var("MUTED_RESOURCES_PARAMETER").ok());
     let region = clients.default_region();
     let (clients, region) = (&clients, region.as_deref());
     lambda_runtime::run(service_fn(

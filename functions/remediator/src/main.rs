@@ -30,7 +30,9 @@ async fn main() -> Result<(), Error> {
     // The organization's RCPs, through the role the stack names (none: no RCP layer).
     let clients = AwsClients::load(None, None)
         .await
-        .with_org_policy_role(cfg.org_policy_role.clone());
+        .with_org_policy_role(cfg.org_policy_role.clone())
+        // The mute list, read at each invocation (none: nothing muted).
+        .with_mute_parameter(std::env::var("MUTED_RESOURCES_PARAMETER").ok());
     // Lists too long for Config's InputParameters, from SSM (read once per container).
     let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
     cfg.params = long.apply(&cfg.params);

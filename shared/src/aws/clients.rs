@@ -24,6 +24,8 @@ pub struct AwsClients {
     pub(crate) org_policy_role: Option<String>,
     /// The Organizations client with that role's credentials, built on first use.
     pub(crate) organizations: Arc<tokio::sync::OnceCell<aws_sdk_organizations::Client>>,
+    /// The SSM parameter holding the mute list (`MUTED_RESOURCES_PARAMETER`); `None`: none.
+    pub(crate) mute_parameter: Option<String>,
 }
 
 /// The endpoint URL configured for a service: the explicit one, else
@@ -97,6 +99,7 @@ impl AwsClients {
             ec2: Arc::default(),
             org_policy_role: None,
             organizations: Arc::default(),
+            mute_parameter: None,
         }
     }
 
@@ -104,6 +107,13 @@ impl AwsClients {
     /// or `None`: no organization-policy source).
     pub fn with_org_policy_role(mut self, role: Option<String>) -> AwsClients {
         self.org_policy_role = role.filter(|r| !r.trim().is_empty());
+        self
+    }
+
+    /// Read the mute list from this SSM parameter at each invocation
+    /// (`MUTED_RESOURCES_PARAMETER`; empty or `None`: nothing is muted).
+    pub fn with_mute_parameter(mut self, name: Option<String>) -> AwsClients {
+        self.mute_parameter = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         self
     }
 

@@ -1,6 +1,8 @@
-//! The AWS SDK side of [`crate::ports::ssm`]: `ParameterReader` for `AwsClients`.
+//! The AWS SDK side of [`crate::ports::ssm`]: `ParameterReader` and `MuteSource` for
+//! `AwsClients`.
 
 use crate::ports::ssm::*;
+use crate::rules::mute::MuteList;
 
 use super::clients::AwsClients;
 use super::map_sdk_error;
@@ -22,5 +24,20 @@ impl ParameterReader for AwsClients {
             .and_then(|p| p.value())
             .unwrap_or_default()
             .to_string())
+    }
+}
+
+impl MuteSource for AwsClients {
+    async fn mute_list(&self) -> Result<Option<MuteList>, String> {
+        let Some(name) = &self.mute_parameter else {
+            return Ok(None);
+        };
+        let text = self
+            .parameter(name)
+            .await
+            .map_err(|e| format!("cannot read the mute list `{name}`: {e}"))?;
+        MuteList::parse(&text)
+            .map(Some)
+            .map_err(|e| format!("the mute list `{name}` is refused: {e}"))
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod types;
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::rules::mute::{MuteList, MuteState};
 use crate::rules::params::split_list;
 use crate::rules::{BucketParams, Compliance, Evaluation, ParamError, RuleId, Status};
 
@@ -130,6 +131,29 @@ impl ConfigEvaluation {
                 .filter(|f| f.status == Status::Fail)
                 .map(|f| f.rule)
                 .collect(),
+        }
+    }
+
+    /// Apply the mute list: a muted resource is reported `NOT_APPLICABLE` with the mute as
+    /// its annotation; an expired mute is noted first in the annotation. A resource already
+    /// `NOT_APPLICABLE` (gone, out of scope) is left as it is.
+    pub(crate) fn apply_mutes(&mut self, list: &MuteList, now: f64) {
+        if self.compliance == Compliance::NotApplicable {
+            return;
+        }
+        match list.state(&self.resource_id, now) {
+            MuteState::None => {}
+            MuteState::Muted(why) => {
+                self.compliance = Compliance::NotApplicable;
+                self.annotation = Some(crate::rules::truncate(&why, 256));
+            }
+            MuteState::Expired(why) => {
+                let text = match &self.annotation {
+                    Some(a) => format!("{why}; {a}"),
+                    None => why,
+                };
+                self.annotation = Some(crate::rules::truncate(&text, 256));
+            }
         }
     }
 

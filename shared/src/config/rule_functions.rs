@@ -13,7 +13,8 @@ use thiserror::Error;
 
 use crate::facts::BucketObservation;
 use crate::ports::{
-    AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, NetworkReader, OrgPolicySource,
+    mutes_in_force, AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, MuteSource,
+    NetworkReader, OrgPolicySource,
 };
 use crate::rules::network::evaluate_vpc;
 use crate::rules::{Compliance, ParamError};
@@ -89,12 +90,24 @@ pub struct HandlerOutput {
 /// Everything a handler needs from AWS: any adapter with these ports (the calls it made are
 /// [`CallCounter::api_calls`]).
 pub trait Ports:
-    BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolicySource + CallCounter
+    BucketReader
+    + AccountReader
+    + NetworkReader
+    + ConfigPort
+    + OrgPolicySource
+    + MuteSource
+    + CallCounter
 {
 }
 
 impl<T> Ports for T where
-    T: BucketReader + AccountReader + NetworkReader + ConfigPort + OrgPolicySource + CallCounter
+    T: BucketReader
+        + AccountReader
+        + NetworkReader
+        + ConfigPort
+        + OrgPolicySource
+        + MuteSource
+        + CallCounter
 {
 }
 
@@ -205,8 +218,16 @@ async fn evaluate_and_report<P: Ports>(
     p: &P,
     ev: &RuleEvent,
     evaluated: Result<Vec<ConfigEvaluation>, HandlerError>,
+    now: f64,
 ) -> Result<(Vec<ConfigEvaluation>, usize), HandlerError> {
-    let evals = evaluated?;
+    let mut evals = evaluated?;
+    // The mute list in force now (a muted resource is NOT_APPLICABLE, with the reason).
+    if !evals.is_empty() {
+        let mutes = mutes_in_force(p).await;
+        for e in &mut evals {
+            e.apply_mutes(&mutes, now);
+        }
+    }
     let calls = report(p, &evals, &ev.result_token, ev.test_mode()).await?;
     Ok((evals, calls))
 }
@@ -262,7 +283,7 @@ pub async fn handle_bucket_rule<P: Ports>(
 ) -> Result<HandlerOutput, HandlerError> {
     let tracker = Tracker::start(p, "bucket-rule");
     let outcome = match event.rule_event() {
-        Ok(ev) => evaluate_and_report(p, ev, bucket_rule(p, warm, ev, now).await).await,
+        Ok(ev) => evaluate_and_report(p, ev, bucket_rule(p, warm, ev, now).await, now).await,
         Err(e) => Err(e.into()),
     };
     tracker.finish(p, event, outcome)
@@ -436,7 +457,9 @@ pub async fn handle_network_rule<P: Ports>(
 ) -> Result<HandlerOutput, HandlerError> {
     let tracker = Tracker::start(p, "network-rule");
     let outcome = match event.rule_event() {
-        Ok(ev) => evaluate_and_report(p, ev, network_rule(p, ev, region_hint, now).await).await,
+        Ok(ev) => {
+            evaluate_and_report(p, ev, network_rule(p, ev, region_hint, now).await, now).await
+        }
         Err(e) => Err(e.into()),
     };
     tracker.finish(p, event, outcome)

@@ -82,6 +82,8 @@ fn finding(bucket: &str, compliance: Compliance, failing: &[(RuleId, &str)]) -> 
             user_agent: Some("aws-cli/2.15.0".into()),
         },
         fix: None,
+        muted: None,
+        mute_expired: None,
     }
 }
 

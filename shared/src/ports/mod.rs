@@ -17,7 +17,8 @@ pub use org::{OrgLayer, OrgPolicySource};
 pub use policy_store::{CallerIdentity, DeployedRules, PolicyStore};
 pub use roles::{expand_for_judging, expand_for_writing, RoleExpansionError, RoleLister};
 pub use secrets::SecretReader;
-pub use ssm::{load_long_settings, LongSettingsError, ParameterReader};
+pub(crate) use ssm::mutes_in_force;
+pub use ssm::{load_long_settings, LongSettingsError, MuteSource, ParameterReader};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

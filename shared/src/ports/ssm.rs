@@ -2,6 +2,7 @@
 //! lists that do not fit Config's 1,024-character `InputParameters`.
 
 use super::AwsError;
+use crate::rules::mute::MuteList;
 use crate::rules::params::{LongSettings, ParamError};
 
 /// Why the long settings could not be loaded (the function then fails its init: fail closed).
@@ -24,6 +25,25 @@ pub enum LongSettingsError {
 #[allow(async_fn_in_trait)]
 pub trait ParameterReader {
     async fn parameter(&self, name: &str) -> Result<String, AwsError>;
+}
+
+/// Port: the mute list in force (`rules::mute`), read at each invocation so that a change
+/// takes effect at once. `Ok(None)`: no list configured; `Err`: why it cannot be used.
+#[allow(async_fn_in_trait)]
+pub trait MuteSource {
+    async fn mute_list(&self) -> Result<Option<MuteList>, String>;
+}
+
+/// The mute list to apply: a list that cannot be read or is invalid mutes nothing (fail
+/// closed: more findings, never fewer) and is logged as an error.
+pub(crate) async fn mutes_in_force<M: MuteSource>(m: &M) -> MuteList {
+    match m.mute_list().await {
+        Ok(list) => list.unwrap_or_default(),
+        Err(e) => {
+            tracing::error!(error = %e, "the mute list is not applied: nothing is muted");
+            MuteList::default()
+        }
+    }
 }
 
 /// Read the parameters the environment names (`*_PARAMETER`; unset or empty: none). A named

@@ -13,8 +13,12 @@ use crate::events::{
 use crate::ports::events::{publish, EventPublisher, OutEvent};
 use crate::ports::policy_store::{CallerIdentity, PolicyStore};
 use crate::ports::roles::{expand_exact, RoleLister};
-use crate::ports::{AccountReader, AwsError, BucketReader, NetworkReader, OrgPolicySource};
+use crate::ports::{
+    mutes_in_force, AccountReader, AwsError, BucketReader, MuteSource, NetworkReader,
+    OrgPolicySource,
+};
 use crate::rules::bucket::RegionView;
+use crate::rules::mute::MuteState;
 use crate::rules::params::Partition;
 use crate::rules::Compliance;
 use crate::rules::{BucketParams, ParamError};
@@ -185,6 +189,7 @@ pub trait RemediatorPorts:
     + EventPublisher
     + RoleLister
     + OrgPolicySource
+    + MuteSource
 {
 }
 
@@ -197,6 +202,7 @@ impl<T> RemediatorPorts for T where
         + EventPublisher
         + RoleLister
         + OrgPolicySource
+        + MuteSource
 {
 }
 
@@ -213,6 +219,11 @@ pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
         tracing::debug!("event ignored: not a non-compliant bucket");
         return Ok(None);
     };
+    // A muted bucket is never remediated, whatever asked (an SSM run, an older event).
+    if let MuteState::Muted(why) = mutes_in_force(p).await.state(&bucket, now) {
+        tracing::info!(bucket = %bucket, reason = %why, "not remediated: the bucket is muted");
+        return Ok(None);
+    }
     let region = match region {
         Some(r) => r,
         None => p

@@ -663,6 +663,8 @@ mod handler_tests {
         interface: bool,
         /// The organization layer (`Some(Err(()))`: the source cannot be read).
         org: Option<Result<crate::ports::OrgLayer, ()>>,
+        /// The mute list's text (`None`: none configured).
+        mute: Option<String>,
     }
 
     impl PolicyStore for Fake {
@@ -698,6 +700,16 @@ mod handler_tests {
             Ok(None)
         }
     }
+    impl crate::ports::MuteSource for Fake {
+        async fn mute_list(&self) -> Result<Option<crate::rules::mute::MuteList>, String> {
+            self.mute
+                .as_deref()
+                .map(crate::rules::mute::MuteList::parse)
+                .transpose()
+                .map_err(|e| e.to_string())
+        }
+    }
+
     impl crate::ports::roles::RoleLister for Fake {
         async fn role_arns(&self, _: &str) -> Result<Vec<String>, AwsError> {
             Ok(Vec::new())
@@ -895,6 +907,46 @@ mod handler_tests {
             .enable_time()
             .build()
             .unwrap()
+    }
+
+    /// A muted bucket is never remediated, whatever asks (here an SSM run); an expired mute no
+    /// longer protects it from the fix.
+    #[test]
+    fn a_muted_bucket_is_not_remediated() {
+        let muted = Fake {
+            mute: Some(json!({"muted": [{"resource": B, "reason": "public website"}]}).to_string()),
+            ..Fake::default()
+        };
+        let ev = rt()
+            .block_on(handle(
+                &muted,
+                &history::NoHistory,
+                &cfg("Enforce"),
+                &manual(),
+                NOW,
+            ))
+            .unwrap();
+        assert!(ev.is_none(), "{ev:?}");
+        assert!(muted.policy.lock().unwrap().is_none(), "nothing written");
+        assert!(muted.published.lock().unwrap().is_empty());
+        let expired = Fake {
+            mute: Some(
+                json!({"muted": [{"resource": B, "reason": "public website", "until": "2020-01-01"}]})
+                    .to_string(),
+            ),
+            ..Fake::default()
+        };
+        let ev = rt()
+            .block_on(handle(
+                &expired,
+                &history::NoHistory,
+                &cfg("Enforce"),
+                &manual(),
+                NOW,
+            ))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.outcome, Outcome::Applied, "{}", ev.reason);
     }
 
     /// The organization layer: the endpoint deny the RCP already enforces is not written (only

@@ -3,6 +3,7 @@
 
 pub mod bucket;
 pub mod guard;
+pub mod mute;
 testing_pub_mod!(network);
 pub mod params;
 pub(crate) mod questions;
@@ -336,6 +337,10 @@ pub struct Evaluation {
     /// findings stay as judged; its compliance is `NOT_APPLICABLE` (docs/RULES.md, "Muting").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<String>,
+    /// Set when the only mute list entries for the resource have expired: "mute expired on
+    /// <date>: <reason>" (it is judged as any other resource).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute_expired: Option<String>,
 }
 
 impl Evaluation {
@@ -349,6 +354,7 @@ impl Evaluation {
             annotation,
             findings,
             muted: None,
+            mute_expired: None,
         }
     }
 
@@ -376,6 +382,7 @@ impl Evaluation {
                 .map(|&r| Finding::new(r, Status::NotApplicable, reason))
                 .collect(),
             muted: None,
+            mute_expired: None,
         }
     }
 }

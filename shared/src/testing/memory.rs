@@ -93,6 +93,9 @@ pub struct MemoryAws {
     pub items: BTreeMap<(ResourceType, String), ConfigItem>,
     /// Regions whose configuration recorder records (and is recording) every type.
     pub recording_regions: BTreeSet<String>,
+    /// The mute list's SSM parameter value (`None`: no list configured); read at each
+    /// invocation (`ssm:GetParameter`).
+    pub mute_list: Option<String>,
     /// The name of the Config aggregator this account owns (it sees every item of `items`,
     /// each in its `account_id` and `region`).
     pub aggregator: Option<String>,
@@ -128,6 +131,7 @@ impl MemoryAws {
             items: BTreeMap::new(),
             recording_regions: BTreeSet::new(),
             aggregator: None,
+            mute_list: None,
             deleted: BTreeSet::new(),
             unprocessed: BTreeSet::new(),
             evaluated_before: Vec::new(),
@@ -641,5 +645,17 @@ impl crate::ports::OrgPolicySource for MemoryAws {
                 Ok(Some(org.clone()))
             }
         }
+    }
+}
+
+impl crate::ports::MuteSource for MemoryAws {
+    async fn mute_list(&self) -> Result<Option<crate::rules::mute::MuteList>, String> {
+        let Some(text) = &self.mute_list else {
+            return Ok(None);
+        };
+        self.call("ssm:GetParameter").map_err(|e| e.to_string())?;
+        crate::rules::mute::MuteList::parse(text)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }

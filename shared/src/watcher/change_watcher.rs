@@ -20,8 +20,8 @@ use crate::events::{
 use crate::facts::Fact;
 use crate::ports::events::{publish, EventPublisher, OutEvent};
 use crate::ports::{
-    AccountReader, AwsError, BucketReader, ErrorKind, NetworkLocator, NetworkReader,
-    OrgPolicySource,
+    mutes_in_force, AccountReader, AwsError, BucketReader, ErrorKind, MuteSource, NetworkLocator,
+    NetworkReader, OrgPolicySource,
 };
 use crate::remedy::{deny_outside_vpce, deny_plain_http, GuardExemptions};
 use crate::rules::network::evaluate_vpc;
@@ -97,6 +97,7 @@ pub trait WatcherPorts:
     + ConfigPort
     + EventPublisher
     + OrgPolicySource
+    + MuteSource
 {
 }
 impl<T> WatcherPorts for T where
@@ -107,6 +108,7 @@ impl<T> WatcherPorts for T where
         + ConfigPort
         + EventPublisher
         + OrgPolicySource
+        + MuteSource
 {
 }
 
@@ -211,6 +213,13 @@ pub async fn handle<P: WatcherPorts>(
             &trigger,
             None,
         ));
+    }
+    // The mute list in force now: a muted resource is published NOT_APPLICABLE, with why.
+    if !details.is_empty() {
+        let mutes = mutes_in_force(p).await;
+        for d in &mut details {
+            d.apply_mutes(&mutes, now);
+        }
     }
     let events: Vec<OutEvent> = details.iter().map(out_event).collect::<Result<_, _>>()?;
     let put_events_calls = publish(p, cfg.bus.as_deref(), &events).await?;
@@ -439,6 +448,8 @@ fn detail(
         findings: e.findings,
         trigger: trigger.clone(),
         fix,
+        muted: None,
+        mute_expired: None,
     }
 }
 

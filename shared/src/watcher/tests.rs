@@ -718,3 +718,30 @@ async fn the_finding_event_sample_is_what_the_watcher_emits() {
         "events/finding-event.json differs from what the watcher emits (UPDATE_EVENT_SAMPLES=1 regenerates it)"
     );
 }
+
+/// A muted bucket's finding is published NOT_APPLICABLE with the mute, and without a fix (the
+/// remediator acts on non-compliant buckets only, the notifier alerts on them only); one
+/// `ssm:GetParameter` per event.
+#[tokio::test]
+async fn a_muted_bucket_is_published_not_applicable_without_a_fix() {
+    let (mut aws, _) = account(1);
+    aws.mute_list =
+        Some(json!({"muted": [{"resource": "open", "reason": "public website"}]}).to_string());
+    run(
+        &aws,
+        call("aws.s3", "PutBucketPolicy", json!({"bucketName": "open"})),
+    )
+    .await;
+    let f = published(&aws);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].compliance, Compliance::NotApplicable);
+    assert_eq!(f[0].muted.as_deref(), Some("muted: public website"));
+    assert_eq!(f[0].annotation, "muted: public website");
+    assert_eq!(f[0].fix, None);
+    assert!(!f[0].is_noncompliant_bucket());
+    assert!(
+        f[0].failing_rules().contains(&RuleId::S3VpceDeny),
+        "the findings are kept as judged"
+    );
+    assert_eq!(aws.call_counts().get("ssm:GetParameter"), Some(&1));
+}
