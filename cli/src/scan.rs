@@ -172,9 +172,7 @@ fn print_report(
     let text = match format {
         ReportFormat::Ocsf => {
             let now = vpce_guard::now_epoch_seconds();
-            return crate::output::print_lines(&vpce_guard::export::ocsf::scan_events(
-                report, account, now,
-            ));
+            return crate::output::print_lines(&report.ocsf_events(account, now));
         }
         ReportFormat::Json => {
             serde_json::to_string_pretty(report).map_err(|e| format!("cannot render JSON: {e}"))?

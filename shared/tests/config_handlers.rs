@@ -1017,3 +1017,169 @@ async fn muted_buckets_are_not_applicable_with_the_reason_until_the_mute_expires
     .unwrap();
     assert!(!out.api_calls.contains_key("ssm:GetParameter"));
 }
+
+// ----- Security Hub ----------------------------------------------------------------------------
+
+/// With `SecurityHubFindings` on, the bucket rule imports one ASFF finding per bucket and
+/// failing or warning rule (one `BatchImportFindings` per 100), resolves those whose rule passes
+/// again (`PASSED`, `ARCHIVED`), suppresses a muted bucket's and un-suppresses them when the
+/// mute ends; findings Security Hub fails are retried, and then fail the invocation.
+#[tokio::test]
+async fn security_hub_findings_are_imported_resolved_and_suppressed() {
+    let (mut aws, vpce) = account(1);
+    aws.security_hub = true;
+    for i in 0..60 {
+        let name = format!("hub-{i:02}");
+        let mut b = MemoryBucket::private(REGION, &policy(&name, &vpce));
+        if i % 2 == 1 {
+            b.policy = Fact::NotConfigured;
+        }
+        aws.add_bucket(&name, b);
+        aws.record_bucket(&name, true);
+    }
+    let out = bucket_rule(&aws, &periodic()).await.unwrap();
+    let sent: Vec<_> = aws.sent().into_iter().flat_map(|s| s.evaluations).collect();
+    let expected: usize = sent
+        .iter()
+        .flat_map(|e| &e.findings)
+        .filter(|f| {
+            matches!(
+                f.status,
+                vpce_guard::rules::Status::Fail | vpce_guard::rules::Status::Warn
+            )
+        })
+        .count();
+    assert!(expected > 100, "{expected} findings: more than one batch");
+    let hub = aws.hub_findings();
+    assert_eq!(hub.len(), expected);
+    assert_eq!(
+        out.api_calls.get("securityhub:BatchImportFindings"),
+        Some(&(expected.div_ceil(100) as u64)),
+        "one call per 100 findings"
+    );
+    assert_eq!(out.api_calls.get("securityhub:GetFindings"), Some(&1));
+    // The exact ASFF of one finding.
+    let id = "vpce-guard/123456789012/us-east-1/s3-bucket/hub-01/S3-VPCE-DENY";
+    let held = &hub[id];
+    assert_eq!(held.workflow, "NEW");
+    let asff = serde_json::to_value(&held.finding).unwrap();
+    let reason = sent
+        .iter()
+        .find(|e| e.resource_id == "hub-01")
+        .unwrap()
+        .findings[0]
+        .reason
+        .clone();
+    assert_eq!(
+        asff,
+        json!({
+            "SchemaVersion": "2018-10-08",
+            "Id": id,
+            "ProductArn": "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default",
+            "GeneratorId": "vpce-guard/S3-VPCE-DENY",
+            "AwsAccountId": ACCOUNT,
+            "Region": REGION,
+            "Types": ["Software and Configuration Checks/AWS Security Best Practices/S3 network perimeter"],
+            "CreatedAt": "2026-11-28T00:00:00Z",
+            "UpdatedAt": "2026-11-28T00:00:00Z",
+            "Severity": {"Label": "HIGH"},
+            "FindingProviderFields": {"Severity": {"Label": "HIGH"}, "Types": ["Software and Configuration Checks/AWS Security Best Practices/S3 network perimeter"]},
+            "Title": "S3-VPCE-DENY: every request from outside the approved network origins is explicitly denied",
+            "Description": reason,
+            "Remediation": {"Recommendation": {"Text": "Add a Deny statement for every request whose aws:SourceVpce is not one of the account's S3 endpoints (vpce-guard remediate writes it, merged into the policy). See docs/RULES.md#s3-vpce-deny in vpce-guard."}},
+            "ProductFields": {"vpce-guard/ResourceCompliance": "NON_COMPLIANT", "vpce-guard/RuleId": "S3-VPCE-DENY"},
+            "Resources": [{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::hub-01", "Partition": "aws", "Region": REGION}],
+            "Compliance": {"Status": "FAILED"},
+            "RecordState": "ACTIVE"
+        })
+    );
+
+    // hub-01 gets its policy: its findings are resolved, for one GetFindings and one import.
+    aws.buckets.get_mut("hub-01").unwrap().policy = Fact::Known(policy("hub-01", &vpce));
+    let before = aws.call_counts();
+    let change = bucket_change("hub-01", Some(&policy("hub-01", &vpce)), true);
+    bucket_rule(&aws, &change).await.unwrap();
+    let delta = |name: &str| {
+        aws.call_counts().get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0)
+    };
+    assert_eq!(delta("securityhub:GetFindings"), 1);
+    assert_eq!(delta("securityhub:BatchImportFindings"), 1);
+    let asff_of =
+        |h: &vpce_guard::testing::memory::HeldFinding| serde_json::to_value(&h.finding).unwrap();
+    let hub = aws.hub_findings();
+    let of_bucket: Vec<Value> = hub
+        .values()
+        .map(asff_of)
+        .filter(|a| a["Resources"][0]["Id"] == "arn:aws:s3:::hub-01")
+        .collect();
+    // What still warns stays open (the test policy does not exempt the guard); what passes
+    // now is archived.
+    let still = |a: &&Value| a["RecordState"] == "ACTIVE";
+    assert!(of_bucket
+        .iter()
+        .filter(still)
+        .all(|a| a["Compliance"]["Status"] == "WARNING"));
+    let archived: Vec<&Value> = of_bucket.iter().filter(|a| !still(a)).collect();
+    assert!(archived.len() >= 2, "{of_bucket:#?}");
+    for a in &archived {
+        assert_eq!(a["Compliance"]["Status"], "PASSED", "{}", a["Id"]);
+    }
+    assert_eq!(asff_of(&hub[id])["Severity"]["Label"], "INFORMATIONAL");
+
+    // hub-03 muted: its findings SUPPRESSED with the reason; the mute gone, back to NEW.
+    aws.mute_list =
+        Some(json!({"muted": [{"resource": "hub-03", "reason": "public website"}]}).to_string());
+    bucket_rule(&aws, &bucket_change("hub-03", None, true))
+        .await
+        .unwrap();
+    let muted_id = "vpce-guard/123456789012/us-east-1/s3-bucket/hub-03/S3-VPCE-DENY";
+    let h = &aws.hub_findings()[muted_id];
+    assert_eq!(h.workflow, "SUPPRESSED");
+    assert_eq!(h.note.as_deref(), Some("muted: public website"));
+    assert_eq!(
+        asff_of(h)["Compliance"]["Status"],
+        "FAILED",
+        "the finding keeps its status"
+    );
+    let before = aws.call_counts();
+    bucket_rule(&aws, &bucket_change("hub-03", None, true))
+        .await
+        .unwrap();
+    assert_eq!(
+        aws.call_counts().get("securityhub:BatchUpdateFindings"),
+        before.get("securityhub:BatchUpdateFindings"),
+        "already suppressed: no update"
+    );
+    aws.mute_list = None;
+    bucket_rule(&aws, &bucket_change("hub-03", None, true))
+        .await
+        .unwrap();
+    assert_eq!(aws.hub_findings()[muted_id].workflow, "NEW");
+
+    // Findings Security Hub fails: retried once, then fine; failing every attempt fails the
+    // invocation.
+    aws.fail_hub_imports(2);
+    bucket_rule(&aws, &bucket_change("hub-05", None, true))
+        .await
+        .unwrap();
+    let mut always = MemoryAws::new(ACCOUNT, REGION);
+    always.add_reference_vpcs(REGION, 1);
+    always.security_hub = true;
+    let mut b = MemoryBucket::private(REGION, "");
+    b.policy = Fact::NotConfigured;
+    always.add_bucket("x", b);
+    always.fail_hub_imports(usize::MAX);
+    let err = bucket_rule(&always, &bucket_change("x", None, true))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Security Hub rejected"), "{err}");
+}
+
+#[tokio::test]
+async fn security_hub_off_costs_no_call() {
+    let (aws, vpce) = account(1);
+    let out = bucket_rule(&aws, &bucket_change("b", Some(&policy("b", &vpce)), true))
+        .await
+        .unwrap();
+    assert!(!out.api_calls.keys().any(|k| k.starts_with("securityhub:")));
+}

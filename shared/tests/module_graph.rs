@@ -366,8 +366,10 @@ fn the_check_sees_a_cycle() {
 /// +3 for issue 22's severity: `Severity`, `Severity::as_str`, `RuleId::fail_severity`; +4 for
 /// its OCSF output: `export`, `export::ocsf`, `scan_events` and `policy_events`; +7 for its mute
 /// list: `rules::mute` (`MuteList`, `parse`, `apply`, `MuteError`), the `MuteSource` port and
-/// `AwsClients::with_mute_parameter`.)
-const PUB_BUDGET: usize = 251;
+/// `AwsClients::with_mute_parameter`; +6 for its Security Hub export: `export::asff`
+/// (`AsffFinding`), `export::securityhub` (`SecurityHubPort`, `OpenFinding`) and
+/// `AwsClients::with_security_hub` (`scan_events` became `ScanReport::ocsf_events`).)
+const PUB_BUDGET: usize = 257;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

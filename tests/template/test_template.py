@@ -78,6 +78,9 @@ LONG_SETTINGS_PARAMETERS = {
     "EXEMPT_PRINCIPAL_ARNS_PARAMETER": "ExemptPrincipalArnsParameter",
     "GUARD_PRINCIPAL_ARNS_PARAMETER": "GuardPrincipalArnsParameter",
 }
+# What the Config rule functions may write to Security Hub, when the export is on: their own
+# product's findings, and the workflow of findings in the account's hub (docs/SECURITY-HUB.md).
+SECURITY_HUB_WRITES = ("securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings")
 # Variables a function reads that the template leaves unset on purpose (read as empty).
 UNSET_ON_PURPOSE = {
     # The remediator denies by endpoint id (aws:SourceVpce) only (docs/DEPLOY.md).
@@ -419,6 +422,7 @@ class Template(unittest.TestCase):
                         if cls in ("rule", "evaluator"):
                             allowed = a in HOUSEKEEPING or verb.startswith(READ_VERBS) or (
                                 cls == "rule" and a == "config:PutEvaluations") or (
+                                cls == "rule" and a in SECURITY_HUB_WRITES) or (
                                 cls == "evaluator" and a in EVALUATOR_WRITES) or (
                                 a == "sts:AssumeRole")
                             self.assertTrue(allowed, f"{a}: evaluators are read-only")
@@ -1183,7 +1187,8 @@ class Template(unittest.TestCase):
                 for var, name in LONG_SETTINGS_PARAMETERS.items():
                     self.assertEqual(env.get(var), {"Ref": name}, var)
                 # One conditional policy: GetParameter on exactly the parameters named.
-                conditional = [x for x in self.res[role]["Properties"]["Policies"] if "Fn::If" in x]
+                conditional = [x for x in self.res[role]["Properties"]["Policies"]
+                               if "Fn::If" in x and x["Fn::If"][0] == "HasLongSettingsParameter"]
                 self.assertEqual(len(conditional), 1)
                 cond, policy, otherwise = conditional[0]["Fn::If"]
                 self.assertEqual((cond, otherwise), ("HasLongSettingsParameter", NO_VALUE))
@@ -1195,6 +1200,42 @@ class Template(unittest.TestCase):
                                                           "${AWS::AccountId}:parameter${" + name + "}"}, NO_VALUE]}
                     for name in LONG_SETTINGS_PARAMETERS.values()])
         self.assertGreaterEqual(readers, 3, "the bucket rule, the change watcher and the remediator")
+
+    def test_security_hub_findings(self):
+        spec = self.params["SecurityHubFindings"]
+        self.assertEqual((spec["Default"], set(spec["AllowedValues"])), ("Disabled", {"Enabled", "Disabled"}))
+        self.assertEqual(self.t["Conditions"]["SecurityHubEnabled"],
+                         {"Fn::Equals": [{"Ref": "SecurityHubFindings"}, "Enabled"]})
+        product = {"Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:"
+                              "product/${AWS::AccountId}/default"}
+        hub = {"Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:hub/default"}
+        writers = set()
+        for fid, res, p in functions(self.t):
+            binary = res["Metadata"]["BuildProperties"]["Binary"]
+            role = getatt_target(p["Role"])
+            env = p.get("Environment", {}).get("Variables", {})
+            with open(os.path.join(ROOT, "functions", binary, "src", "main.rs"), encoding="utf-8") as f:
+                reads = '"SECURITY_HUB_FINDINGS"' in f.read()
+            hub_policies = [x for x in self.res[role]["Properties"]["Policies"]
+                            if "Fn::If" in x and x["Fn::If"][0] == "SecurityHubEnabled"]
+            with self.subTest(function=fid):
+                if not reads:
+                    self.assertNotIn("SECURITY_HUB_FINDINGS", env)
+                    self.assertFalse(hub_policies)
+                    self.assertFalse([a for s in role_statements(self.t, role) for a in as_list(s["Action"])
+                                      if a.startswith("securityhub:")])
+                    continue
+                writers.add(binary)
+                self.assertEqual(env.get("SECURITY_HUB_FINDINGS"), {"Ref": "SecurityHubFindings"})
+                (cond,) = hub_policies
+                _, policy, otherwise = cond["Fn::If"]
+                self.assertEqual(otherwise, NO_VALUE, "no permission when the export is off")
+                statements = as_list(policy["PolicyDocument"]["Statement"])
+                self.assertEqual([(as_list(s["Action"]), s["Resource"]) for s in statements], [
+                    (["securityhub:BatchImportFindings"], product),
+                    (["securityhub:GetFindings", "securityhub:BatchUpdateFindings"], hub),
+                ])
+        self.assertEqual(writers, {"bucket-rule", "network-rule"})
 
     def test_mute_list_parameter(self):
         spec = self.params["MutedResourcesParameter"]

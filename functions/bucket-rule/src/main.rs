@@ -27,7 +27,9 @@ async fn main() -> Result<(), Error> {
         .await
         .with_org_policy_role(std::env::var("ORGANIZATION_POLICY_ROLE_ARN").ok())
         // The mute list, read at each invocation (none: nothing muted).
-        .with_mute_parameter(std::env::var("MUTED_RESOURCES_PARAMETER").ok());
+        .with_mute_parameter(std::env::var("MUTED_RESOURCES_PARAMETER").ok())
+        // Findings in Security Hub too, when the stack turns it on.
+        .with_security_hub(std::env::var("SECURITY_HUB_FINDINGS").ok());
     // Lists too long for Config's InputParameters, from SSM (read once per container).
     let long = load_long_settings(&clients, |k| std::env::var(k).ok()).await?;
     let warm = Warm::with_long_settings(long);

@@ -25,7 +25,9 @@ async fn main() -> Result<(), Error> {
     // The mute list, read at each invocation (none: nothing muted).
     let clients = AwsClients::load(None, None)
         .await
-        .with_mute_parameter(std::env::var("MUTED_RESOURCES_PARAMETER").ok());
+        .with_mute_parameter(std::env::var("MUTED_RESOURCES_PARAMETER").ok())
+        // Findings in Security Hub too, when the stack turns it on.
+        .with_security_hub(std::env::var("SECURITY_HUB_FINDINGS").ok());
     let region = clients.default_region();
     let (clients, region) = (&clients, region.as_deref());
     lambda_runtime::run(service_fn(

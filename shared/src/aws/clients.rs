@@ -26,6 +26,8 @@ pub struct AwsClients {
     pub(crate) organizations: Arc<tokio::sync::OnceCell<aws_sdk_organizations::Client>>,
     /// The SSM parameter holding the mute list (`MUTED_RESOURCES_PARAMETER`); `None`: none.
     pub(crate) mute_parameter: Option<String>,
+    /// Findings go to Security Hub too (`SECURITY_HUB_FINDINGS` `Enabled`).
+    pub(crate) security_hub: bool,
 }
 
 /// The endpoint URL configured for a service: the explicit one, else
@@ -100,6 +102,7 @@ impl AwsClients {
             org_policy_role: None,
             organizations: Arc::default(),
             mute_parameter: None,
+            security_hub: false,
         }
     }
 
@@ -114,6 +117,13 @@ impl AwsClients {
     /// (`MUTED_RESOURCES_PARAMETER`; empty or `None`: nothing is muted).
     pub fn with_mute_parameter(mut self, name: Option<String>) -> AwsClients {
         self.mute_parameter = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        self
+    }
+
+    /// Keep Security Hub in step with the verdicts (`SECURITY_HUB_FINDINGS`: `Enabled`; anything
+    /// else, or `None`: off).
+    pub fn with_security_hub(mut self, setting: Option<String>) -> AwsClients {
+        self.security_hub = setting.is_some_and(|s| s.trim().eq_ignore_ascii_case("enabled"));
         self
     }
 
@@ -221,6 +231,10 @@ impl AwsClients {
     #[cfg_attr(feature = "testing", visibility::make(pub))]
     pub(crate) fn ssm(&self) -> aws_sdk_ssm::Client {
         aws_sdk_ssm::Client::new(&self.sdk)
+    }
+
+    pub(crate) fn securityhub(&self) -> aws_sdk_securityhub::Client {
+        aws_sdk_securityhub::Client::new(&self.sdk)
     }
 
     pub(crate) fn dynamodb(&self) -> aws_sdk_dynamodb::Client {

@@ -13,6 +13,7 @@ mod policy_store;
 mod roles;
 testing_pub_mod!(s3);
 mod secrets;
+mod securityhub;
 mod ssm;
 mod state_table;
 mod trail_logs;

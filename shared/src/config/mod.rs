@@ -109,6 +109,10 @@ pub struct ConfigEvaluation {
     pub ordering_timestamp: Timestamp,
     /// The rules that FAIL (logged; Config gets the annotation).
     pub failing_rules: Vec<RuleId>,
+    /// Every rule's finding (not sent to Config: Security Hub gets one finding per rule).
+    pub findings: Vec<crate::rules::Finding>,
+    /// The mute in force, when the resource is muted ("muted: <reason> (until <date>)").
+    pub muted: Option<String>,
 }
 
 impl ConfigEvaluation {
@@ -131,6 +135,8 @@ impl ConfigEvaluation {
                 .filter(|f| f.status == Status::Fail)
                 .map(|f| f.rule)
                 .collect(),
+            findings: e.findings.clone(),
+            muted: e.muted.clone(),
         }
     }
 
@@ -146,6 +152,7 @@ impl ConfigEvaluation {
             MuteState::Muted(why) => {
                 self.compliance = Compliance::NotApplicable;
                 self.annotation = Some(crate::rules::truncate(&why, 256));
+                self.muted = Some(why);
             }
             MuteState::Expired(why) => {
                 let text = match &self.annotation {
@@ -154,6 +161,18 @@ impl ConfigEvaluation {
                 };
                 self.annotation = Some(crate::rules::truncate(&text, 256));
             }
+        }
+    }
+
+    /// The evaluation behind it (its findings, compliance, annotation and mute).
+    pub(crate) fn evaluation(&self) -> Evaluation {
+        Evaluation {
+            resource: self.resource_id.clone(),
+            compliance: self.compliance,
+            annotation: self.annotation.clone().unwrap_or_default(),
+            findings: self.findings.clone(),
+            muted: self.muted.clone(),
+            mute_expired: None,
         }
     }
 
@@ -170,6 +189,8 @@ impl ConfigEvaluation {
             annotation: Some(crate::rules::truncate(why, 256)),
             ordering_timestamp,
             failing_rules: Vec::new(),
+            findings: Vec::new(),
+            muted: None,
         }
     }
 }

@@ -11,13 +11,15 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::export::securityhub::{sync, HubScope, SecurityHubPort};
+use crate::export::Located;
 use crate::facts::BucketObservation;
 use crate::ports::{
     mutes_in_force, AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, MuteSource,
     NetworkReader, OrgPolicySource,
 };
 use crate::rules::network::evaluate_vpc;
-use crate::rules::{Compliance, ParamError};
+use crate::rules::{Compliance, Evaluation, ParamError, EC2_VPC, S3_BUCKET};
 use crate::FunctionError;
 
 use super::port::{report, ConfigPort};
@@ -96,6 +98,7 @@ pub trait Ports:
     + ConfigPort
     + OrgPolicySource
     + MuteSource
+    + SecurityHubPort
     + CallCounter
 {
 }
@@ -107,6 +110,7 @@ impl<T> Ports for T where
         + ConfigPort
         + OrgPolicySource
         + MuteSource
+        + SecurityHubPort
         + CallCounter
 {
 }
@@ -218,6 +222,7 @@ async fn evaluate_and_report<P: Ports>(
     p: &P,
     ev: &RuleEvent,
     evaluated: Result<Vec<ConfigEvaluation>, HandlerError>,
+    kind: ResourceType,
     now: f64,
 ) -> Result<(Vec<ConfigEvaluation>, usize), HandlerError> {
     let mut evals = evaluated?;
@@ -229,7 +234,72 @@ async fn evaluate_and_report<P: Ports>(
         }
     }
     let calls = report(p, &evals, &ev.result_token, ev.test_mode()).await?;
+    // Security Hub, when on: one finding per failing or warning rule, resolved when it passes.
+    if let Some(region) = p.security_hub_region() {
+        to_security_hub(p, ev, &evals, kind, &region, now).await?;
+    }
     Ok((evals, calls))
+}
+
+/// The evaluations reported to Config, in Security Hub too (`export::securityhub`). A sweep
+/// stands for every resource of its type in the region (open findings of resources it did not
+/// judge are archived); a change, for the resources it judged.
+async fn to_security_hub<P: Ports>(
+    p: &P,
+    ev: &RuleEvent,
+    evals: &[ConfigEvaluation],
+    kind: ResourceType,
+    region: &str,
+    now: f64,
+) -> Result<(), HandlerError> {
+    let whole = matches!(ev.invocation, Invocation::Scheduled { .. });
+    let judged: Vec<Evaluation> = evals
+        .iter()
+        .filter(|e| e.resource_type == kind)
+        .map(ConfigEvaluation::evaluation)
+        .collect();
+    if judged.is_empty() && !whole {
+        return Ok(());
+    }
+    let account = match ev.account_id.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => a.to_string(),
+        None => p.account_id().await?,
+    };
+    let now_text = Timestamp::from_epoch_seconds(now).to_rfc3339();
+    let resource_type = if kind == ResourceType::S3Bucket {
+        S3_BUCKET
+    } else {
+        EC2_VPC
+    };
+    {
+        let located: Vec<Located> = judged
+            .iter()
+            .map(|e| Located {
+                evaluation: e,
+                resource_type,
+                account: Some(&account),
+                region: Some(region),
+                partition: None,
+            })
+            .collect();
+        let scope = HubScope {
+            account: &account,
+            region,
+            resource_type,
+            whole,
+        };
+        let s = sync(p, &located, scope, &now_text).await?;
+        tracing::info!(
+            resource_type,
+            imported = s.imported,
+            resolved = s.resolved,
+            suppressed = s.suppressed,
+            unsuppressed = s.unsuppressed,
+            batch_import_calls = s.import_calls,
+            "Security Hub in step"
+        );
+    }
+    Ok(())
 }
 
 /// The item of an oversized notification, fetched from Config's history; the notification's
@@ -283,7 +353,16 @@ pub async fn handle_bucket_rule<P: Ports>(
 ) -> Result<HandlerOutput, HandlerError> {
     let tracker = Tracker::start(p, "bucket-rule");
     let outcome = match event.rule_event() {
-        Ok(ev) => evaluate_and_report(p, ev, bucket_rule(p, warm, ev, now).await, now).await,
+        Ok(ev) => {
+            evaluate_and_report(
+                p,
+                ev,
+                bucket_rule(p, warm, ev, now).await,
+                ResourceType::S3Bucket,
+                now,
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     };
     tracker.finish(p, event, outcome)
@@ -458,7 +537,14 @@ pub async fn handle_network_rule<P: Ports>(
     let tracker = Tracker::start(p, "network-rule");
     let outcome = match event.rule_event() {
         Ok(ev) => {
-            evaluate_and_report(p, ev, network_rule(p, ev, region_hint, now).await, now).await
+            evaluate_and_report(
+                p,
+                ev,
+                network_rule(p, ev, region_hint, now).await,
+                ResourceType::Ec2Vpc,
+                now,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     };

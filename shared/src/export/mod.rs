@@ -1,8 +1,11 @@
 //! Findings in the formats other tools ingest: OCSF Compliance Findings (`scan --format ocsf`,
-//! `check-policy --format ocsf`). Pure: an evaluation and where its resource lives in, JSON
-//! out.
+//! `check-policy --format ocsf`) and ASFF findings kept in step in Security Hub (the Config
+//! rules, `securityhub`). The formats are pure: an evaluation and where its resource lives in,
+//! findings out.
 
+pub mod asff;
 pub mod ocsf;
+pub mod securityhub;
 
 use crate::events::{finding_id, S3_BUCKET};
 use crate::policy::values::Partition;

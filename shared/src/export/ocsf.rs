@@ -13,8 +13,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{remediation, rule_doc, Located};
-use crate::rules::{BucketParams, Evaluation, Finding, Status, EC2_VPC, S3_BUCKET};
-use crate::scan::{RegionalEvaluation, ScanReport};
+use crate::rules::{BucketParams, Evaluation, Finding, Status, S3_BUCKET};
 
 /// The OCSF schema version the events follow.
 pub(crate) const OCSF_VERSION: &str = "1.5.0";
@@ -40,34 +39,6 @@ fn caption(label: &str) -> String {
         first.make_ascii_uppercase();
     }
     c
-}
-
-/// The events of a sweep: every bucket, then every VPC (`now`: the sweep's time, in seconds
-/// since the epoch).
-pub fn scan_events(report: &ScanReport, own_account: Option<&str>, now: f64) -> Vec<Value> {
-    let time_ms = (now * 1000.0) as i64;
-    fn located<'a>(
-        e: &'a RegionalEvaluation,
-        resource_type: &'static str,
-        own_account: Option<&'a str>,
-    ) -> Located<'a> {
-        Located {
-            evaluation: &e.evaluation,
-            resource_type,
-            account: e.account.as_deref().or(own_account),
-            region: Some(e.region.as_str()),
-            partition: None,
-        }
-    }
-    let buckets = report
-        .buckets
-        .iter()
-        .map(|e| located(e, S3_BUCKET, own_account));
-    let vpcs = report.vpcs.iter().map(|e| located(e, EC2_VPC, own_account));
-    buckets
-        .chain(vpcs)
-        .flat_map(|r| compliance_findings(&r, r.evaluation.muted.is_some(), time_ms))
-        .collect()
 }
 
 /// The events of one bucket policy checked offline (`check-policy`): no region; the account

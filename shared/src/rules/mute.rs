@@ -291,6 +291,9 @@ mod tests {
             let err = MuteList::parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
-        assert_eq!(MuteList::parse(r#"{"muted": []}"#).unwrap(), MuteList::default());
+        assert_eq!(
+            MuteList::parse(r#"{"muted": []}"#).unwrap(),
+            MuteList::default()
+        );
     }
 }

@@ -77,6 +77,37 @@ pub struct ScanReport {
 }
 
 impl ScanReport {
+    /// The sweep as OCSF Compliance Findings (`scan --format ocsf`): every bucket, then every
+    /// VPC, one event per evaluated rule; `own_account` for resources without one (a direct
+    /// sweep), `now` the sweep's time in seconds since the epoch.
+    pub fn ocsf_events(&self, own_account: Option<&str>, now: f64) -> Vec<serde_json::Value> {
+        use crate::export::{ocsf::compliance_findings, Located};
+        use crate::rules::{EC2_VPC, S3_BUCKET};
+        let time_ms = (now * 1000.0) as i64;
+        fn located<'a>(
+            e: &'a RegionalEvaluation,
+            resource_type: &'static str,
+            own_account: Option<&'a str>,
+        ) -> Located<'a> {
+            Located {
+                evaluation: &e.evaluation,
+                resource_type,
+                account: e.account.as_deref().or(own_account),
+                region: Some(e.region.as_str()),
+                partition: None,
+            }
+        }
+        let buckets = self
+            .buckets
+            .iter()
+            .map(|e| located(e, S3_BUCKET, own_account));
+        let vpcs = self.vpcs.iter().map(|e| located(e, EC2_VPC, own_account));
+        buckets
+            .chain(vpcs)
+            .flat_map(|r| compliance_findings(&r, r.evaluation.muted.is_some(), time_ms))
+            .collect()
+    }
+
     /// True when any bucket or VPC is non-compliant.
     pub fn non_compliant(&self) -> bool {
         self.buckets

@@ -26,6 +26,8 @@ use crate::ports::{
 mod config_network;
 pub use config_network::network_items;
 mod config_port;
+mod security_hub;
+pub use security_hub::HeldFinding;
 mod state_table;
 
 pub use state_table::MemoryStateTable;
@@ -77,6 +79,8 @@ struct Faults {
     failing: BTreeMap<String, (ErrorKind, usize)>,
     /// The next `n` `PutEvaluations` report every evaluation as failed.
     reject_evaluations: usize,
+    /// The next import fails this many findings.
+    failed_hub_findings: usize,
 }
 
 /// An account in memory. Fields are public: tests build the account they need.
@@ -93,6 +97,10 @@ pub struct MemoryAws {
     pub items: BTreeMap<(ResourceType, String), ConfigItem>,
     /// Regions whose configuration recorder records (and is recording) every type.
     pub recording_regions: BTreeSet<String>,
+    /// Security Hub export on (`SecurityHubFindings` `Enabled`), in the default region.
+    pub security_hub: bool,
+    /// The findings Security Hub holds, by id.
+    hub: Mutex<BTreeMap<String, security_hub::HeldFinding>>,
     /// The mute list's SSM parameter value (`None`: no list configured); read at each
     /// invocation (`ssm:GetParameter`).
     pub mute_list: Option<String>,
@@ -132,6 +140,8 @@ impl MemoryAws {
             recording_regions: BTreeSet::new(),
             aggregator: None,
             mute_list: None,
+            security_hub: false,
+            hub: Mutex::default(),
             deleted: BTreeSet::new(),
             unprocessed: BTreeSet::new(),
             evaluated_before: Vec::new(),

@@ -1,0 +1,178 @@
+//! The bucket rule with `SecurityHubFindings` on, run as Lambda runs it, against moto's
+//! Security Hub (`BatchImportFindings`, `GetFindings`): the exact ASFF of a failing rule as
+//! Security Hub stores it, one `BatchImportFindings` for the bucket's findings, and the same
+//! findings re-imported `PASSED` and `ARCHIVED` once the bucket is fixed. (`BatchUpdateFindings`,
+//! which suppresses a muted bucket's findings, is not in moto: shared/tests/config_handlers.rs
+//! covers it on the in-memory ports.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use aws_sdk_s3::types::ObjectOwnership;
+use serde_json::{json, Value};
+use vpce_guard_tests::block_on as run;
+use vpce_guard_tests::moto::Moto;
+use vpce_guard_tests::recorder::ConfigRecorder;
+use vpce_guard_tests::runtime::LambdaRuntime;
+use vpce_guard_tests::seed::{private_bucket_policy, Seed, MOTO_ACCOUNT};
+use vpce_guard_tests::{edit_invoking_event, function_binary, function_env, sample_event};
+
+const REGION: &str = "us-east-1";
+const BUCKET: &str = "hub-bucket";
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn hub(endpoint: &str) -> aws_sdk_securityhub::Client {
+    let conf = aws_sdk_securityhub::Config::builder()
+        .behavior_version(aws_sdk_securityhub::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_securityhub::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_securityhub::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_securityhub::Client::from_conf(conf)
+}
+
+/// Every finding moto's Security Hub holds, as (id, rule, compliance, record state).
+fn findings(endpoint: &str) -> Vec<(String, String, String, String)> {
+    run(async {
+        let out = hub(endpoint).get_findings().send().await.unwrap();
+        out.findings()
+            .iter()
+            .map(|f| {
+                (
+                    f.id().unwrap_or_default().to_string(),
+                    f.generator_id().unwrap_or_default().to_string(),
+                    f.compliance()
+                        .and_then(|c| c.status())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    f.record_state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    })
+}
+
+fn change(policy: Option<&str>) -> Value {
+    let mut ev = sample_event("bucket-rule-change.json");
+    edit_invoking_event(&mut ev, |inv| {
+        let item = &mut inv["configurationItem"];
+        item["resourceId"] = json!(BUCKET);
+        item["resourceName"] = json!(BUCKET);
+        item["awsAccountId"] = json!(MOTO_ACCOUNT);
+        item["configuration"]["name"] = json!(BUCKET);
+        item["supplementaryConfiguration"]["BucketPolicy"]["policyText"] = json!(policy);
+    });
+    ev["accountId"] = json!(MOTO_ACCOUNT);
+    ev
+}
+
+#[test]
+fn the_bucket_rule_imports_then_resolves_its_findings_in_security_hub() {
+    let moto = Moto::start();
+    let vpce = run(async {
+        let seed = Seed::new(&moto.endpoint(), REGION).await;
+        let (_, vpce) = seed.reference_vpc(REGION, "10.60.0.0/16").await;
+        seed.bucket(
+            BUCKET,
+            REGION,
+            None,
+            true,
+            Some(ObjectOwnership::BucketOwnerEnforced),
+        )
+        .await;
+        hub(&moto.endpoint())
+            .enable_security_hub()
+            .send()
+            .await
+            .unwrap();
+        vpce
+    });
+    let recorder = ConfigRecorder::start(moto.port);
+    let mut env = function_env(&moto, &recorder, REGION);
+    env.push(("SECURITY_HUB_FINDINGS", "Enabled".to_string()));
+    let mut f = LambdaRuntime::start(&function_binary("bucket-rule"), &env);
+
+    // No policy: every failing or warning rule is a finding, imported in one call.
+    let out = f.invoke(&change(None), TIMEOUT).unwrap();
+    assert_eq!(
+        out["api_calls"]["securityhub:BatchImportFindings"], 1,
+        "{out}"
+    );
+    assert_eq!(out["api_calls"]["securityhub:GetFindings"], 1, "{out}");
+    let held = findings(&moto.endpoint());
+    let deny_id = format!("vpce-guard/{MOTO_ACCOUNT}/{REGION}/s3-bucket/{BUCKET}/S3-VPCE-DENY");
+    let deny = held.iter().find(|h| h.0 == deny_id).unwrap();
+    assert_eq!(
+        (deny.1.as_str(), deny.2.as_str(), deny.3.as_str()),
+        ("vpce-guard/S3-VPCE-DENY", "FAILED", "ACTIVE")
+    );
+    assert!(held.len() >= 3, "{held:?}");
+    // The ASFF as Security Hub stores it.
+    let stored = run(async {
+        let out = hub(&moto.endpoint()).get_findings().send().await.unwrap();
+        out.findings()
+            .iter()
+            .find(|f| f.id() == Some(deny_id.as_str()))
+            .cloned()
+            .unwrap()
+    });
+    assert_eq!(
+        stored.product_arn(),
+        Some(
+            format!("arn:aws:securityhub:{REGION}:{MOTO_ACCOUNT}:product/{MOTO_ACCOUNT}/default")
+                .as_str()
+        )
+    );
+    assert_eq!(stored.aws_account_id(), Some(MOTO_ACCOUNT));
+    assert_eq!(
+        stored
+            .severity()
+            .and_then(|s| s.label())
+            .map(|l| l.as_str()),
+        Some("HIGH")
+    );
+    assert_eq!(
+        stored.resources()[0].id(),
+        Some(format!("arn:aws:s3:::{BUCKET}").as_str())
+    );
+    assert_eq!(stored.resources()[0].r#type(), Some("AwsS3Bucket"));
+    assert_eq!(
+        stored
+            .product_fields()
+            .and_then(|p| p.get("vpce-guard/RuleId"))
+            .map(String::as_str),
+        Some("S3-VPCE-DENY")
+    );
+    assert!(stored
+        .remediation()
+        .and_then(|r| r.recommendation())
+        .and_then(|r| r.text())
+        .unwrap()
+        .contains("docs/RULES.md#s3-vpce-deny"));
+
+    // Fixed: the deny's finding is re-imported PASSED and ARCHIVED, under the same id.
+    let policy = private_bucket_policy(BUCKET, &vpce);
+    run(async {
+        vpce_guard_tests::s3_client(&moto.endpoint())
+            .put_bucket_policy()
+            .bucket(BUCKET)
+            .policy(&policy)
+            .send()
+            .await
+            .unwrap();
+    });
+    f.invoke(&change(Some(&policy)), TIMEOUT).unwrap();
+    let held = findings(&moto.endpoint());
+    let deny = held.iter().find(|h| h.0 == deny_id).unwrap();
+    assert_eq!((deny.2.as_str(), deny.3.as_str()), ("PASSED", "ARCHIVED"));
+    assert_eq!(
+        held.iter().filter(|h| h.0 == deny_id).count(),
+        1,
+        "updated, not duplicated"
+    );
+}
