@@ -31,6 +31,7 @@ pub mod aws;
 pub mod config;
 testing_pub_mod!(events);
 pub mod export;
+pub(crate) mod metrics;
 testing_pub_mod!(facts);
 pub mod notify;
 pub mod policy;

@@ -1183,3 +1183,45 @@ async fn security_hub_off_costs_no_call() {
         .unwrap();
     assert!(!out.api_calls.keys().any(|k| k.starts_with("securityhub:")));
 }
+
+/// Each invocation writes its figures as CloudWatch EMF lines (no API call): findings by rule
+/// and status, resources by compliance, AWS calls by operation.
+#[tokio::test]
+async fn an_invocation_writes_its_figures_as_emf() {
+    let (aws, _) = account(1);
+    let out = bucket_rule(&aws, &bucket_change("b", None, true))
+        .await
+        .unwrap();
+    let lines: Vec<Value> = out
+        .metrics
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |key: &str, value: &str| {
+        lines
+            .iter()
+            .find(|l| l[key] == value)
+            .unwrap_or_else(|| panic!("no record with {key}={value}: {lines:#?}"))
+            .clone()
+    };
+    let deny = lines
+        .iter()
+        .find(|l| l["Rule"] == "S3-VPCE-DENY" && l["Status"] == "FAIL")
+        .unwrap();
+    assert_eq!(deny["Evaluations"], 1.0);
+    assert_eq!(
+        deny["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "vpce-guard"
+    );
+    assert_eq!(
+        deny["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["Function", "Rule", "Status"]])
+    );
+    assert_eq!(deny["Function"], "bucket-rule");
+    assert_eq!(find("Compliance", "NON_COMPLIANT")["Resources"], 1.0);
+    assert_eq!(find("Operation", "config:PutEvaluations")["AwsCalls"], 1.0);
+    // Every finding counted once: as many Evaluations as the bucket rules.
+    let total: f64 = lines.iter().filter_map(|l| l["Evaluations"].as_f64()).sum();
+    assert_eq!(total, vpce_guard::rules::RuleId::BUCKET.len() as f64);
+    assert!(!out.api_calls.keys().any(|k| k.starts_with("cloudwatch:")));
+}

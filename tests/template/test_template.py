@@ -1237,6 +1237,28 @@ class Template(unittest.TestCase):
                 ])
         self.assertEqual(writers, {"bucket-rule", "network-rule"})
 
+    def test_dashboard_shows_every_emf_metric_and_the_stacks_health(self):
+        with open(os.path.join(ROOT, "shared", "src", "metrics.rs"), encoding="utf-8") as f:
+            rows = re.findall(r"^//! \| `(\w+)` \| ((?:`\w+`(?:, )?)+) \|", f.read(), re.M)
+        self.assertGreaterEqual(len(rows), 5, "the metric table of shared/src/metrics.rs")
+        dash = self.res["Dashboard"]
+        self.assertEqual(dash["Type"], "AWS::CloudWatch::Dashboard")
+        text = dash["Properties"]["DashboardBody"]["Fn::Sub"]
+        body = json.loads(text.replace("${AWS::StackName}", "vpce-guard").replace("${AWS::Region}", "us-east-1"))
+        expressions = [m[0]["expression"] for w in body["widgets"] for m in w["properties"]["metrics"]]
+        for name, dims in rows:
+            dims = [d.strip("`") for d in dims.split(", ")]
+            with self.subTest(metric=name):
+                wanted = "{vpce-guard," + ",".join(dims) + "} MetricName=\"" + name + "\""
+                self.assertTrue(any(wanted in e for e in expressions), f"{wanted} in {expressions}")
+        for health in ('{AWS/Lambda,FunctionName} MetricName="Errors"',
+                       '{AWS/Lambda,FunctionName} MetricName="Duration"',
+                       '{AWS/SQS,QueueName} MetricName="ApproximateNumberOfMessagesVisible"'):
+            self.assertTrue(any(health in e for e in expressions), health)
+        # Every search is limited to the stack's own resources.
+        for e in expressions:
+            self.assertIn("vpce-guard'", e.replace(" (Failed OR DeadLetter)", ""), e)
+
     def test_mute_list_parameter(self):
         spec = self.params["MutedResourcesParameter"]
         self.assertEqual((spec["Type"], spec["Default"]), ("String", "/vpce-guard/muted-resources"))

@@ -112,6 +112,25 @@ fn the_bucket_rule_imports_then_resolves_its_findings_in_security_hub() {
         ("vpce-guard/S3-VPCE-DENY", "FAILED", "ACTIVE")
     );
     assert!(held.len() >= 3, "{held:?}");
+    // Its figures, as CloudWatch EMF lines in its log.
+    let emf: Vec<Value> = f
+        .logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert!(
+        emf.iter().any(|v| v["Rule"] == "S3-VPCE-DENY"
+            && v["Status"] == "FAIL"
+            && v["Evaluations"] == 1.0
+            && v["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "vpce-guard"),
+        "{emf:#?}"
+    );
+    assert!(
+        emf.iter()
+            .any(|v| v["Operation"] == "securityhub:BatchImportFindings" && v["AwsCalls"] == 1.0),
+        "{emf:#?}"
+    );
     // The ASFF as Security Hub stores it.
     let stored = run(async {
         let out = hub(&moto.endpoint()).get_findings().send().await.unwrap();

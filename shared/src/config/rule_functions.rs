@@ -87,6 +87,10 @@ pub struct HandlerOutput {
     pub compliance: BTreeMap<String, Compliance>,
     /// AWS calls this invocation made, by `service:Operation` (Config calls included).
     pub api_calls: BTreeMap<String, u64>,
+    /// The EMF lines the invocation wrote (`metrics`): findings by rule and status, resources by
+    /// compliance, calls by operation.
+    #[serde(skip)]
+    pub metrics: Vec<String>,
 }
 
 /// Everything a handler needs from AWS: any adapter with these ports (the calls it made are
@@ -113,18 +117,6 @@ impl<T> Ports for T where
         + SecurityHubPort
         + CallCounter
 {
-}
-
-/// Calls made since `before`.
-fn delta(before: &BTreeMap<String, u64>, after: BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    after
-        .into_iter()
-        .map(|(k, v)| {
-            let b = before.get(&k).copied().unwrap_or(0);
-            (k, v - b.min(v))
-        })
-        .filter(|(_, v)| *v > 0)
-        .collect()
 }
 
 /// Bucket reads in flight at once.
@@ -154,7 +146,7 @@ impl Tracker {
         event: &ConfigRuleEvent,
         outcome: Result<(Vec<ConfigEvaluation>, usize), HandlerError>,
     ) -> Result<HandlerOutput, HandlerError> {
-        let api_calls = delta(&self.before, p.api_calls());
+        let api_calls = crate::metrics::calls_since(&self.before, p.api_calls());
         let aws_calls: u64 = api_calls.values().sum();
         let calls_json = serde_json::to_string(&api_calls).unwrap_or_default();
         let duration_ms = self.started.elapsed().as_millis() as u64;
@@ -163,8 +155,18 @@ impl Tracker {
             .map(|e| e.invocation.notification_type().as_str())
             .unwrap_or("unknown");
         let rule = self.rule;
+        let mut emf = crate::metrics::Emf::new(
+            &crate::metrics::function_name(rule),
+            crate::now_epoch_seconds(),
+        );
+        emf.calls(&api_calls);
         match outcome {
             Ok((evals, put_evaluations_calls)) => {
+                for e in &evals {
+                    emf.evaluation(e.compliance, &e.findings);
+                }
+                let metrics = emf.lines();
+                emf.emit();
                 for e in &evals {
                     let failing: Vec<&str> = e.failing_rules.iter().map(|r| r.as_str()).collect();
                     tracing::info!(
@@ -197,9 +199,11 @@ impl Tracker {
                         .map(|e| (e.resource_id.clone(), e.compliance))
                         .collect(),
                     api_calls,
+                    metrics,
                 })
             }
             Err(e) => {
+                emf.emit();
                 tracing::error!(
                     rule,
                     notification,

@@ -84,6 +84,8 @@ pub struct NotifierSummary {
     pub records: usize,
     pub(crate) messages: usize,
     pub(crate) digest: bool,
+    /// Notices folded into the digest (when there is one).
+    pub(crate) digested: usize,
     pub(crate) quiet: usize,
     pub(crate) ignored: usize,
     pub failed: usize,
@@ -234,6 +236,7 @@ pub async fn handle<S: StateStore, W: SlackSink>(
             .collect();
         let payload = digest(&items, &cfg.links);
         summary.digest = true;
+        summary.digested = outgoing.len();
         match send(sink, &payload, started, deadline).await {
             Ok(()) => {
                 summary.messages += 1;
@@ -271,7 +274,25 @@ pub async fn handle<S: StateStore, W: SlackSink>(
     summary.failed = failed.len();
     response.set_failures(failed);
     tracing::info!(summary = ?summary, "batch done");
+    summary.emf(crate::now_epoch_seconds()).emit();
     (response, summary)
+}
+
+impl NotifierSummary {
+    /// The batch's figures as EMF (`metrics`): notifications sent (each a message, a digest
+    /// counting once), digested (notices folded into a digest) and quiet.
+    pub(crate) fn emf(&self, now: f64) -> crate::metrics::Emf {
+        let mut emf =
+            crate::metrics::Emf::new(&crate::metrics::function_name("slack-notifier"), now);
+        for (kind, n) in [
+            ("sent", self.messages),
+            ("digested", self.digested),
+            ("quiet", self.quiet),
+        ] {
+            emf.count("Notifications", vec![("Kind", kind.to_string())], n as f64);
+        }
+        emf
+    }
 }
 
 /// Record what was sent. A conflict means another invocation sent for the same resource at the

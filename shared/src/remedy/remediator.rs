@@ -303,6 +303,13 @@ pub async fn handle<P: RemediatorPorts, H: HistoryStore>(
         may_write(cfg.mode, trigger),
     )
     .await;
+    let mut emf = crate::metrics::Emf::new(&crate::metrics::function_name("remediator"), now);
+    emf.count(
+        "Remediations",
+        vec![("Outcome", format!("{:?}", ev.outcome))],
+        1.0,
+    )
+    .emit();
     tracing::info!(
         bucket = %ev.bucket,
         region = %ev.region,

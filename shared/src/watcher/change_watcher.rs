@@ -20,8 +20,8 @@ use crate::events::{
 use crate::facts::Fact;
 use crate::ports::events::{publish, EventPublisher, OutEvent};
 use crate::ports::{
-    mutes_in_force, AccountReader, AwsError, BucketReader, ErrorKind, MuteSource, NetworkLocator,
-    NetworkReader, OrgPolicySource,
+    mutes_in_force, AccountReader, AwsError, BucketReader, CallCounter, ErrorKind, MuteSource,
+    NetworkLocator, NetworkReader, OrgPolicySource,
 };
 use crate::remedy::{deny_outside_vpce, deny_plain_http, GuardExemptions};
 use crate::rules::network::evaluate_vpc;
@@ -98,6 +98,7 @@ pub trait WatcherPorts:
     + EventPublisher
     + OrgPolicySource
     + MuteSource
+    + CallCounter
 {
 }
 impl<T> WatcherPorts for T where
@@ -109,6 +110,7 @@ impl<T> WatcherPorts for T where
         + EventPublisher
         + OrgPolicySource
         + MuteSource
+        + CallCounter
 {
 }
 
@@ -165,6 +167,7 @@ pub async fn handle<P: WatcherPorts>(
         .recipient_account_id
         .clone()
         .or_else(|| event.account.clone());
+    let calls_before = p.api_calls();
     let affected = affected(p, &region, &target).await?;
     let trigger = Trigger {
         event_name: d.event_name.clone().unwrap_or_default(),
@@ -238,6 +241,12 @@ pub async fn handle<P: WatcherPorts>(
             "finding published"
         );
     }
+    let mut emf = crate::metrics::Emf::new(&crate::metrics::function_name("change-watcher"), now);
+    emf.calls(&crate::metrics::calls_since(&calls_before, p.api_calls()));
+    for d in &details {
+        emf.evaluation(d.compliance, &d.findings);
+    }
+    emf.emit();
     Ok(WatcherOutput {
         ignored: None,
         findings,
