@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod demo;
 pub mod fault;
+pub mod hub_recorder;
 pub mod moto;
 pub mod recorder;
 pub mod runtime;

@@ -3,7 +3,7 @@
 //! a function makes (`start_recording`, `recorded_calls`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -150,27 +150,7 @@ impl Drop for Moto {
 
 /// One plain HTTP/1.1 request to 127.0.0.1:`port`; returns status and body.
 fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).ok()?;
-    let mut resp = Vec::new();
-    stream.read_to_end(&mut resp).ok()?;
-    let text = String::from_utf8_lossy(&resp).to_string();
-    let (head, rest) = text.split_once("\r\n\r\n")?;
-    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    Some((
-        status,
-        if chunked {
-            crate::recorder::dechunk(rest)
-        } else {
-            rest.to_string()
-        },
-    ))
+    crate::recorder::loopback_http(port, method, path, &[], b"")
 }
 
 /// The `service:Operation` of one recorded request: the service from the signature's

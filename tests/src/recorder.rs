@@ -221,23 +221,24 @@ fn serve(server: &tiny_http::Server, state: &Mutex<Recorded>, moto_port: u16) {
     }
 }
 
-/// Forward one AWS JSON 1.1 call to moto over plain HTTP/1.1; returns status and body.
-fn forward(
+/// One plain HTTP/1.1 request to 127.0.0.1:`port`, with these headers (Host, Content-Length
+/// and Connection added); returns the status and the body, de-chunked.
+pub(crate) fn loopback_http(
     port: u16,
-    target: &str,
-    headers: &[(String, String)],
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
     body: &[u8],
 ) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let auth = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.1\r\nAuthorization: {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    );
+    ));
     stream.write_all(head.as_bytes()).ok()?;
     stream.write_all(body).ok()?;
     let mut resp = Vec::new();
@@ -248,11 +249,39 @@ fn forward(
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
+    Some((
+        status,
+        if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_string()
+        },
+    ))
+}
+
+/// Forward one AWS JSON 1.1 call to moto over plain HTTP/1.1; returns status and body.
+fn forward(
+    port: u16,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let auth = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let (status, body) = loopback_http(
+        port,
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", target),
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Authorization", &auth),
+        ],
+        body,
+    )?;
     // moto writes Config timestamps as text ("2026-11-27 10:15:00"); AWS JSON 1.1 carries them
     // as epoch seconds, which is what the SDK parses.
     let body = match serde_json::from_str::<Value>(&body) {
