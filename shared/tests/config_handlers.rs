@@ -1098,7 +1098,10 @@ async fn security_hub_findings_are_imported_resolved_and_suppressed() {
     aws.buckets.get_mut("hub-01").unwrap().policy = Fact::Known(policy("hub-01", &vpce));
     let before = aws.call_counts();
     let change = bucket_change("hub-01", Some(&policy("hub-01", &vpce)), true);
-    bucket_rule(&aws, &change).await.unwrap();
+    // An hour later: the resolution is an update, its first creation time kept.
+    handle_bucket_rule(&aws, &Warm::default(), &typed(&change), NOW + 3600.0)
+        .await
+        .unwrap();
     let delta = |name: &str| {
         aws.call_counts().get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0)
     };
@@ -1125,6 +1128,8 @@ async fn security_hub_findings_are_imported_resolved_and_suppressed() {
         assert_eq!(a["Compliance"]["Status"], "PASSED", "{}", a["Id"]);
     }
     assert_eq!(asff_of(&hub[id])["Severity"]["Label"], "INFORMATIONAL");
+    assert_eq!(asff_of(&hub[id])["CreatedAt"], "2026-11-28T00:00:00Z");
+    assert_eq!(asff_of(&hub[id])["UpdatedAt"], "2026-11-28T01:00:00Z");
 
     // hub-03 muted: its findings SUPPRESSED with the reason; the mute gone, back to NEW.
     aws.mute_list =

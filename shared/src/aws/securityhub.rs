@@ -172,6 +172,7 @@ impl SecurityHubPort for AwsClients {
                             .workflow()
                             .and_then(|w| w.status())
                             .map(|s| s.as_str().to_string()),
+                        created_at: f.created_at().map(str::to_string),
                     });
                 }
             }

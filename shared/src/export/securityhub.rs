@@ -27,6 +27,8 @@ pub struct OpenFinding {
     pub(crate) region: String,
     /// `NEW`, `NOTIFIED`, `SUPPRESSED`, `RESOLVED`.
     pub(crate) workflow: Option<String>,
+    /// When the finding was first imported (kept on every update).
+    pub(crate) created_at: Option<String>,
 }
 
 /// Port: Security Hub.
@@ -192,7 +194,17 @@ pub(crate) async fn sync<P: SecurityHubPort>(
     }
     summary.imported = desired.len();
     summary.resolved = resolved.len();
-    let all: Vec<AsffFinding> = desired.into_iter().chain(resolved).collect();
+    let mut all: Vec<AsffFinding> = desired.into_iter().chain(resolved).collect();
+    // An update keeps the time the finding was first created.
+    for a in &mut all {
+        if let Some(created) = open
+            .iter()
+            .find(|o| o.id == a.id)
+            .and_then(|o| o.created_at.clone())
+        {
+            a.created_at = created;
+        }
+    }
     summary.import_calls = import(p, &all).await?;
     // 4. Workflow: muted resources' findings SUPPRESSED; those no longer muted back to NEW.
     let open_workflow = |id: &str| {

@@ -97,6 +97,7 @@ impl SecurityHubPort for MemoryAws {
                     .unwrap_or_default(),
                 region: h.finding.region.clone(),
                 workflow: Some(h.workflow.clone()),
+                created_at: Some(h.finding.created_at.clone()),
             })
             .collect();
         self.pages("securityhub:GetFindings", open.len())?;
