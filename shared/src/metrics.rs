@@ -8,9 +8,11 @@
 //! |---|---|---|
 //! | `Evaluations` | `Function`, `Rule`, `Status` | the Config rules, the change watcher |
 //! | `Resources` | `Function`, `Compliance` | the Config rules, the change watcher |
-//! | `AwsCalls` | `Function`, `Operation` | the Config rules, the change watcher |
+//! | `AwsCalls` | `Function`, `Operation` | the Config rules, the change watcher, route usage |
 //! | `Remediations` | `Function`, `Outcome` | the remediator |
 //! | `Notifications` | `Function`, `Kind` | the Slack notifier (`Kind`: `sent`, `digested`, `quiet`) |
+//! | `CloudTrailRecords` | `Function` | the route-usage function |
+//! | `RouteUsageAggregates` | `Function` | the route-usage function |
 
 use std::collections::BTreeMap;
 

@@ -267,7 +267,28 @@ pub async fn handle<P: EventPublisher>(
     let mut response = SqsBatchResponse::default();
     response.set_failures(failed);
     tracing::info!(summary = ?summary, "batch done");
+    summary.emf(crate::now_epoch_seconds()).emit();
     (response, summary)
+}
+
+impl RouteUsageSummary {
+    /// The batch's figures as EMF (`metrics`): CloudTrail records read, route-usage aggregates
+    /// published, and its `events:PutEvents` calls.
+    pub(crate) fn emf(&self, now: f64) -> crate::metrics::Emf {
+        let mut emf = crate::metrics::Emf::new(&crate::metrics::function_name("route-usage"), now);
+        emf.count(
+            "CloudTrailRecords",
+            Vec::new(),
+            self.cloudtrail_records as f64,
+        )
+        .count("RouteUsageAggregates", Vec::new(), self.aggregates as f64)
+        .count(
+            "AwsCalls",
+            vec![("Operation", "events:PutEvents".to_string())],
+            self.put_events_calls as f64,
+        );
+        emf
+    }
 }
 
 /// One event per finding and per endpoint denial.

@@ -118,6 +118,21 @@ async fn a_batch_publishes_one_event_per_aggregate_and_costs_one_call_per_ten() 
     }));
     assert_eq!(details, expected);
     assert_eq!(details.len(), 6);
+    // Its figures as EMF: records read, aggregates published, the PutEvents call.
+    let emf: Vec<Value> = summary
+        .emf(1_795_824_000.0)
+        .lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |metric: &str| {
+        emf.iter()
+            .find_map(|l| l[metric].as_f64())
+            .unwrap_or_else(|| panic!("no {metric}: {emf:#?}"))
+    };
+    assert_eq!(of("RouteUsageAggregates"), 6.0);
+    assert_eq!(of("CloudTrailRecords"), summary.cloudtrail_records as f64);
+    assert_eq!(of("AwsCalls"), 1.0);
     // Cost follows the event: the batch's one PutEvents, nothing else.
     assert_eq!(
         aws.call_counts(),
