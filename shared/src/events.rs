@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::rules::mute::{MuteList, MuteState};
+use crate::rules::mute::MuteList;
 use crate::rules::{Compliance, Finding, RuleId, Severity, Status};
 
 /// The `source` of every event vpce-guard publishes.
@@ -121,25 +121,14 @@ pub(crate) struct FindingDetail {
 impl FindingDetail {
     /// Apply the mute list (`rules::mute`), as the Config rules do.
     pub(crate) fn apply_mutes(&mut self, list: &MuteList, now: f64) {
-        match list.state(&self.resource, now) {
-            MuteState::None => {}
-            MuteState::Muted(why) => {
+        if let Some(m) = list.verdict(&self.resource, &self.annotation, now) {
+            if m.muted.is_some() {
                 self.compliance = Compliance::NotApplicable;
-                self.annotation = crate::rules::truncate(&why, crate::rules::MAX_ANNOTATION_CHARS);
                 self.fix = None;
-                self.muted = Some(why);
             }
-            MuteState::Expired(why) => {
-                self.annotation = crate::rules::truncate(
-                    &if self.annotation.is_empty() {
-                        why.clone()
-                    } else {
-                        format!("{why}; {}", self.annotation)
-                    },
-                    crate::rules::MAX_ANNOTATION_CHARS,
-                );
-                self.mute_expired = Some(why);
-            }
+            self.annotation = m.annotation;
+            self.muted = m.muted;
+            self.mute_expired = m.expired;
         }
     }
 

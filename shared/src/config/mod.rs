@@ -13,7 +13,7 @@ pub(crate) mod types;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::rules::mute::{MuteList, MuteState};
+use crate::rules::mute::MuteList;
 use crate::rules::params::split_list;
 use crate::rules::{BucketParams, Compliance, Evaluation, ParamError, RuleId, Status};
 
@@ -147,20 +147,13 @@ impl ConfigEvaluation {
         if self.compliance == Compliance::NotApplicable {
             return;
         }
-        match list.state(&self.resource_id, now) {
-            MuteState::None => {}
-            MuteState::Muted(why) => {
+        let annotation = self.annotation.as_deref().unwrap_or_default();
+        if let Some(m) = list.verdict(&self.resource_id, annotation, now) {
+            if m.muted.is_some() {
                 self.compliance = Compliance::NotApplicable;
-                self.annotation = Some(crate::rules::truncate(&why, 256));
-                self.muted = Some(why);
             }
-            MuteState::Expired(why) => {
-                let text = match &self.annotation {
-                    Some(a) => format!("{why}; {a}"),
-                    None => why,
-                };
-                self.annotation = Some(crate::rules::truncate(&text, 256));
-            }
+            self.annotation = Some(m.annotation);
+            self.muted = m.muted;
         }
     }
 

@@ -275,34 +275,32 @@ async fn to_security_hub<P: Ports>(
     } else {
         EC2_VPC
     };
-    {
-        let located: Vec<Located> = judged
-            .iter()
-            .map(|e| Located {
-                evaluation: e,
-                resource_type,
-                account: Some(&account),
-                region: Some(region),
-                partition: None,
-            })
-            .collect();
-        let scope = HubScope {
-            account: &account,
-            region,
+    let located: Vec<Located> = judged
+        .iter()
+        .map(|e| Located {
+            evaluation: e,
             resource_type,
-            whole,
-        };
-        let s = sync(p, &located, scope, &now_text).await?;
-        tracing::info!(
-            resource_type,
-            imported = s.imported,
-            resolved = s.resolved,
-            suppressed = s.suppressed,
-            unsuppressed = s.unsuppressed,
-            batch_import_calls = s.import_calls,
-            "Security Hub in step"
-        );
-    }
+            account: Some(&account),
+            region: Some(region),
+            partition: None,
+        })
+        .collect();
+    let scope = HubScope {
+        account: &account,
+        region,
+        resource_type,
+        whole,
+    };
+    let s = sync(p, &located, scope, &now_text).await?;
+    tracing::info!(
+        resource_type,
+        imported = s.imported,
+        resolved = s.resolved,
+        suppressed = s.suppressed,
+        unsuppressed = s.unsuppressed,
+        batch_import_calls = s.import_calls,
+        "Security Hub in step"
+    );
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! muted resources' findings `SUPPRESSED` (and back to `NEW` when the mute ends) with
 //! `BatchUpdateFindings`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::asff::{self, product_arn, AsffFinding, GENERATOR_PREFIX};
 use super::Located;
@@ -118,6 +118,9 @@ pub(crate) async fn sync<P: SecurityHubPort>(
     let wanted: BTreeSet<String> = desired.iter().map(|a| a.id.clone()).collect();
     // 2. What is open now, of these resources (or of the whole type in a sweep).
     let arns: Vec<String> = evaluated.iter().map(Located::arn).collect();
+    // Each judged resource by its ARN (a sweep has thousands: no linear search per finding).
+    let by_arn: BTreeMap<&str, &Located<'_>> =
+        arns.iter().map(String::as_str).zip(evaluated).collect();
     let prefix = arn_prefix(
         scope.resource_type,
         partition.as_str(),
@@ -135,7 +138,7 @@ pub(crate) async fn sync<P: SecurityHubPort>(
                     && o.generator_id.starts_with(GENERATOR_PREFIX)
                     && o.region == scope.region
                     && o.resource_arn.starts_with(&prefix)
-                    && (scope.whole || arns.contains(&o.resource_arn))
+                    && (scope.whole || by_arn.contains_key(o.resource_arn.as_str()))
             })
             .collect()
     };
@@ -145,10 +148,10 @@ pub(crate) async fn sync<P: SecurityHubPort>(
         let Some(rule) = asff::rule_of(&o.generator_id) else {
             continue;
         };
-        let judged = evaluated.iter().find(|r| r.arn() == o.resource_arn);
+        let judged = by_arn.get(o.resource_arn.as_str());
         let gone;
         let r = match judged {
-            Some(r) => r.clone(),
+            Some(r) => (*r).clone(),
             None => {
                 let name = o
                     .resource_arn

@@ -133,27 +133,56 @@ impl MuteList {
         expired.map_or(MuteState::None, MuteState::Expired)
     }
 
-    /// Apply the list to an evaluation: a muted one becomes `NOT_APPLICABLE` with the mute as
-    /// its annotation (findings kept); an expired mute is noted (first in the annotation) and changes nothing else.
-    pub fn apply(&self, e: &mut Evaluation, now: f64) {
-        match self.state(&e.resource, now) {
-            MuteState::None => {}
-            MuteState::Muted(why) => {
-                e.compliance = Compliance::NotApplicable;
-                e.annotation = truncate(&why, MAX_ANNOTATION_CHARS);
-                e.muted = Some(why);
-            }
-            MuteState::Expired(why) => {
-                // First, so that the cut to 256 characters never drops it.
-                e.annotation = if e.annotation.is_empty() {
+    /// The list applied to one verdict (its resource and annotation): `None` when no entry
+    /// names the resource; else the annotation to report — the mute's text, or the expiry
+    /// first (so that the cut to 256 characters never drops it) then `annotation` — and whether
+    /// it mutes. The one rule the evaluations, Config's evaluations and the watcher's findings
+    /// share.
+    pub(crate) fn verdict(&self, resource: &str, annotation: &str, now: f64) -> Option<Muting> {
+        match self.state(resource, now) {
+            MuteState::None => None,
+            MuteState::Muted(why) => Some(Muting {
+                annotation: truncate(&why, MAX_ANNOTATION_CHARS),
+                muted: Some(why),
+                expired: None,
+            }),
+            MuteState::Expired(why) => Some(Muting {
+                annotation: if annotation.is_empty() {
                     truncate(&why, MAX_ANNOTATION_CHARS)
                 } else {
-                    truncate(&format!("{why}; {}", e.annotation), MAX_ANNOTATION_CHARS)
-                };
-                e.mute_expired = Some(why);
-            }
+                    truncate(&format!("{why}; {annotation}"), MAX_ANNOTATION_CHARS)
+                },
+                muted: None,
+                expired: Some(why),
+            }),
         }
     }
+
+    /// Apply the list to an evaluation: a muted one becomes `NOT_APPLICABLE` with the mute as
+    /// its annotation (findings kept); an expired mute is noted (first in the annotation) and
+    /// changes nothing else.
+    pub fn apply(&self, e: &mut Evaluation, now: f64) {
+        if let Some(m) = self.verdict(&e.resource, &e.annotation, now) {
+            if m.muted.is_some() {
+                e.compliance = Compliance::NotApplicable;
+            }
+            e.annotation = m.annotation;
+            e.muted = m.muted;
+            e.mute_expired = m.expired;
+        }
+    }
+}
+
+/// What the mute list does to one verdict ([`MuteList::verdict`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Muting {
+    /// The annotation to report.
+    pub(crate) annotation: String,
+    /// "muted: <reason> (until <date>)" when the resource is muted (it is then
+    /// `NOT_APPLICABLE`).
+    pub(crate) muted: Option<String>,
+    /// "mute expired on <date>: <reason>" when only expired entries name it.
+    pub(crate) expired: Option<String>,
 }
 
 #[cfg(test)]
