@@ -368,8 +368,11 @@ fn the_check_sees_a_cycle() {
 /// list: `rules::mute` (`MuteList`, `parse`, `apply`, `MuteError`), the `MuteSource` port and
 /// `AwsClients::with_mute_parameter`; +6 for its Security Hub export: `export::asff`
 /// (`AsffFinding`), `export::securityhub` (`SecurityHubPort`, `OpenFinding`) and
-/// `AwsClients::with_security_hub` (`scan_events` became `ScanReport::ocsf_events`).)
-const PUB_BUDGET: usize = 257;
+/// `AwsClients::with_security_hub` (`scan_events` became `ScanReport::ocsf_events`); +6 for
+/// issue 23's network section of a sweep: `scan::topology` (`RegionNetwork`, `VpcNode`,
+/// `RouteTableNode`, `EndpointNode`, `PolicyVerdict`), which the report draws, +2 for its
+/// report (`scan::html`, `report_html`) and +1 for `check-iac`'s `check_policy_readings`.)
+const PUB_BUDGET: usize = 266;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

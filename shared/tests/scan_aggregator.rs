@@ -98,7 +98,7 @@ async fn every_account_from_one_aggregator_at_two_calls_per_100_buckets() {
         let summary: Vec<(&str, usize, &str)> = report
             .accounts
             .iter()
-            .map(|a| (a.account.as_str(), a.buckets, a.access))
+            .map(|a| (a.account.as_str(), a.buckets, a.access.as_str()))
             .collect();
         assert_eq!(
             summary,

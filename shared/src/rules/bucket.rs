@@ -6,6 +6,7 @@ use crate::policy::layers::effective;
 use crate::policy::model::PolicyDocument;
 use crate::policy::space::{Scope, Space};
 
+use super::guard::GuardKind;
 pub(crate) use super::guard::{config_service_linked_role, guard_list};
 use super::params::Partition;
 pub(crate) use super::questions::writer_denied;
@@ -219,6 +220,72 @@ pub fn check_policy(
     Evaluation::new(bucket, findings)
 }
 
+/// `check-policy` of a policy some of whose values a template leaves unresolved (`vpce-guard
+/// check-iac`). `Ok(readings)`: the same policy under each reading of its unresolved values;
+/// every rule takes its worst verdict over the readings, and a rule whose verdict differs says
+/// it depends on them (fail closed exactly where they change the verdict). `Err(why)`: the
+/// policy cannot be known at all, and every policy rule FAILs with the reason.
+pub fn check_policy_readings(
+    bucket: &str,
+    readings: Result<&[PolicyDocument], &str>,
+    params: &BucketParams,
+    now: f64,
+) -> Evaluation {
+    let docs = match readings {
+        Err(why) => {
+            let na = |r| {
+                Finding::new(
+                    r,
+                    Status::NotApplicable,
+                    "needs account facts; not checked by check-policy",
+                )
+            };
+            let findings = bucket_findings(
+                bucket,
+                PolicyState::Invalid(why),
+                params,
+                None,
+                now,
+                na(RuleId::S3PublicAccessBlock),
+                na(RuleId::S3AclsDisabled),
+            );
+            return Evaluation::new(bucket, findings);
+        }
+        Ok(docs) => docs,
+    };
+    let mut evals = docs.iter().map(|d| check_policy(bucket, d, params, now));
+    let Some(first) = evals.next() else {
+        return check_policy_readings(bucket, Err("no reading of the policy"), params, now);
+    };
+    let rank = |s: Status| match s {
+        Status::Fail => 3,
+        Status::Warn => 2,
+        Status::Pass => 1,
+        Status::NotApplicable => 0,
+    };
+    let mut findings = first.findings;
+    for other in evals {
+        for (f, o) in findings.iter_mut().zip(other.findings) {
+            if f.status != o.status {
+                let worst = if rank(o.status) > rank(f.status) {
+                    o
+                } else {
+                    f.clone()
+                };
+                *f = worst;
+                if !f.reason.ends_with(UNRESOLVED_NOTE) {
+                    f.reason.push_str(UNRESOLVED_NOTE);
+                }
+            }
+        }
+    }
+    Evaluation::new(bucket, findings)
+}
+
+/// What a rule whose verdict depends on unresolved template values says.
+const UNRESOLVED_NOTE: &str =
+    " (the verdict depends on a value the template leaves unresolved: judged at its worst)";
+
 /// The eight policy rules. Disabled rules are not evaluated.
 pub(crate) fn policy_findings(
     bucket: &str,
@@ -247,49 +314,7 @@ pub(crate) fn policy_findings(
         }
     };
     let view = account.map(|a| a.view);
-    // The principals the rules name: configured exemptions, the guard's, and Config's
-    // recorder role. The engine enumerates them; the rules say what each one is.
-    let mut scope = Scope {
-        partition: params.partition,
-        approved_vpce: params.approved_vpce.clone(),
-        approved_vpc: params.approved_vpc.clone(),
-        require_tls_version: params.require_tls_version,
-        account_endpoints: view.map(|v| v.endpoints.clone()).unwrap_or_default(),
-        region: view.map(|v| v.region.clone()),
-        ipv6_endpoints: view.map(|v| v.ipv6.clone()).unwrap_or_default(),
-        vpce_account: params.approved_vpce_account.clone(),
-        org_id: params.org_id.clone(),
-        org_path: params.org_path.clone(),
-        endpoint_scope: params.approved_endpoint_scope,
-        ..Scope::new(bucket, params.account_id.clone(), now)
-    };
-    for p in &params.exempt_principals {
-        scope
-            .configured_principals
-            .push((p.clone(), format!("exempt principal {p}")));
-    }
-    // Config's default role lives in the bucket's account (a fresh id when unknown).
-    let owner = match &params.account_id {
-        Some(a) => a.clone(),
-        None => Space::account_for(doc, &scope),
-    };
-    let config_role = params
-        .config_role
-        .clone()
-        .unwrap_or_else(|| config_service_linked_role(params.partition, &owner));
-    let guards = guard_list(params, config_role);
-    for (g, kind) in &guards {
-        scope
-            .configured_principals
-            .push((g.clone(), format!("{} {g}", kind.label())));
-    }
-    scope.account_id = Some(owner);
-    let mut exempt: Vec<String> = params.exempt_principals.clone();
-    for (g, _) in &guards {
-        if !exempt.contains(g) {
-            exempt.push(g.clone());
-        }
-    }
+    let (scope, guards, exempt) = rule_scope(bucket, doc, params, view, now);
     let space = match Space::new(doc, &scope) {
         Ok(s) => s,
         Err(e) => {
@@ -337,6 +362,61 @@ pub(crate) fn policy_findings(
             | RuleId::NetSgEgress => Finding::disabled(rule),
         }
     })
+}
+
+/// The request-context scope the bucket rules search, with the guard's principals and the
+/// principals the rules accept as exemptions.
+pub(super) fn rule_scope(
+    bucket: &str,
+    doc: &PolicyDocument,
+    params: &BucketParams,
+    view: Option<&RegionView>,
+    now: f64,
+) -> (Scope, Vec<(String, GuardKind)>, Vec<String>) {
+    // The principals the rules name: configured exemptions, the guard's, and Config's
+    // recorder role. The engine enumerates them; the rules say what each one is.
+    let mut scope = Scope {
+        partition: params.partition,
+        approved_vpce: params.approved_vpce.clone(),
+        approved_vpc: params.approved_vpc.clone(),
+        require_tls_version: params.require_tls_version,
+        account_endpoints: view.map(|v| v.endpoints.clone()).unwrap_or_default(),
+        region: view.map(|v| v.region.clone()),
+        ipv6_endpoints: view.map(|v| v.ipv6.clone()).unwrap_or_default(),
+        vpce_account: params.approved_vpce_account.clone(),
+        org_id: params.org_id.clone(),
+        org_path: params.org_path.clone(),
+        endpoint_scope: params.approved_endpoint_scope,
+        ..Scope::new(bucket, params.account_id.clone(), now)
+    };
+    for p in &params.exempt_principals {
+        scope
+            .configured_principals
+            .push((p.clone(), format!("exempt principal {p}")));
+    }
+    // Config's default role lives in the bucket's account (a fresh id when unknown).
+    let owner = match &params.account_id {
+        Some(a) => a.clone(),
+        None => Space::account_for(doc, &scope),
+    };
+    let config_role = params
+        .config_role
+        .clone()
+        .unwrap_or_else(|| config_service_linked_role(params.partition, &owner));
+    let guards = guard_list(params, config_role);
+    for (g, kind) in &guards {
+        scope
+            .configured_principals
+            .push((g.clone(), format!("{} {g}", kind.label())));
+    }
+    scope.account_id = Some(owner);
+    let mut exempt: Vec<String> = params.exempt_principals.clone();
+    for (g, _) in &guards {
+        if !exempt.contains(g) {
+            exempt.push(g.clone());
+        }
+    }
+    (scope, guards, exempt)
 }
 
 fn scope_region(view: Option<&RegionView>) -> &str {
@@ -390,32 +470,20 @@ fn all_fail(r: RuleId, params: &BucketParams, why: &str) -> Finding {
     }
 }
 
-/// Evaluate one bucket in account mode: its facts, the account's, and its region's S3
-/// endpoints (`Err`: they could not be read, and `S3-VPCE-REACHABLE` FAILs with that reason).
-/// Default approved endpoints: every available S3 gateway endpoint of the region.
-#[cfg_attr(feature = "testing", visibility::make(pub))]
-pub(crate) fn evaluate_bucket(
-    obs: &BucketObservation,
-    account: &AccountFacts,
-    net: Result<&RegionView, &str>,
+/// Account mode's parameters for a bucket of `region`: the owner from the account facts, the
+/// partition from the region, the approved endpoints (default: every available S3 endpoint of
+/// the region) and their owner; and the region view (empty when the network is unknown).
+pub(super) fn account_params(
     params: &BucketParams,
-    now: f64,
-) -> Evaluation {
-    let facts = match obs {
-        BucketObservation::Exists(f) => f,
-        BucketObservation::Deleted { name, .. } => {
-            return Evaluation::not_applicable(
-                name.clone(),
-                &RuleId::BUCKET,
-                "the bucket no longer exists",
-            );
-        }
-    };
+    account: &AccountFacts,
+    region: &str,
+    net: Result<&RegionView, &str>,
+) -> (BucketParams, RegionView) {
     let mut params = params.clone();
     if params.account_id.is_none() {
         params.account_id = account.account_id.clone();
     }
-    params.partition = Partition::of_region(&facts.region);
+    params.partition = Partition::of_region(region);
     let view = match net {
         Ok(v) => {
             if params.approved_vpce.is_empty() {
@@ -440,10 +508,35 @@ pub(crate) fn evaluate_bucket(
         }
         // Without the network, no endpoint is known to carry requests (fail closed).
         Err(_) => RegionView {
-            region: facts.region.clone(),
+            region: region.to_string(),
             ..RegionView::default()
         },
     };
+    (params, view)
+}
+
+/// Evaluate one bucket in account mode: its facts, the account's, and its region's S3
+/// endpoints (`Err`: they could not be read, and `S3-VPCE-REACHABLE` FAILs with that reason).
+/// Default approved endpoints: every available S3 gateway endpoint of the region.
+#[cfg_attr(feature = "testing", visibility::make(pub))]
+pub(crate) fn evaluate_bucket(
+    obs: &BucketObservation,
+    account: &AccountFacts,
+    net: Result<&RegionView, &str>,
+    params: &BucketParams,
+    now: f64,
+) -> Evaluation {
+    let facts = match obs {
+        BucketObservation::Exists(f) => f,
+        BucketObservation::Deleted { name, .. } => {
+            return Evaluation::not_applicable(
+                name.clone(),
+                &RuleId::BUCKET,
+                "the bucket no longer exists",
+            );
+        }
+    };
+    let (params, view) = account_params(params, account, &facts.region, net);
     let parsed;
     let invalid;
     let state = match &facts.policy {

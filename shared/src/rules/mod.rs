@@ -1,6 +1,7 @@
 //! The rule catalog: stable rule ids, findings, and the compliance and annotation derived from
 //! them (RULES.md).
 
+pub(crate) mod admission;
 pub mod bucket;
 pub mod guard;
 pub mod mute;

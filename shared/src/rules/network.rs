@@ -133,6 +133,11 @@ fn dns_finding(vpc: &Vpc, unknown: Option<&str>) -> Finding {
     }
 }
 
+/// `NET-ENDPOINT-POLICY` for one endpoint alone (the network section of a sweep).
+pub(crate) fn endpoint_policy_verdict(e: &Endpoint, account_id: Option<&str>, now: f64) -> Finding {
+    endpoint_policy_finding(&[e], account_id, now)
+}
+
 /// `NET-ENDPOINT-POLICY`, by the policy engine: can a principal outside the account (or the
 /// organization, when the policy names one) be allowed through the endpoint? Can the
 /// account's principals reach other accounts' buckets?

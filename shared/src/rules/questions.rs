@@ -339,6 +339,44 @@ impl Questions<'_> {
         )
     }
 
+    /// Does the policy let a same-account role session (SigV4, over TLS, not via a service,
+    /// not the guard) get an object through `endpoint`? `Ok(true)`: some such request is
+    /// certainly not denied; `Ok(false)`: every one is denied; `Err`: the engine cannot tell.
+    pub(crate) fn admits(&self, endpoint: &str) -> Result<bool, String> {
+        let account = self.space.account().to_string();
+        if !self.space.has_origin(|o| o.endpoint == Some(endpoint)) {
+            return Err(format!(
+                "{endpoint} is not an endpoint of the bucket's region"
+            ));
+        }
+        let q = Question::all()
+            .actions(|a| a.object && a.includes("s3:GetObject"))
+            .principals(move |p| {
+                p.signature() == Signature::SigV4
+                    && !p.via_service()
+                    && !self
+                        .guards
+                        .iter()
+                        .any(|(g, _)| matches!(p.class, PrincipalClass::Configured(c) if c == g))
+                    && !p
+                        .caller()
+                        .principal_arn()
+                        .is_some_and(|a| is_service_linked(&a))
+                    && matches!(p.caller(), Caller::RoleSession { account: a, .. } if *a == account)
+            })
+            .origins(move |o| o.endpoint == Some(endpoint))
+            .transports(|t| matches!(t, Transport::Tls(_)));
+        match self.space.reach(&q) {
+            Reach::Open => Ok(true),
+            Reach::Denied(_) => Ok(false),
+            Reach::MaybeDenied { witness, .. } => Err(format!(
+                "may be denied (e.g. {}): a NotPrincipal deny lists part of the caller's chain",
+                witness.describe()
+            )),
+            Reach::Undecided(why) => Err(why),
+        }
+    }
+
     pub(crate) fn tls(&self) -> Finding {
         self.coverage_finding(
             RuleId::S3Tls,

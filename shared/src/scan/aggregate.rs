@@ -15,8 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::topology::{region_network, unknown_region, RegionNetwork};
 use super::{RegionalEvaluation, ScanOptions, ScanReport};
 use crate::config::network::{network_from_items, NetworkItems, NETWORK_TYPES};
 use crate::config::port::{AggregateResource, AggregatorReader, MAX_KEYS};
@@ -24,6 +25,7 @@ use crate::config::regional::bucket_observation;
 use crate::config::{ConfigItem, PartialBucket, ResourceType};
 use crate::facts::{AccountFacts, BucketObservation, Fact, NetworkFacts, PublicAccessBlock};
 use crate::ports::{AccountAccess, AccountReader, ApiCalls, AwsError, BucketReader, NetworkReader};
+use crate::rules::admission::{endpoint_admission, EndpointAdmission};
 use crate::rules::bucket::{evaluate_bucket, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::Compliance;
@@ -41,7 +43,7 @@ pub struct AggregatorOptions {
 }
 
 /// One account of an aggregated sweep.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSummary {
     pub account: String,
     pub buckets: usize,
@@ -50,9 +52,9 @@ pub struct AccountSummary {
     pub non_compliant_vpcs: usize,
     /// How the account's own facts were read: `direct` (the caller's account), `assumed-role`,
     /// or `none` (only what the aggregator's items carry).
-    pub access: &'static str,
+    pub access: String,
     /// Why the account could not be read (its buckets are then judged from the items alone).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -175,11 +177,13 @@ where
         sources: BTreeMap::new(),
         accounts: Vec::new(),
         incomplete: false,
+        network: Vec::new(),
     };
     for j in judged {
         report.incomplete |= j.summary.error.is_some();
         report.buckets.extend(j.buckets);
         report.vpcs.extend(j.vpcs);
+        report.network.extend(j.network);
         report.accounts.push(j.summary);
     }
     report.buckets.sort_by(|a, b| {
@@ -230,6 +234,7 @@ struct Judged {
     buckets: Vec<RegionalEvaluation>,
     vpcs: Vec<RegionalEvaluation>,
     summary: AccountSummary,
+    network: Vec<RegionNetwork>,
 }
 
 /// Judge one account's buckets (and, when it can be read, its VPCs in the regions it has
@@ -289,7 +294,7 @@ where
         }))
         .collect();
     let (params, networks, account_facts) = (&params, &networks, &account_facts);
-    let buckets: Vec<RegionalEvaluation> = stream::iter(partials)
+    let buckets: Vec<(RegionalEvaluation, Vec<EndpointAdmission>)> = stream::iter(partials)
         .map(|partial| {
             let no_access = &no_access;
             async move {
@@ -331,17 +336,48 @@ where
                     params,
                     opts.now,
                 );
+                let admits = match &view {
+                    Ok(v) => endpoint_admission(&obs, account_facts, v, params, opts.now),
+                    Err(_) => Vec::new(),
+                };
                 tick();
-                RegionalEvaluation {
-                    evaluation,
-                    region,
-                    account: Some(account.to_string()),
-                }
+                (
+                    RegionalEvaluation {
+                        evaluation,
+                        region,
+                        account: Some(account.to_string()),
+                    },
+                    admits,
+                )
             }
         })
         .buffer_unordered(opts.concurrency.max(1))
-        .collect()
+        .collect::<Vec<_>>()
         .await;
+    let mut admissions: BTreeMap<String, BTreeMap<String, Vec<EndpointAdmission>>> =
+        BTreeMap::new();
+    let buckets: Vec<RegionalEvaluation> = buckets
+        .into_iter()
+        .map(|(e, admits)| {
+            admissions
+                .entry(e.region.clone())
+                .or_default()
+                .insert(e.evaluation.resource.clone(), admits);
+            e
+        })
+        .collect();
+    let network = networks
+        .iter()
+        .map(|(region, n)| match n {
+            Ok(net) => region_network(
+                net,
+                Some(account),
+                admissions.get(region).unwrap_or(&BTreeMap::new()),
+                opts.now,
+            ),
+            Err(e) => unknown_region(region, Some(account), e),
+        })
+        .collect();
     let mut vpcs = Vec::new();
     for (region, net) in networks {
         if let Ok(net) = net {
@@ -371,13 +407,14 @@ where
         non_compliant_buckets: nc(&buckets),
         vpcs: vpcs.len(),
         non_compliant_vpcs: nc(&vpcs),
-        access,
+        access: access.to_string(),
         error: None,
     };
     Judged {
         buckets,
         vpcs,
         summary,
+        network,
     }
 }
 

@@ -4,23 +4,26 @@
 //! and VPC, and report with the API-call counts.
 
 pub mod aggregate;
+pub mod html;
+pub mod topology;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::port::ConfigPort;
 use crate::config::regional::{bucket_inventory, bucket_observation};
 use crate::config::{ConfigItem, ResourceType};
 use crate::facts::{BucketObservation, NetworkFacts};
 use crate::ports::{AccountReader, ApiCalls, AwsError, BucketReader, ErrorKind, NetworkReader};
+use crate::rules::admission::{endpoint_admission, EndpointAdmission};
 use crate::rules::bucket::{evaluate_bucket, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::{BucketParams, Compliance, Evaluation};
 
 /// Where a sweep reads the buckets of a region from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScanSource {
     /// S3 directly: three calls per bucket (policy, Block Public Access, Object Ownership).
@@ -48,32 +51,36 @@ pub struct ScanOptions {
 }
 
 /// An evaluation with the region of its resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionalEvaluation {
     #[serde(flatten)]
     pub evaluation: Evaluation,
     pub region: String,
     /// The resource's account (an aggregated sweep only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
 }
 
-/// The sweep's result: the JSON of `vpce-guard scan`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The sweep's result: the JSON of `vpce-guard scan` (read back by `vpce-guard report`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanReport {
     pub buckets: Vec<RegionalEvaluation>,
     pub vpcs: Vec<RegionalEvaluation>,
+    #[serde(default)]
     pub api_calls: BTreeMap<String, u64>,
     /// Where each region's buckets were read from (`api` or `config`); absent for a plain
     /// `--source api` sweep.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sources: BTreeMap<String, ScanSource>,
     /// Per account (an aggregated sweep only): counts, how it was read, and its error.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<aggregate::AccountSummary>,
     /// True when an account could not be read: the report is not complete.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub incomplete: bool,
+    /// Per region (and account): VPCs, route tables, S3 endpoints and which buckets admit each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network: Vec<topology::RegionNetwork>,
 }
 
 impl ScanReport {
@@ -212,6 +219,8 @@ where
     // Buckets: three reads each, bounded concurrency, evaluated as they arrive.
     let total = selected.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
+    let mut admissions: BTreeMap<String, BTreeMap<String, Vec<EndpointAdmission>>> =
+        BTreeMap::new();
     let mut buckets: Vec<RegionalEvaluation> = stream::iter(selected)
         .map(|(name, region)| {
             let account = &account;
@@ -240,19 +249,47 @@ where
                     &opts.params,
                     opts.now,
                 );
+                let admits = match &view {
+                    Ok(v) => endpoint_admission(&obs, account, v, &opts.params, opts.now),
+                    Err(_) => Vec::new(),
+                };
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(n, total);
-                RegionalEvaluation {
-                    evaluation,
-                    region: reg,
-                    account: None,
-                }
+                (
+                    RegionalEvaluation {
+                        evaluation,
+                        region: reg,
+                        account: None,
+                    },
+                    admits,
+                )
             }
         })
         .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|(e, admits)| {
+            admissions
+                .entry(e.region.clone())
+                .or_default()
+                .insert(e.evaluation.resource.clone(), admits);
+            e
+        })
+        .collect();
     buckets.sort_by(|a, b| a.evaluation.resource.cmp(&b.evaluation.resource));
+    let network = networks
+        .iter()
+        .map(|(region, n)| match n {
+            Ok(net) => topology::region_network(
+                net,
+                None,
+                admissions.get(region).unwrap_or(&BTreeMap::new()),
+                opts.now,
+            ),
+            Err(e) => topology::unknown_region(region, None, &e.to_string()),
+        })
+        .collect();
 
     let mut vpcs = Vec::new();
     for region in &opts.regions {
@@ -283,6 +320,7 @@ where
         sources,
         accounts: Vec::new(),
         incomplete: false,
+        network,
     })
 }
 
