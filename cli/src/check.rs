@@ -74,12 +74,13 @@ pub fn read_rcps(files: &[String]) -> Result<Vec<Rcp>, String> {
         .collect()
 }
 
-fn read_input(file: &str) -> Result<String, String> {
+/// A file's text, or standard input's for `-` (`what` names it in the error).
+pub fn read_input(file: &str, what: &str) -> Result<String, String> {
     if file == "-" {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
-            .map_err(|e| format!("cannot read the policy from standard input: {e}"))?;
+            .map_err(|e| format!("cannot read the {what} from standard input: {e}"))?;
         Ok(s)
     } else {
         std::fs::read_to_string(file).map_err(|e| format!("cannot read `{file}`: {e}"))
@@ -93,6 +94,11 @@ pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
             "--approved-vpce is required: name the approved S3 gateway endpoint ids".into(),
         );
     }
+    if args.format == crate::ReportFormat::Html {
+        return Err(
+            "--format html is the report of a sweep: use `vpce-guard scan --format html`".into(),
+        );
+    }
     if args.bucket.trim().is_empty() {
         return Err("--bucket must name the bucket".into());
     }
@@ -102,7 +108,7 @@ pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     params.org_id = args.org_id.clone();
     params.org_path = args.org_path.clone();
     params.validate().map_err(|e| e.to_string())?;
-    let text = read_input(&args.file)?;
+    let text = read_input(&args.file, "policy")?;
     let name = if args.file == "-" {
         "standard input"
     } else {
@@ -114,12 +120,12 @@ pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     let now = vpce_guard::now_epoch_seconds();
     let mut eval = check_policy(&args.bucket, &doc, &params, now);
     mutes.apply(&mut eval, now);
-    if args.rules.format == crate::ReportFormat::Ocsf {
+    if args.format == crate::ReportFormat::Ocsf {
         output::print_lines(&vpce_guard::export::ocsf::policy_events(
             &eval, &params, now,
         ))?;
     } else {
-        output::print_evaluations(std::slice::from_ref(&eval), args.rules.format)?;
+        output::print_evaluations(std::slice::from_ref(&eval), args.format)?;
     }
     Ok(if eval.compliance == Compliance::NonCompliant {
         EXIT_NON_COMPLIANT

@@ -2,8 +2,10 @@
 
 mod check;
 mod demo;
+mod iac;
 mod output;
 mod remediate;
+mod report;
 mod scan;
 mod usage;
 
@@ -23,6 +25,9 @@ struct Cli {
 enum Command {
     /// Check one bucket policy document against the bucket rules (no AWS calls).
     CheckPolicy(CheckPolicyArgs),
+    /// Check the bucket policies in CloudFormation/SAM templates and Terraform plans before
+    /// deploy (no AWS calls).
+    CheckIac(CheckIacArgs),
     /// Sweep an account: every bucket and VPC of the regions, read from S3 and EC2.
     Scan(ScanArgs),
     /// Plan the missing aws:SourceVpce deny for a bucket and, with --apply, write and verify it.
@@ -34,6 +39,9 @@ enum Command {
     /// Is the private route used? Requests to guarded buckets in CloudTrail logs that did not
     /// come through an approved endpoint (or the Athena SQL of the same, or its CSV result).
     RouteUsage(RouteUsageArgs),
+    /// Turn a `scan --format json` result (and a `route-usage --format json` one) into one
+    /// self-contained HTML report: summary, network diagrams, rule matrix, fixes.
+    Report(ReportArgs),
     /// Seed the demo account (VPCs, endpoints, six buckets in three regions) into an
     /// AWS-compatible endpoint such as moto or LocalStack.
     DemoAccount(DemoAccountArgs),
@@ -99,6 +107,20 @@ pub struct RouteUsageArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The JSON `vpce-guard scan --format json` printed (`-` for standard input).
+    #[arg(value_name = "FILE|-")]
+    pub file: String,
+    /// The JSON `vpce-guard route-usage --format json` printed: adds "is the private route
+    /// used?".
+    #[arg(long = "route-usage", value_name = "FILE")]
+    pub route_usage: Option<String>,
+    /// Where to write the HTML file (`-` for standard output).
+    #[arg(long, value_name = "PATH")]
+    pub output: String,
 }
 
 #[derive(Debug, Args)]
@@ -286,10 +308,6 @@ pub struct RuleArgs {
     /// are reported NOT_APPLICABLE with the reason, until the date.
     #[arg(long = "mute-file", value_name = "FILE")]
     pub mute_file: Option<String>,
-    /// Output format: a table, JSON, or OCSF Compliance Findings (one JSON object per line,
-    /// one per resource and evaluated rule).
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
 }
 
 /// The output formats of the commands that judge resources.
@@ -298,6 +316,7 @@ pub enum ReportFormat {
     Text,
     Json,
     Ocsf,
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -327,6 +346,56 @@ pub struct CheckPolicyArgs {
     pub org_path: Option<String>,
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Output format: a table, JSON, or OCSF Compliance Findings (one JSON object per line, one
+    /// per evaluated rule).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckIacArgs {
+    /// CloudFormation or SAM templates (YAML or JSON, CDK's output too) and Terraform plans
+    /// (`terraform show -json`).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    /// The account the stacks deploy to (`${AWS::AccountId}`); default: one symbolic id.
+    #[arg(long = "account-id", value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The partition (`${AWS::Partition}`, and the buckets' ARNs): aws, aws-cn or aws-us-gov.
+    #[arg(long, value_name = "P", default_value = "aws")]
+    pub partition: String,
+    /// The region (`${AWS::Region}`).
+    #[arg(long, value_name = "R", default_value = "us-east-1")]
+    pub region: String,
+    /// The stack's name (`${AWS::StackName}`).
+    #[arg(long = "stack-name", value_name = "NAME", default_value = "stack")]
+    pub stack_name: String,
+    /// A template parameter's value, or what a `Ref` to a resource of the template resolves to
+    /// (an endpoint id the stack creates), over its default (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub parameter: Vec<String>,
+    /// The account that owns the approved endpoints; default: the bucket owner's.
+    #[arg(long = "approved-vpce-account", value_name = "ID")]
+    pub approved_vpce_account: Option<String>,
+    /// The bucket owner's organization (`o-…`).
+    #[arg(long = "org-id", value_name = "O-ID")]
+    pub org_id: Option<String>,
+    /// The bucket owner's OU path (`o-…/r-…/ou-…/`).
+    #[arg(long = "org-path", value_name = "PATH")]
+    pub org_path: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Output format: a table, JSON, or SARIF 2.1.0 for code review.
+    #[arg(long, value_enum, default_value_t = IacFormat::Text)]
+    pub format: IacFormat,
+}
+
+/// `check-iac --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IacFormat {
+    Text,
+    Json,
+    Sarif,
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +431,10 @@ pub struct ScanArgs {
     pub assume_role_name: Option<String>,
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Output format: a table, JSON (with the network section), OCSF Compliance Findings (one
+    /// JSON object per line, one per resource and evaluated rule), or the HTML report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// `scan --source`.
@@ -396,18 +469,31 @@ fn main() -> ExitCode {
             }
             // One clear line: clap's first line, without its usage block.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("vpce-guard: {}", first.trim_start_matches("error: "));
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("invalid arguments");
+            let first = first.trim_start_matches("error: ");
+            if let Some(head) = first.strip_suffix(':') {
+                // "the following required arguments were not provided:" names them below.
+                let named: Vec<&str> = lines
+                    .take_while(|l| l.starts_with("  "))
+                    .map(str::trim)
+                    .collect();
+                eprintln!("vpce-guard: {head}: {}", named.join(", "));
+            } else {
+                eprintln!("vpce-guard: {first}");
+            }
             return ExitCode::from(EXIT_USAGE);
         }
     };
     let result = match cli.command {
         Command::CheckPolicy(args) => check::run(&args),
+        Command::CheckIac(args) => iac::run(&args),
         Command::Scan(args) => scan::run(&args),
         Command::Remediate(args) => remediate::run(&args),
         Command::Rollback(args) => remediate::run_rollback(&args),
         Command::Remediations(args) => remediate::run_list(&args),
         Command::RouteUsage(args) => usage::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::DemoAccount(args) => demo::run(&args),
     };
     match result {

@@ -10,7 +10,9 @@ use crate::ReportFormat;
 pub fn print_evaluations(evals: &[Evaluation], format: ReportFormat) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     let text = match format {
-        ReportFormat::Ocsf => return Err("OCSF is printed by the command itself".into()),
+        ReportFormat::Ocsf | ReportFormat::Html => {
+            return Err("OCSF and HTML are printed by the command itself".into())
+        }
         ReportFormat::Json => {
             let v = match evals {
                 [one] => serde_json::to_string_pretty(one),

@@ -118,7 +118,7 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
                 .map_err(|e| cannot_run(&e))?,
         };
         // OCSF names each resource's account: the caller's, read once (after the sweep).
-        let account = if args.rules.format == ReportFormat::Ocsf {
+        let account = if args.format == ReportFormat::Ocsf {
             use vpce_guard::ports::AccountReader;
             Some(clients.account_id().await.map_err(|e| cannot_run(&e))?)
         } else {
@@ -141,7 +141,7 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
             eprintln!("vpce-guard: {region}: buckets read from {how}");
         }
     }
-    print_report(&report, account.as_deref(), args.rules.format)?;
+    print_report(&report, account.as_deref(), args.format)?;
     if report.incomplete {
         // Never a partial result presented as complete.
         let failed: Vec<String> = report
@@ -177,6 +177,9 @@ fn print_report(
         ReportFormat::Json => {
             serde_json::to_string_pretty(report).map_err(|e| format!("cannot render JSON: {e}"))?
                 + "\n"
+        }
+        ReportFormat::Html => {
+            vpce_guard::scan::html::report_html(report, None, vpce_guard::now_epoch_seconds())
         }
         ReportFormat::Text => {
             let mut s = String::new();

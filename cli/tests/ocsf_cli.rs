@@ -5,9 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use aws_sdk_s3::types::ObjectOwnership;
 use serde_json::Value;
@@ -21,34 +20,7 @@ fn root() -> PathBuf {
 
 /// Run the validator on `lines`: (success, its stdout and stderr).
 fn validate(lines: &str) -> (bool, String) {
-    let python = root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/setup (it installs py-ocsf-models)",
-        python.display()
-    );
-    let mut child = Command::new(python)
-        .arg(root().join("tests/ocsf/validate.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    vpce_guard_tests::run_validator("tests/ocsf/validate.py", lines)
 }
 
 fn events(stdout: &[u8]) -> Vec<Value> {

@@ -70,7 +70,7 @@ fn json_report_and_exit_1_when_anything_is_non_compliant() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["api_calls", "buckets", "vpcs"]);
+    assert_eq!(keys, ["api_calls", "buckets", "network", "vpcs"]);
     let buckets = v["buckets"].as_array().unwrap();
     assert_eq!(buckets.len(), 2);
     for b in buckets {

@@ -36,6 +36,8 @@ fn the_demo_tells_the_whole_story_and_stops_everything_it_started() {
         .arg(bin_dir.unwrap())
         .arg("--logs")
         .arg(&logs)
+        .arg("--report")
+        .arg(logs.join("report.html"))
         .output()
         .unwrap();
     assert!(
@@ -56,9 +58,18 @@ fn the_demo_tells_the_whole_story_and_stops_everything_it_started() {
             "start",
             "periodic-sweep",
             "cloudtrail-change",
-            "remediation"
+            "remediation",
+            "report"
         ]
     );
+    // The account at a glance: the three regions' six buckets, one private, as the report.
+    let report = &doc["steps"][4]["result"];
+    assert_eq!(
+        (report["buckets"].as_u64(), report["private"].as_u64()),
+        (Some(6), Some(1))
+    );
+    let page = std::fs::read_to_string(logs.join("report.html")).unwrap();
+    assert!(page.contains("data-buckets=\"6\" data-private=\"1\" data-not-private=\"5\""));
     // Which buckets are compliant before the change and after the remediation.
     let compliant = |key: &str| -> Vec<String> {
         let mut v: Vec<String> = doc[key]

@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use crate::rules::{Compliance, Evaluation, RuleId, Status};
 use super::topology::RegionNetwork;
 use super::{RegionalEvaluation, ScanReport};
+use crate::rules::{Compliance, Evaluation, RuleId, Status};
 use crate::usage::UsageReport;
 
 use crate::export::{remediation, rule_doc};
@@ -84,7 +84,7 @@ pub fn report_html(scan: &ScanReport, usage: Option<&UsageReport>, now: f64) -> 
         places.insert((b.account.as_deref(), b.region.as_str()));
     }
     h.push_str("<section id=\"regions\" aria-labelledby=\"regions-h\">\n<h2 id=\"regions-h\">Network paths by region</h2>\n");
-    h.push_str("<p>Each diagram reads left to right: a VPC, its route tables, the S3 endpoints they route to (interface endpoints hang off the VPC), and the buckets whose policy admits requests through each endpoint. Red and a ✗ mark what fails, amber and a ! what warns, green and a ✓ what passes.</p>\n");
+    h.push_str("<p>Each diagram reads left to right: a VPC, its route tables, the S3 endpoints they route to (interface endpoints hang off the VPC, dashed), and the buckets whose policy admits requests through each endpoint (dotted: the policy cannot be judged for it). Red and a ✗ mark what fails, amber and a ! what warns, green and a ✓ what passes.</p>\n");
     for (account, region) in places {
         let net = scan
             .network
@@ -142,7 +142,7 @@ th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:
 .alert{border:2px solid var(--fail);padding:.5rem;background:var(--fail-bg)}
 .diagram{overflow-x:auto;border:1px solid #ddd;margin:.5rem 0}svg text{font:12px system-ui,sans-serif}
 .failure{border-left:4px solid var(--fail);padding:.1rem .8rem;margin:.6rem 0;background:#fffafa;break-inside:avoid}
-.failure.warn{border-left-color:var(--warn);background:#fffdf5}.failure p{margin:.3rem 0}code{font-size:.85em;word-break:break-all}
+.failure.warn{border-left-color:var(--warn);background:#fffdf5}.failure p{margin:.3rem 0}code{font-size:.85em;overflow-wrap:anywhere}.endpoints td{font-weight:normal}
 .muted{color:#555;font-style:italic}
 @media print{body{max-width:none;font-size:11pt}.diagram{overflow:visible;border:0}section{break-inside:auto}h2,h3{break-after:avoid}a{color:inherit;text-decoration:none}}
 ";
@@ -223,6 +223,15 @@ fn compliance_word(c: Compliance) -> &'static str {
     }
 }
 
+/// A VPC's verdict in words (a VPC is not "private": its routes, DNS and egress are right).
+fn vpc_word(c: Compliance) -> &'static str {
+    match c {
+        Compliance::Compliant => "✓ compliant",
+        Compliance::NonCompliant => "✗ non-compliant",
+        Compliance::NotApplicable => "– not applicable",
+    }
+}
+
 fn summary_table(h: &mut String, buckets: &[&RegionalEvaluation], vpcs: &[&RegionalEvaluation]) {
     #[derive(Default)]
     struct Row {
@@ -274,6 +283,15 @@ fn summary_table(h: &mut String, buckets: &[&RegionalEvaluation], vpcs: &[&Regio
     h.push_str("</tbody>\n</table>\n");
 }
 
+/// How a diagram edge is drawn: a route or an admission (solid), an interface endpoint in its
+/// VPC (dashed), an admission the engine cannot decide (dotted, amber).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    Solid,
+    Dashed,
+    Unknown,
+}
+
 /// One node of the diagram.
 struct Node {
     id: String,
@@ -323,7 +341,7 @@ fn region_section(
             .unwrap_or(Status::NotApplicable)
     };
     let mut cols: [Vec<Node>; 4] = Default::default();
-    let mut edges: Vec<(String, String, bool)> = Vec::new();
+    let mut edges: Vec<(String, String, Edge)> = Vec::new();
     for v in &net.vpcs {
         let st = vpc_status(&v.id);
         cols[0].push(Node {
@@ -353,9 +371,9 @@ fn region_section(
                     }
                 ),
             });
-            edges.push((v.id.clone(), t.id.clone(), true));
+            edges.push((v.id.clone(), t.id.clone(), Edge::Solid));
             for e in &t.s3_endpoints {
-                edges.push((t.id.clone(), e.clone(), true));
+                edges.push((t.id.clone(), e.clone(), Edge::Solid));
             }
         }
         for e in &v.endpoints {
@@ -374,10 +392,13 @@ fn region_section(
                 ),
             });
             if !e.endpoint_type.eq_ignore_ascii_case("Gateway") {
-                edges.push((v.id.clone(), e.id.clone(), false));
+                edges.push((v.id.clone(), e.id.clone(), Edge::Dashed));
             }
             for b in &e.admitted_by {
-                edges.push((e.id.clone(), b.clone(), true));
+                edges.push((e.id.clone(), b.clone(), Edge::Solid));
+            }
+            for b in e.unknown.keys() {
+                edges.push((e.id.clone(), b.clone(), Edge::Unknown));
             }
         }
     }
@@ -436,7 +457,7 @@ fn region_section(
 }
 
 /// Four columns of nodes, edges between them; a `<title>` and `<desc>` for screen readers.
-fn svg(h: &mut String, title: &str, cols: &[Vec<Node>; 4], edges: &[(String, String, bool)]) {
+fn svg(h: &mut String, title: &str, cols: &[Vec<Node>; 4], edges: &[(String, String, Edge)]) {
     const W: f64 = 210.0;
     const NODE_H: f64 = 38.0;
     const GAP: f64 = 12.0;
@@ -473,7 +494,7 @@ fn svg(h: &mut String, title: &str, cols: &[Vec<Node>; 4], edges: &[(String, Str
             X[i]
         );
     }
-    for (from, to, solid) in edges {
+    for (from, to, kind) in edges {
         let Some((c1, (x1, y1))) = find(from, 0) else {
             continue;
         };
@@ -484,8 +505,12 @@ fn svg(h: &mut String, title: &str, cols: &[Vec<Node>; 4], edges: &[(String, Str
         let mid = (sx + ex) / 2.0;
         let _ = write!(
             h,
-            "<path d=\"M{sx:.0},{sy:.0} C{mid:.0},{sy:.0} {mid:.0},{ey:.0} {ex:.0},{ey:.0}\" fill=\"none\" stroke=\"#777\" stroke-width=\"1.4\"{}/>",
-            if *solid { "" } else { " stroke-dasharray=\"5 4\"" }
+            "<path d=\"M{sx:.0},{sy:.0} C{mid:.0},{sy:.0} {mid:.0},{ey:.0} {ex:.0},{ey:.0}\" fill=\"none\" {}/>",
+            match kind {
+                Edge::Solid => "stroke=\"#777\" stroke-width=\"1.4\"",
+                Edge::Dashed => "stroke=\"#777\" stroke-width=\"1.4\" stroke-dasharray=\"5 4\"",
+                Edge::Unknown => "stroke=\"#8a5a00\" stroke-width=\"1.4\" stroke-dasharray=\"1 3\"",
+            }
         );
     }
     for (c, nodes) in cols.iter().enumerate() {
@@ -554,7 +579,11 @@ fn matrix(
                 None => e.region.clone(),
             }),
             status_class(compliance_status(ev.compliance)),
-            compliance_word(ev.compliance),
+            if what == "VPC" {
+                vpc_word(ev.compliance)
+            } else {
+                compliance_word(ev.compliance)
+            },
             ev.muted
                 .as_ref()
                 .map(|m| format!(" <span class=\"muted\">({})</span>", esc(m)))

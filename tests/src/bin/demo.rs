@@ -7,9 +7,12 @@
 //!    change watcher's finding and the Slack message it becomes;
 //! 3. the remediator: the plan in `DryRun`, the write in `Enforce`, the re-evaluation and the
 //!    "resolved" message; and a refusal;
-//! 4. a summary.
+//! 4. the account at a glance: a sweep of its three regions as the HTML report
+//!    (`vpce-guard report`'s page, written to `--report`, default `<logs>/../demo-report.html`);
+//! 5. a summary.
 //!
-//! `demo [--format json] [--bin-dir DIR] [--logs DIR]` (or `VPCE_GUARD_DEMO_FORMAT=json`).
+//! `demo [--format json] [--bin-dir DIR] [--logs DIR] [--report FILE]` (or
+//! `VPCE_GUARD_DEMO_FORMAT=json`).
 //! Everything it starts stops when it ends, also on failure.
 
 use std::collections::BTreeMap;
@@ -41,6 +44,7 @@ struct Opts {
     json: bool,
     bin_dir: PathBuf,
     logs: PathBuf,
+    report: Option<PathBuf>,
 }
 
 fn opts() -> R<Opts> {
@@ -51,14 +55,16 @@ fn opts() -> R<Opts> {
         .map(Path::to_path_buf)
         .ok_or("no directory for the function binaries")?;
     let mut logs = bin_dir.join("demo-logs");
+    let mut report = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--format" => json = args.next().as_deref() == Some("json"),
             "--bin-dir" => bin_dir = args.next().map(PathBuf::from).ok_or("--bin-dir DIR")?,
             "--logs" => logs = args.next().map(PathBuf::from).ok_or("--logs DIR")?,
+            "--report" => report = Some(args.next().map(PathBuf::from).ok_or("--report FILE")?),
             "-h" | "--help" => {
-                println!("demo [--format json] [--bin-dir DIR] [--logs DIR]");
+                println!("demo [--format json] [--bin-dir DIR] [--logs DIR] [--report FILE]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -82,6 +88,7 @@ fn opts() -> R<Opts> {
         json,
         bin_dir,
         logs,
+        report,
     })
 }
 
@@ -460,7 +467,56 @@ fn run(o: &Opts, started: Instant) -> R<()> {
                "compliance_after": after_map}),
     );
 
-    // 4. Summary; logs; stop everything.
+    // 4. The account at a glance: every region swept, as the HTML report.
+    story.heading(
+        4,
+        "The account at a glance: a sweep of its three regions, written as the HTML report.",
+    );
+    let t = Instant::now();
+    let report_path = o.report.clone().unwrap_or_else(|| {
+        o.logs
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("demo-report.html")
+    });
+    let swept = block_on(async {
+        let opts = vpce_guard::scan::ScanOptions {
+            regions: ["us-east-1", "eu-west-1", "ap-southeast-2"]
+                .map(String::from)
+                .to_vec(),
+            buckets: Vec::new(),
+            params: vpce_guard::rules::BucketParams {
+                guard_principals: vpce_guard::rules::split_list(GUARD),
+                remediator_principals: vec![REMEDIATOR_ROLE.to_string()],
+                ..Default::default()
+            },
+            concurrency: 8,
+            now: vpce_guard::now_epoch_seconds(),
+            source: vpce_guard::scan::ScanSource::Api,
+        };
+        vpce_guard::scan::scan(&seed.c, &seed.c.calls, &opts, &|_, _| {}).await
+    })?
+    .map_err(|e| format!("the sweep failed: {e}"))?;
+    let page = vpce_guard::scan::html::report_html(&swept, None, vpce_guard::now_epoch_seconds());
+    std::fs::write(&report_path, page).map_err(|e| format!("{}: {e}", report_path.display()))?;
+    let private = swept
+        .buckets
+        .iter()
+        .filter(|b| b.evaluation.compliance == vpce_guard::rules::Compliance::Compliant)
+        .count();
+    story.line(&format!(
+        "{private} of {} buckets private; the report: {}",
+        swept.buckets.len(),
+        report_path.display()
+    ));
+    story.step(
+        "report",
+        t,
+        json!({"report": report_path, "buckets": swept.buckets.len(), "private": private,
+               "vpcs": swept.vpcs.len()}),
+    );
+
+    // 5. Summary; logs; stop everything.
     functions.push(("bucket-rule", bucket_rule));
     functions.push(("network-rule", network_rule));
     functions.push(("change-watcher", watcher));
@@ -498,7 +554,7 @@ fn run(o: &Opts, started: Instant) -> R<()> {
             serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
         );
     } else {
-        println!("\n\x1b[1m4. Summary\x1b[0m");
+        println!("\n\x1b[1m5. Summary\x1b[0m");
         for s in &story.steps {
             println!(
                 "   {:<18} {:>6.1} s",

@@ -92,6 +92,14 @@ fn the_report_counts_draws_and_explains() {
     // Diagram: 4 columns, an edge per route and admission.
     assert_eq!(html.matches("<svg").count(), 1);
     assert_eq!(html.matches("<path ").count(), 1 + 1 + 2);
+    // An admission the engine cannot decide is a dotted edge.
+    let mut r = report();
+    r.network[0].vpcs[0].endpoints[0]
+        .unknown
+        .insert("private-data".into(), "AccessDenied".into());
+    let dotted = report_html(&r, None, 0.0);
+    assert_eq!(dotted.matches("stroke-dasharray=\"1 3\"").count(), 1);
+    assert_eq!(html.matches("stroke-dasharray=\"1 3\"").count(), 0);
     // Never unescaped input, never an external asset or a script.
     assert!(!html.contains("open<script>"));
     assert!(!html.contains("<script"));
