@@ -1,18 +1,12 @@
 //! Which of its region's S3 endpoints a bucket's policy admits: for the network section of a
 //! sweep and the report's diagram (an endpoint → bucket edge is drawn where the bucket admits
-//! requests through the endpoint).
+//! requests through the endpoint). Asked of the policy space the bucket rules search
+//! (`rules::bucket::evaluate_bucket_admitting`): no second search per bucket.
 
 use serde::{Deserialize, Serialize};
 
-use crate::facts::{AccountFacts, BucketObservation, Fact};
-use crate::policy::layers::effective;
-use crate::policy::model::PolicyDocument;
-use crate::policy::space::Space;
-
-use super::bucket::{account_params, rule_scope};
 use super::questions::Questions;
 use super::region::RegionView;
-use super::BucketParams;
 
 /// What a bucket's policy (with the RCPs) says of requests through one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,73 +29,25 @@ pub(crate) struct EndpointAdmission {
     pub reason: Option<String>,
 }
 
-/// The admission of every S3 endpoint of the bucket's region (account mode), in the view's
-/// order. A deleted bucket admits nothing (empty); without a policy (and RCPs) nothing is
-/// denied; an unreadable or invalid policy, or one the engine cannot evaluate, is `Unknown`.
-pub(crate) fn endpoint_admission(
-    obs: &BucketObservation,
-    account: &AccountFacts,
+/// The same admission (and reason) for every S3 endpoint of the view.
+pub(crate) fn every(
     view: &RegionView,
-    params: &BucketParams,
-    now: f64,
+    admission: Admission,
+    reason: Option<&str>,
 ) -> Vec<EndpointAdmission> {
-    let BucketObservation::Exists(facts) = obs else {
-        return Vec::new();
-    };
-    let (params, view) = account_params(params, account, &facts.region, Ok(view));
-    let every = |admission: Admission, reason: Option<String>| {
-        view.endpoints
-            .iter()
-            .map(|(e, _)| EndpointAdmission {
-                endpoint: e.clone(),
-                admission,
-                reason: reason.clone(),
-            })
-            .collect::<Vec<_>>()
-    };
-    let parsed;
-    let doc: Option<&PolicyDocument> = match &facts.policy {
-        Fact::NotConfigured => None,
-        Fact::Unreadable(why) => return every(Admission::Unknown, Some(why.clone())),
-        Fact::Known(text) => match PolicyDocument::parse(text) {
-            Ok(d) => {
-                parsed = d;
-                Some(&parsed)
-            }
-            Err(e) => {
-                return every(
-                    Admission::Unknown,
-                    Some(format!("the bucket policy cannot be parsed: {e}")),
-                )
-            }
-        },
-    };
-    let layered;
-    let doc = match doc {
-        Some(d) if params.rcps.is_empty() => d,
-        None if params.rcps.is_empty() => return every(Admission::Admits, None),
-        d => {
-            layered = effective(d, &params.rcps);
-            &layered
-        }
-    };
-    let (scope, guards, exempt) = rule_scope(&facts.name, doc, &params, Some(&view), now);
-    let space = match Space::new(doc, &scope) {
-        Ok(s) => s,
-        Err(e) => {
-            return every(
-                Admission::Unknown,
-                Some(format!("cannot evaluate the policy: {}", e.0)),
-            )
-        }
-    };
-    let q = Questions {
-        space: &space,
-        params: &params,
-        view: Some(&view),
-        exempt: &exempt,
-        guards: &guards,
-    };
+    view.endpoints
+        .iter()
+        .map(|(e, _)| EndpointAdmission {
+            endpoint: e.clone(),
+            admission,
+            reason: reason.map(str::to_string),
+        })
+        .collect()
+}
+
+/// Each S3 endpoint of the view asked of the policy space: can a same-account role session
+/// get objects through it?
+pub(crate) fn asked(q: &Questions<'_>, view: &RegionView) -> Vec<EndpointAdmission> {
     view.endpoints
         .iter()
         .map(|(e, _)| {

@@ -1,11 +1,14 @@
 //! The bucket rules (`AWS::S3::Bucket`) that read the bucket policy, decided by searching the
 //! request-context space of the policy (see docs/ENGINE.md).
 
+use std::cell::RefCell;
+
 use crate::facts::{AccountFacts, BucketObservation, Fact};
 use crate::policy::layers::effective;
 use crate::policy::model::PolicyDocument;
 use crate::policy::space::{Scope, Space};
 
+use super::admission::{asked, every, Admission, EndpointAdmission};
 use super::guard::GuardKind;
 pub(crate) use super::guard::{config_service_linked_role, guard_list};
 use super::params::Partition;
@@ -34,6 +37,9 @@ pub(crate) struct AccountMode<'a> {
     pub(crate) view: &'a RegionView,
     /// The region's endpoints could not be read: `S3-VPCE-REACHABLE` FAILs with this reason.
     pub(crate) network_error: Option<&'a str>,
+    /// Where to put which of the view's endpoints the policy admits (a sweep's network
+    /// section), asked of the same policy space as the rules; `None`: not asked.
+    pub(crate) admission: Option<&'a RefCell<Vec<EndpointAdmission>>>,
 }
 
 /// The findings of the bucket rules, in catalog order, each computed once, with
@@ -157,6 +163,7 @@ pub(crate) fn check_policy_in_account(
         Some(AccountMode {
             view: &view,
             network_error: None,
+            admission: None,
         }),
         now,
         na(RuleId::S3PublicAccessBlock),
@@ -303,13 +310,15 @@ pub(crate) fn policy_findings(
             &layered
         }
         PolicyState::Missing if params.rcps.is_empty() => {
-            return PolicyFindings::from_fn(|r| no_policy(r, params))
+            admit(account, |v| every(v, Admission::Admits, None));
+            return PolicyFindings::from_fn(|r| no_policy(r, params));
         }
         PolicyState::Missing => {
             layered = effective(None, &params.rcps);
             &layered
         }
         PolicyState::Unreadable(why) | PolicyState::Invalid(why) => {
+            admit(account, |v| every(v, Admission::Unknown, Some(why)));
             return PolicyFindings::from_fn(|r| all_fail(r, params, why));
         }
     };
@@ -319,6 +328,7 @@ pub(crate) fn policy_findings(
         Ok(s) => s,
         Err(e) => {
             let why = format!("cannot evaluate the policy: {}", e.0);
+            admit(account, |v| every(v, Admission::Unknown, Some(&why)));
             return PolicyFindings::from_fn(|r| all_fail(r, params, &why));
         }
     };
@@ -329,6 +339,7 @@ pub(crate) fn policy_findings(
         exempt: &exempt,
         guards: &guards,
     };
+    admit(account, |v| asked(&q, v));
     PolicyFindings::from_fn(|rule| {
         if params.is_disabled(rule) {
             return Finding::disabled(rule);
@@ -366,7 +377,7 @@ pub(crate) fn policy_findings(
 
 /// The request-context scope the bucket rules search, with the guard's principals and the
 /// principals the rules accept as exemptions.
-pub(super) fn rule_scope(
+fn rule_scope(
     bucket: &str,
     doc: &PolicyDocument,
     params: &BucketParams,
@@ -417,6 +428,18 @@ pub(super) fn rule_scope(
         }
     }
     (scope, guards, exempt)
+}
+
+/// Fill the account mode's admission, when asked, from its view.
+fn admit(account: Option<AccountMode<'_>>, f: impl FnOnce(&RegionView) -> Vec<EndpointAdmission>) {
+    if let Some(AccountMode {
+        view,
+        admission: Some(cell),
+        ..
+    }) = account
+    {
+        *cell.borrow_mut() = f(view);
+    }
 }
 
 fn scope_region(view: Option<&RegionView>) -> &str {
@@ -473,7 +496,7 @@ fn all_fail(r: RuleId, params: &BucketParams, why: &str) -> Finding {
 /// Account mode's parameters for a bucket of `region`: the owner from the account facts, the
 /// partition from the region, the approved endpoints (default: every available S3 endpoint of
 /// the region) and their owner; and the region view (empty when the network is unknown).
-pub(super) fn account_params(
+fn account_params(
     params: &BucketParams,
     account: &AccountFacts,
     region: &str,
@@ -526,6 +549,32 @@ pub(crate) fn evaluate_bucket(
     params: &BucketParams,
     now: f64,
 ) -> Evaluation {
+    evaluate(obs, account, net, params, now, None)
+}
+
+/// [`evaluate_bucket`], and which of the region's S3 endpoints the bucket's policy admits
+/// (a sweep's network section), asked of the same policy space. A deleted bucket, or a region
+/// whose network is unknown, admits nothing known (empty).
+pub(crate) fn evaluate_bucket_admitting(
+    obs: &BucketObservation,
+    account: &AccountFacts,
+    net: Result<&RegionView, &str>,
+    params: &BucketParams,
+    now: f64,
+) -> (Evaluation, Vec<EndpointAdmission>) {
+    let cell = RefCell::new(Vec::new());
+    let e = evaluate(obs, account, net, params, now, net.is_ok().then_some(&cell));
+    (e, cell.into_inner())
+}
+
+fn evaluate(
+    obs: &BucketObservation,
+    account: &AccountFacts,
+    net: Result<&RegionView, &str>,
+    params: &BucketParams,
+    now: f64,
+    admission: Option<&RefCell<Vec<EndpointAdmission>>>,
+) -> Evaluation {
     let facts = match obs {
         BucketObservation::Exists(f) => f,
         BucketObservation::Deleted { name, .. } => {
@@ -556,6 +605,7 @@ pub(crate) fn evaluate_bucket(
     let account_mode = AccountMode {
         view: &view,
         network_error: net.err(),
+        admission,
     };
     let findings = bucket_findings(
         &facts.name,

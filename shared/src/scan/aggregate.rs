@@ -25,8 +25,8 @@ use crate::config::regional::bucket_observation;
 use crate::config::{ConfigItem, PartialBucket, ResourceType};
 use crate::facts::{AccountFacts, BucketObservation, Fact, NetworkFacts, PublicAccessBlock};
 use crate::ports::{AccountAccess, AccountReader, ApiCalls, AwsError, BucketReader, NetworkReader};
-use crate::rules::admission::{endpoint_admission, EndpointAdmission};
-use crate::rules::bucket::{evaluate_bucket, region_view};
+use crate::rules::admission::EndpointAdmission;
+use crate::rules::bucket::{evaluate_bucket_admitting, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::Compliance;
 
@@ -329,17 +329,13 @@ where
                     Some(Err(e)) => Err(e.as_str()),
                     None => Err("the region's network was not read"),
                 };
-                let evaluation = evaluate_bucket(
+                let (evaluation, admits) = evaluate_bucket_admitting(
                     &obs,
                     account_facts,
                     view.as_ref().map_err(|e| *e),
                     params,
                     opts.now,
                 );
-                let admits = match &view {
-                    Ok(v) => endpoint_admission(&obs, account_facts, v, params, opts.now),
-                    Err(_) => Vec::new(),
-                };
                 tick();
                 (
                     RegionalEvaluation {

@@ -17,8 +17,8 @@ use crate::config::regional::{bucket_inventory, bucket_observation};
 use crate::config::{ConfigItem, ResourceType};
 use crate::facts::{BucketObservation, NetworkFacts};
 use crate::ports::{AccountReader, ApiCalls, AwsError, BucketReader, ErrorKind, NetworkReader};
-use crate::rules::admission::{endpoint_admission, EndpointAdmission};
-use crate::rules::bucket::{evaluate_bucket, region_view};
+use crate::rules::admission::EndpointAdmission;
+use crate::rules::bucket::{evaluate_bucket_admitting, region_view};
 use crate::rules::network::evaluate_vpc;
 use crate::rules::{BucketParams, Compliance, Evaluation};
 
@@ -242,17 +242,13 @@ where
                     Some(Err(e)) => Err(e.to_string()),
                     None => Err("the region's network was not read".to_string()),
                 };
-                let evaluation = evaluate_bucket(
+                let (evaluation, admits) = evaluate_bucket_admitting(
                     &obs,
                     account,
                     view.as_ref().map_err(String::as_str),
                     &opts.params,
                     opts.now,
                 );
-                let admits = match &view {
-                    Ok(v) => endpoint_admission(&obs, account, v, &opts.params, opts.now),
-                    Err(_) => Vec::new(),
-                };
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(n, total);
                 (

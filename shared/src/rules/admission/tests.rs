@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::facts::BucketFacts;
+use crate::facts::{AccountFacts, BucketFacts, BucketObservation, Fact};
+use crate::rules::bucket::evaluate_bucket_admitting;
+use crate::rules::BucketParams;
 
 const ACCOUNT: &str = "111122223333";
 
@@ -36,13 +38,14 @@ fn account() -> AccountFacts {
 }
 
 fn admission(policy: Fact<String>) -> Vec<(String, Admission)> {
-    endpoint_admission(
+    evaluate_bucket_admitting(
         &bucket(policy),
         &account(),
-        &view(),
+        Ok(&view()),
         &BucketParams::default(),
         1.7e9,
     )
+    .1
     .into_iter()
     .map(|a| (a.endpoint, a.admission))
     .collect()
@@ -89,9 +92,49 @@ fn no_policy_admits_every_endpoint_and_a_bad_one_claims_nothing() {
         name: "data".into(),
         region: "eu-west-1".into(),
     };
-    assert!(
-        endpoint_admission(&gone, &account(), &view(), &BucketParams::default(), 0.0).is_empty()
+    let (e, admitted) = evaluate_bucket_admitting(
+        &gone,
+        &account(),
+        Ok(&view()),
+        &BucketParams::default(),
+        0.0,
     );
+    assert!(admitted.is_empty());
+    assert_eq!(e.compliance, crate::rules::Compliance::NotApplicable);
+    // Without the network, nothing is claimed.
+    let (_, admitted) = evaluate_bucket_admitting(
+        &bucket(Fact::NotConfigured),
+        &account(),
+        Err("AccessDenied"),
+        &BucketParams::default(),
+        0.0,
+    );
+    assert!(admitted.is_empty());
+}
+
+#[test]
+fn admission_does_not_change_the_verdict() {
+    for p in [
+        deny_unless(r#""vpce-0aaa""#),
+        Fact::NotConfigured,
+        Fact::Known("{".into()),
+    ] {
+        let (e, _) = evaluate_bucket_admitting(
+            &bucket(p.clone()),
+            &account(),
+            Ok(&view()),
+            &BucketParams::default(),
+            1.7e9,
+        );
+        let plain = crate::rules::bucket::evaluate_bucket(
+            &bucket(p),
+            &account(),
+            Ok(&view()),
+            &BucketParams::default(),
+            1.7e9,
+        );
+        assert_eq!(e, plain);
+    }
 }
 
 #[test]
