@@ -127,10 +127,7 @@ pub fn run(args: &ScanArgs) -> Result<u8, String> {
         Ok::<_, String>((report, account))
     })?;
     // The mute list: a muted resource is NOT_APPLICABLE, with its reason (never a tag).
-    let now = vpce_guard::now_epoch_seconds();
-    for e in report.buckets.iter_mut().chain(report.vpcs.iter_mut()) {
-        mutes.apply(&mut e.evaluation, now);
-    }
+    report.mute(&mutes, vpce_guard::now_epoch_seconds());
     if args.source != SourceArg::Api {
         // Which source each region used, where a person reads it (JSON has `sources`).
         for (region, source) in &report.sources {

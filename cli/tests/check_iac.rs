@@ -391,6 +391,46 @@ fn sarif_is_valid_and_has_one_result_per_failing_or_warning_rule() {
 }
 
 #[test]
+fn a_muted_bucket_is_not_applicable_with_its_reason() {
+    let dir = std::env::temp_dir().join(format!("vpce-guard-iac-mute-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mute = dir.join("mute.json");
+    std::fs::write(
+        &mute,
+        r#"{"muted": [{"resource": "acme-*", "reason": "legacy exports", "until": "2999-01-01"}]}"#,
+    )
+    .unwrap();
+    let out = run(&[
+        "check-iac",
+        "tests/iac/string-match-holes.yaml",
+        "--approved-vpce",
+        VPCE,
+        "--mute-file",
+        mute.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in v["policies"].as_array().unwrap() {
+        assert_eq!(p["compliance"], "NOT_APPLICABLE");
+        assert_eq!(p["muted"], "muted: legacy exports (until 2999-01-01)");
+        // The findings are kept.
+        assert!(p["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["status"] == "FAIL"));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn exit_codes_are_check_policys() {
     // Compliant only: 0.
     let out = run(&[

@@ -388,6 +388,41 @@ fn aggregator_sweeps_with_the_verdicts_of_a_direct_sweep() {
         calls.get("sts:AssumeRole").is_none(),
         "the own account needs no role"
     );
+    // A muted bucket is NOT_APPLICABLE and no longer counted in its account's figures.
+    let mute =
+        std::env::temp_dir().join(format!("vpce-guard-agg-mute-{}.json", std::process::id()));
+    std::fs::write(
+        &mute,
+        r#"{"muted": [{"resource": "cli-open", "reason": "a test", "until": "2999-12-31"}]}"#,
+    )
+    .unwrap();
+    let (_, muted, err) = scan_json(
+        &moto,
+        &recorder,
+        &[
+            "--aggregator",
+            "org-aggregator",
+            "--mute-file",
+            mute.to_str().unwrap(),
+        ],
+    );
+    std::fs::remove_file(&mute).ok();
+    let open = muted["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["resource"] == "cli-open")
+        .unwrap();
+    assert_eq!(open["compliance"], "NOT_APPLICABLE", "{err}");
+    assert_eq!(
+        muted["accounts"][0]["non_compliant_buckets"]
+            .as_u64()
+            .unwrap()
+            + 1,
+        agg["accounts"][0]["non_compliant_buckets"]
+            .as_u64()
+            .unwrap()
+    );
     // An aggregator that does not exist: exit 2, one line.
     let (code, _, err) = scan_json(&moto, &recorder, &["--aggregator", "nope"]);
     assert_eq!(code, Some(2));

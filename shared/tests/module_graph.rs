@@ -371,8 +371,9 @@ fn the_check_sees_a_cycle() {
 /// `AwsClients::with_security_hub` (`scan_events` became `ScanReport::ocsf_events`); +6 for
 /// issue 23's network section of a sweep: `scan::topology` (`RegionNetwork`, `VpcNode`,
 /// `RouteTableNode`, `EndpointNode`, `PolicyVerdict`), which the report draws, +2 for its
-/// report (`scan::html`, `report_html`) and +1 for `check-iac`'s `check_policy_readings`.)
-const PUB_BUDGET: usize = 266;
+/// report (`scan::html`, `report_html`), +1 for `check-iac`'s `check_policy_readings` and +1
+/// for `ScanReport::mute` (per-account counts after muting).)
+const PUB_BUDGET: usize = 267;
 
 fn public_declarations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();

@@ -94,6 +94,11 @@ pub(crate) struct IacPolicy {
     pub annotation: String,
     pub findings: Vec<Finding>,
     pub unresolved: Vec<String>,
+    /// As `check-policy` prints them: only when the mute list names the bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_expired: Option<String>,
 }
 
 /// The account a template is judged in when `--account-id` is not given: `${AWS::AccountId}`
@@ -150,6 +155,8 @@ pub fn run(args: &CheckIacArgs) -> Result<u8, String> {
                 annotation: eval.annotation,
                 findings: eval.findings,
                 unresolved: f.pending.list(),
+                muted: eval.muted,
+                mute_expired: eval.mute_expired,
             });
         }
     }
@@ -388,8 +395,8 @@ fn print(policies: &[IacPolicy], format: IacFormat) -> Result<(), String> {
                     compliance: p.compliance,
                     annotation: p.annotation.clone(),
                     findings: p.findings.clone(),
-                    muted: None,
-                    mute_expired: None,
+                    muted: p.muted.clone(),
+                    mute_expired: p.mute_expired.clone(),
                 };
                 s.push_str(&crate::output::render_text(&eval));
                 for u in &p.unresolved {

@@ -115,6 +115,26 @@ impl ScanReport {
             .collect()
     }
 
+    /// Apply a mute list to every bucket and VPC, and count the accounts' non-compliant
+    /// resources again (a muted resource is `NOT_APPLICABLE`, so no longer counted).
+    pub fn mute(&mut self, mutes: &crate::rules::mute::MuteList, now: f64) {
+        for e in self.buckets.iter_mut().chain(self.vpcs.iter_mut()) {
+            mutes.apply(&mut e.evaluation, now);
+        }
+        let count = |v: &[RegionalEvaluation], account: &str| {
+            v.iter()
+                .filter(|e| {
+                    e.account.as_deref() == Some(account)
+                        && e.evaluation.compliance == Compliance::NonCompliant
+                })
+                .count()
+        };
+        for a in &mut self.accounts {
+            a.non_compliant_buckets = count(&self.buckets, &a.account);
+            a.non_compliant_vpcs = count(&self.vpcs, &a.account);
+        }
+    }
+
     /// True when any bucket or VPC is non-compliant.
     pub fn non_compliant(&self) -> bool {
         self.buckets
