@@ -7,7 +7,7 @@ use vpce_guard::rules::bucket::check_policy;
 use vpce_guard::rules::{BucketParams, Compliance};
 
 use crate::output;
-use crate::{CheckPolicyArgs, RuleArgs, EXIT_NON_COMPLIANT};
+use crate::{CheckPolicyArgs, OwnerArgs, RuleArgs, EXIT_NON_COMPLIANT};
 use vpce_guard::rules::mute::MuteList;
 
 /// Turn the shared rule flags into validated parameters.
@@ -87,13 +87,30 @@ pub fn read_input(file: &str, what: &str) -> Result<String, String> {
     }
 }
 
-/// Run the command; `Err` is a usage error (exit 2) with its one-line message.
-pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
-    if args.rules.approved_vpce.is_empty() {
+/// The parameters of a policy judged without account facts (`check-policy`, `check-iac`):
+/// the approved endpoints are required, the owner's facts come from the flags.
+pub fn policy_params(
+    rules: &RuleArgs,
+    owner: &OwnerArgs,
+    account_id: Option<String>,
+) -> Result<BucketParams, String> {
+    if rules.approved_vpce.is_empty() {
         return Err(
             "--approved-vpce is required: name the approved S3 gateway endpoint ids".into(),
         );
     }
+    let mut params = params(rules, account_id)?;
+    params.partition =
+        BucketParams::parse_partition(&owner.partition).map_err(|e| e.to_string())?;
+    params.approved_vpce_account = owner.approved_vpce_account.clone();
+    params.org_id = owner.org_id.clone();
+    params.org_path = owner.org_path.clone();
+    params.validate().map_err(|e| e.to_string())?;
+    Ok(params)
+}
+
+/// Run the command; `Err` is a usage error (exit 2) with its one-line message.
+pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     if args.format == crate::ReportFormat::Html {
         return Err(
             "--format html is the report of a sweep: use `vpce-guard scan --format html`".into(),
@@ -102,12 +119,7 @@ pub fn run(args: &CheckPolicyArgs) -> Result<u8, String> {
     if args.bucket.trim().is_empty() {
         return Err("--bucket must name the bucket".into());
     }
-    let mut params = params(&args.rules, args.account_id.clone())?;
-    params.partition = BucketParams::parse_partition(&args.partition).map_err(|e| e.to_string())?;
-    params.approved_vpce_account = args.approved_vpce_account.clone();
-    params.org_id = args.org_id.clone();
-    params.org_path = args.org_path.clone();
-    params.validate().map_err(|e| e.to_string())?;
+    let params = policy_params(&args.rules, &args.owner, args.account_id.clone())?;
     let text = read_input(&args.file, "policy")?;
     let name = if args.file == "-" {
         "standard input"

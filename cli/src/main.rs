@@ -330,20 +330,8 @@ pub struct CheckPolicyArgs {
     /// The bucket owner's account id (unknown: a fresh account id is assumed).
     #[arg(long = "account-id", value_name = "ID")]
     pub account_id: Option<String>,
-    /// The bucket's partition: aws, aws-cn or aws-us-gov (its ARNs follow it).
-    #[arg(long, value_name = "P", default_value = "aws")]
-    pub partition: String,
-    /// The account that owns the approved endpoints (a shared VPC's network account);
-    /// default: the bucket owner's.
-    #[arg(long = "approved-vpce-account", value_name = "ID")]
-    pub approved_vpce_account: Option<String>,
-    /// The bucket owner's organization (`o-…`); unknown, policies keyed on aws:VpceOrgID are
-    /// judged adversarially and S3-VPCE-REACHABLE may WARN "not confirmed".
-    #[arg(long = "org-id", value_name = "O-ID")]
-    pub org_id: Option<String>,
-    /// The bucket owner's OU path (`o-…/r-…/ou-…/`), for policies keyed on aws:VpceOrgPaths.
-    #[arg(long = "org-path", value_name = "PATH")]
-    pub org_path: Option<String>,
+    #[command(flatten)]
+    pub owner: OwnerArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Output format: a table, JSON, or OCSF Compliance Findings (one JSON object per line, one
@@ -361,9 +349,6 @@ pub struct CheckIacArgs {
     /// The account the stacks deploy to (`${AWS::AccountId}`); default: one symbolic id.
     #[arg(long = "account-id", value_name = "ID")]
     pub account_id: Option<String>,
-    /// The partition (`${AWS::Partition}`, and the buckets' ARNs): aws, aws-cn or aws-us-gov.
-    #[arg(long, value_name = "P", default_value = "aws")]
-    pub partition: String,
     /// The region (`${AWS::Region}`).
     #[arg(long, value_name = "R", default_value = "us-east-1")]
     pub region: String,
@@ -374,20 +359,33 @@ pub struct CheckIacArgs {
     /// (an endpoint id the stack creates), over its default (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     pub parameter: Vec<String>,
-    /// The account that owns the approved endpoints; default: the bucket owner's.
-    #[arg(long = "approved-vpce-account", value_name = "ID")]
-    pub approved_vpce_account: Option<String>,
-    /// The bucket owner's organization (`o-…`).
-    #[arg(long = "org-id", value_name = "O-ID")]
-    pub org_id: Option<String>,
-    /// The bucket owner's OU path (`o-…/r-…/ou-…/`).
-    #[arg(long = "org-path", value_name = "PATH")]
-    pub org_path: Option<String>,
+    #[command(flatten)]
+    pub owner: OwnerArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Output format: a table, JSON, or SARIF 2.1.0 for code review.
     #[arg(long, value_enum, default_value_t = IacFormat::Text)]
     pub format: IacFormat,
+}
+
+/// Where the policy's bucket lives and who owns its endpoints (`check-policy`, `check-iac`).
+#[derive(Debug, Args)]
+pub struct OwnerArgs {
+    /// The bucket's partition (`${AWS::Partition}` in a template): aws, aws-cn or aws-us-gov
+    /// (its ARNs follow it).
+    #[arg(long, value_name = "P", default_value = "aws")]
+    pub partition: String,
+    /// The account that owns the approved endpoints (a shared VPC's network account);
+    /// default: the bucket owner's.
+    #[arg(long = "approved-vpce-account", value_name = "ID")]
+    pub approved_vpce_account: Option<String>,
+    /// The bucket owner's organization (`o-…`); unknown, policies keyed on aws:VpceOrgID are
+    /// judged adversarially and S3-VPCE-REACHABLE may WARN "not confirmed".
+    #[arg(long = "org-id", value_name = "O-ID")]
+    pub org_id: Option<String>,
+    /// The bucket owner's OU path (`o-…/r-…/ou-…/`), for policies keyed on aws:VpceOrgPaths.
+    #[arg(long = "org-path", value_name = "PATH")]
+    pub org_path: Option<String>,
 }
 
 /// `check-iac --format`.

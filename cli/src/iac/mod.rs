@@ -16,7 +16,7 @@ use vpce_guard::policy::PolicyDocument;
 use vpce_guard::rules::bucket::check_policy_readings;
 use vpce_guard::rules::{BucketParams, Compliance, Evaluation, Finding};
 
-use crate::check::params;
+use crate::check::policy_params;
 use crate::{CheckIacArgs, IacFormat, EXIT_NON_COMPLIANT};
 
 /// Marks an unresolved value inside a resolved one: `MARK n MARK`, `n` its index in
@@ -107,21 +107,11 @@ const SYMBOLIC_ACCOUNT: &str = "123456789012";
 
 /// Run the command; `Err` is a one-line message for exit status 2.
 pub fn run(args: &CheckIacArgs) -> Result<u8, String> {
-    if args.rules.approved_vpce.is_empty() {
-        return Err(
-            "--approved-vpce is required: name the approved S3 gateway endpoint ids".into(),
-        );
-    }
     let account = args
         .account_id
         .clone()
         .unwrap_or_else(|| SYMBOLIC_ACCOUNT.to_string());
-    let mut params = params(&args.rules, Some(account.clone()))?;
-    params.partition = BucketParams::parse_partition(&args.partition).map_err(|e| e.to_string())?;
-    params.approved_vpce_account = args.approved_vpce_account.clone();
-    params.org_id = args.org_id.clone();
-    params.org_path = args.org_path.clone();
-    params.validate().map_err(|e| e.to_string())?;
+    let params = policy_params(&args.rules, &args.owner, Some(account.clone()))?;
     let mut parameters = BTreeMap::new();
     for p in &args.parameter {
         let (k, v) = p
@@ -132,7 +122,7 @@ pub fn run(args: &CheckIacArgs) -> Result<u8, String> {
     let opts = IacOptions {
         account_id: account,
         region: args.region.clone(),
-        partition: args.partition.clone(),
+        partition: args.owner.partition.clone(),
         stack_name: args.stack_name.clone(),
         parameters,
     };

@@ -208,6 +208,16 @@ pub fn check_policy(
     params: &BucketParams,
     now: f64,
 ) -> Evaluation {
+    policy_alone(bucket, PolicyState::Present(doc), params, now)
+}
+
+/// The bucket rules on a policy without account facts (`check-policy`, `check-iac`).
+fn policy_alone(
+    bucket: &str,
+    state: PolicyState<'_>,
+    params: &BucketParams,
+    now: f64,
+) -> Evaluation {
     let na = |r| {
         Finding::new(
             r,
@@ -217,7 +227,7 @@ pub fn check_policy(
     };
     let findings = bucket_findings(
         bucket,
-        PolicyState::Present(doc),
+        state,
         params,
         None,
         now,
@@ -239,25 +249,7 @@ pub fn check_policy_readings(
     now: f64,
 ) -> Evaluation {
     let docs = match readings {
-        Err(why) => {
-            let na = |r| {
-                Finding::new(
-                    r,
-                    Status::NotApplicable,
-                    "needs account facts; not checked by check-policy",
-                )
-            };
-            let findings = bucket_findings(
-                bucket,
-                PolicyState::Invalid(why),
-                params,
-                None,
-                now,
-                na(RuleId::S3PublicAccessBlock),
-                na(RuleId::S3AclsDisabled),
-            );
-            return Evaluation::new(bucket, findings);
-        }
+        Err(why) => return policy_alone(bucket, PolicyState::Invalid(why), params, now),
         Ok(docs) => docs,
     };
     let mut evals = docs.iter().map(|d| check_policy(bucket, d, params, now));

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::topology::{region_network, unknown_region, RegionNetwork};
+use super::topology::{sweep_network, RegionNetwork};
 use super::{RegionalEvaluation, ScanOptions, ScanReport};
 use crate::config::network::{network_from_items, NetworkItems, NETWORK_TYPES};
 use crate::config::port::{AggregateResource, AggregatorReader, MAX_KEYS};
@@ -350,30 +350,7 @@ where
         .buffer_unordered(opts.concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    let mut admissions: BTreeMap<String, BTreeMap<String, Vec<EndpointAdmission>>> =
-        BTreeMap::new();
-    let buckets: Vec<RegionalEvaluation> = buckets
-        .into_iter()
-        .map(|(e, admits)| {
-            admissions
-                .entry(e.region.clone())
-                .or_default()
-                .insert(e.evaluation.resource.clone(), admits);
-            e
-        })
-        .collect();
-    let network = networks
-        .iter()
-        .map(|(region, n)| match n {
-            Ok(net) => region_network(
-                net,
-                Some(account),
-                admissions.get(region).unwrap_or(&BTreeMap::new()),
-                opts.now,
-            ),
-            Err(e) => unknown_region(region, Some(account), e),
-        })
-        .collect();
+    let (buckets, network) = sweep_network(buckets, networks, Some(account), opts.now);
     let mut vpcs = Vec::new();
     for (region, net) in networks {
         if let Ok(net) = net {

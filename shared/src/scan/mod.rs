@@ -239,9 +239,7 @@ where
     // Buckets: three reads each, bounded concurrency, evaluated as they arrive.
     let total = selected.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let mut admissions: BTreeMap<String, BTreeMap<String, Vec<EndpointAdmission>>> =
-        BTreeMap::new();
-    let mut buckets: Vec<RegionalEvaluation> = stream::iter(selected)
+    let judged: Vec<(RegionalEvaluation, Vec<EndpointAdmission>)> = stream::iter(selected)
         .map(|(name, region)| {
             let account = &account;
             let networks = &networks;
@@ -282,30 +280,10 @@ where
             }
         })
         .buffer_unordered(opts.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .map(|(e, admits)| {
-            admissions
-                .entry(e.region.clone())
-                .or_default()
-                .insert(e.evaluation.resource.clone(), admits);
-            e
-        })
-        .collect();
+        .collect()
+        .await;
+    let (mut buckets, network) = topology::sweep_network(judged, &networks, None, opts.now);
     buckets.sort_by(|a, b| a.evaluation.resource.cmp(&b.evaluation.resource));
-    let network = networks
-        .iter()
-        .map(|(region, n)| match n {
-            Ok(net) => topology::region_network(
-                net,
-                None,
-                admissions.get(region).unwrap_or(&BTreeMap::new()),
-                opts.now,
-            ),
-            Err(e) => topology::unknown_region(region, None, &e.to_string()),
-        })
-        .collect();
 
     let mut vpcs = Vec::new();
     for region in &opts.regions {

@@ -12,6 +12,8 @@ use crate::rules::admission::{Admission, EndpointAdmission};
 use crate::rules::network::endpoint_policy_verdict;
 use crate::rules::Status;
 
+use super::RegionalEvaluation;
+
 /// One region's network (of one account, in an aggregated sweep).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionNetwork {
@@ -81,12 +83,22 @@ pub struct PolicyVerdict {
 
 /// The topology of one region's network with the buckets' admissions (bucket name →
 /// admission of each endpoint).
-pub(crate) fn region_network(
+fn region_network(
     net: &NetworkFacts,
     account: Option<&str>,
     admissions: &BTreeMap<String, Vec<EndpointAdmission>>,
     now: f64,
 ) -> RegionNetwork {
+    // Endpoint → (bucket, admission), bucket names in order: one pass over the admissions.
+    let mut by_endpoint: BTreeMap<&str, Vec<(&String, &EndpointAdmission)>> = BTreeMap::new();
+    for (bucket, list) in admissions {
+        for a in list {
+            by_endpoint
+                .entry(a.endpoint.as_str())
+                .or_default()
+                .push((bucket, a));
+        }
+    }
     let vpcs = net
         .vpcs
         .iter()
@@ -153,7 +165,10 @@ pub(crate) fn region_network(
                 .collect::<Vec<_>>();
             let endpoints = s3
                 .iter()
-                .map(|e| endpoint_node(e, &route_tables, account, admissions, now))
+                .map(|e| {
+                    let admits = by_endpoint.get(e.id.as_str()).map(Vec::as_slice);
+                    endpoint_node(e, &route_tables, account, admits.unwrap_or_default(), now)
+                })
                 .collect();
             VpcNode {
                 id: vpc.id.clone(),
@@ -174,7 +189,7 @@ fn endpoint_node(
     e: &Endpoint,
     tables: &[RouteTableNode],
     account: Option<&str>,
-    admissions: &BTreeMap<String, Vec<EndpointAdmission>>,
+    admissions: &[(&String, &EndpointAdmission)],
     now: f64,
 ) -> EndpointNode {
     let verdict = endpoint_policy_verdict(e, account, now);
@@ -197,29 +212,54 @@ fn endpoint_node(
         denied_by: Vec::new(),
         unknown: BTreeMap::new(),
     };
-    for (bucket, list) in admissions {
-        for a in list.iter().filter(|a| a.endpoint == e.id) {
-            match a.admission {
-                Admission::Admits => node.admitted_by.push(bucket.clone()),
-                Admission::Denies => node.denied_by.push(bucket.clone()),
-                Admission::Unknown => {
-                    node.unknown.insert(
-                        bucket.clone(),
-                        a.reason.clone().unwrap_or_else(|| "unknown".into()),
-                    );
-                }
+    for (bucket, a) in admissions {
+        match a.admission {
+            Admission::Admits => node.admitted_by.push((*bucket).clone()),
+            Admission::Denies => node.denied_by.push((*bucket).clone()),
+            Admission::Unknown => {
+                node.unknown.insert(
+                    (*bucket).clone(),
+                    a.reason.clone().unwrap_or_else(|| "unknown".into()),
+                );
             }
         }
     }
     node
 }
 
-/// A region whose network could not be read.
-pub(crate) fn unknown_region(region: &str, account: Option<&str>, why: &str) -> RegionNetwork {
-    RegionNetwork {
-        region: region.to_string(),
-        account: account.map(str::to_string),
-        error: Some(why.to_string()),
-        vpcs: Vec::new(),
-    }
+/// A sweep's judged buckets, each with its endpoints' admission, split into the evaluations
+/// and the network section of every region read (one account's, or a direct sweep's).
+pub(crate) fn sweep_network<E: std::fmt::Display>(
+    judged: Vec<(RegionalEvaluation, Vec<EndpointAdmission>)>,
+    networks: &BTreeMap<String, Result<NetworkFacts, E>>,
+    account: Option<&str>,
+    now: f64,
+) -> (Vec<RegionalEvaluation>, Vec<RegionNetwork>) {
+    // Region → bucket → admission.
+    let mut admissions: BTreeMap<String, BTreeMap<String, Vec<EndpointAdmission>>> =
+        BTreeMap::new();
+    let buckets = judged
+        .into_iter()
+        .map(|(e, admits)| {
+            admissions
+                .entry(e.region.clone())
+                .or_default()
+                .insert(e.evaluation.resource.clone(), admits);
+            e
+        })
+        .collect();
+    let none = BTreeMap::new();
+    let network = networks
+        .iter()
+        .map(|(region, n)| match n {
+            Ok(net) => region_network(net, account, admissions.get(region).unwrap_or(&none), now),
+            Err(e) => RegionNetwork {
+                region: region.clone(),
+                account: account.map(str::to_string),
+                error: Some(e.to_string()),
+                vpcs: Vec::new(),
+            },
+        })
+        .collect();
+    (buckets, network)
 }
